@@ -1,0 +1,119 @@
+"""Plain models of one enrollment: workflow input and result, query state, and the send activity's I/O.
+
+Everything here travels through Temporal payloads, so it holds opaque ids only
+(contact id, message id, sender id): personal data stays in SQL.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from models.events import EngagementEvent
+
+
+def enrollment_workflow_id(sequence: str, contact_id: UUID | str) -> str:
+    """The workflow id of a contact's enrollment in a sequence: one live enrollment per pair."""
+    return f"nurture/{sequence}/{contact_id}"
+
+
+class Outcome(StrEnum):
+    """How an enrollment ended."""
+
+    COMPLETED = "completed"
+    REPLIED = "replied"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    CANCELLED = "cancelled"
+    SUPPRESSED = "suppressed"
+    NO_CONSENT = "no_consent"
+
+
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment is now (the `NurtureStatus` search attribute)."""
+
+    RUNNING = "running"
+    WAITING = "waiting"
+    SENDING = "sending"
+    ENDED = "ended"
+
+
+class EnrollmentInput(BaseModel):
+    """Start input of every sequence workflow."""
+
+    contact_id: UUID
+    sender_id: str = Field("default", description="Which sending identity mails this contact.")
+    cohort_id: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="Sequence-specific timings etc.")
+
+
+class SentStep(BaseModel):
+    """A step the enrollment sent (or tried to: `status` says how it went)."""
+
+    step: str
+    message_id: str
+    status: str
+
+
+class EnrollmentResult(BaseModel):
+    """What a closed enrollment's workflow returns."""
+
+    outcome: Outcome
+    steps_sent: list[SentStep] = Field(default_factory=list)
+    reason: str | None = None
+
+
+class EnrollmentState(BaseModel):
+    """Answer of the `state` query."""
+
+    sequence: str
+    contact_id: UUID
+    cohort_id: str | None
+    current_step: str | None
+    status: EnrollmentStatus
+    outcome: Outcome | None
+    steps_sent: list[SentStep]
+    events_seen: list[EngagementEvent]
+
+
+class SendStatus(StrEnum):
+    """What became of one send attempt."""
+
+    SENT = "sent"
+    #: The row existed unfinished: a previous attempt may or may not have reached the ESP.
+    UNKNOWN = "unknown"
+
+
+class SendStepInput(BaseModel):
+    """Input of the `send_step` activity."""
+
+    message_id: str = Field(description="Chosen by the workflow, so every retry uses the same row.")
+    workflow_id: str
+    contact_id: UUID
+    sequence: str
+    step: str
+    template: str = Field(description="Template name under templates/, e.g. trade_intro/intro.")
+    sender_id: str = "default"
+    cohort_id: str | None = None
+    in_reply_to_message_id: str | None = Field(
+        None, description="Send in the thread of this earlier message: Re: subject, In-Reply-To."
+    )
+
+
+class SendStepResult(BaseModel):
+    """Result of the `send_step` activity."""
+
+    message_id: str
+    status: SendStatus
+    esp_message_id: str | None = None
+
+
+#: Activity names are wire API: running histories hold them.
+SEND_STEP_ACTIVITY = "send_step"
+#: Signal and query names of every sequence workflow.
+EVENT_SIGNAL = "engagement_event"
+STATE_QUERY = "state"

@@ -1,0 +1,87 @@
+"""nurture's exception hierarchy. Activities raise these; the ones marked permanent become
+non-retryable `ApplicationError`s whose `type` is the class name, and workflows branch on it.
+
+    NurtureError
+    ├── SendBlocked                 permanent: this contact must not be mailed
+    │   ├── ConsentMissing          no consent on record
+    │   ├── ConsentWithdrawn        consent was withdrawn (unsubscribe)
+    │   └── ContactSuppressed       on the suppression list (bounce, complaint, erase)
+    ├── ContactNotFound             permanent: no such contact (erased?)
+    ├── TemplateError               permanent: a template is missing or does not render
+    └── EspError                    the ESP answered badly or not at all
+        ├── EspRejected             permanent: 400/401/403/413 — the request must change
+        ├── EspRateLimited          retry after the reset time it states (429)
+        └── EspUnavailable          retry: 5xx or a network error
+"""
+
+from __future__ import annotations
+
+
+class NurtureError(Exception):
+    """Base of every error nurture raises on purpose."""
+
+    #: Whether retrying the same call can ever succeed.
+    permanent: bool = False
+
+
+class SendBlocked(NurtureError):
+    """The contact must not be mailed now."""
+
+    permanent = True
+
+
+class ConsentMissing(SendBlocked):
+    """No consent on record for the contact."""
+
+
+class ConsentWithdrawn(SendBlocked):
+    """The contact withdrew consent."""
+
+
+class ContactSuppressed(SendBlocked):
+    """The address is on the suppression list."""
+
+
+class ContactNotFound(NurtureError):
+    permanent = True
+
+
+class TemplateError(NurtureError):
+    permanent = True
+
+
+class EspError(NurtureError):
+    """The ESP refused the call or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EspRejected(EspError):
+    permanent = True
+
+
+class EspRateLimited(EspError):
+    def __init__(self, message: str, *, retry_after_seconds: float, status: int = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class EspUnavailable(EspError):
+    pass
+
+
+__all__ = [
+    "ConsentMissing",
+    "ConsentWithdrawn",
+    "ContactNotFound",
+    "ContactSuppressed",
+    "EspError",
+    "EspRateLimited",
+    "EspRejected",
+    "EspUnavailable",
+    "NurtureError",
+    "SendBlocked",
+    "TemplateError",
+]

@@ -1,0 +1,56 @@
+"""The engagement event: one normalised model for every ESP event, from webhook parser to workflow signal.
+
+It carries opaque ids only (message id, ESP ids): never an email address or a name, because it
+travels into workflow histories.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class EventKind(StrEnum):
+    """What happened to a message, in nurture's words."""
+
+    PROCESSED = "processed"
+    DELIVERED = "delivered"
+    DEFERRED = "deferred"
+    BOUNCE = "bounce"
+    DROPPED = "dropped"
+    OPEN = "open"
+    CLICK = "click"
+    REPLY = "reply"
+    UNSUBSCRIBE = "unsubscribe"
+    COMPLAINT = "complaint"
+
+
+class BounceClass(StrEnum):
+    """Hard bounces suppress the recipient; soft ones may be retried; blocks count against the sender."""
+
+    HARD = "hard"
+    SOFT = "soft"
+    BLOCK = "block"
+
+
+class EngagementEvent(BaseModel):
+    """One thing a contact (or their mailbox) did with one of our messages."""
+
+    kind: EventKind
+    occurred_at: datetime
+    message_id: str | None = Field(None, description="nurture's message id, when correlated.")
+    esp_event_id: str | None = Field(None, description="SendGrid sg_event_id, for deduplication.")
+    bounce_class: BounceClass | None = None
+    machine_open: bool = Field(False, description="Open by a proxy such as Apple MPP (sg_machine_open).")
+    auto_reply: bool = Field(False, description="RFC 3834 auto-reply or out-of-office.")
+    url: str | None = Field(None, description="The clicked link, for clicks.")
+
+    @property
+    def is_human_open(self) -> bool:
+        return self.kind == EventKind.OPEN and not self.machine_open
+
+    @property
+    def is_human_reply(self) -> bool:
+        return self.kind == EventKind.REPLY and not self.auto_reply

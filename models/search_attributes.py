@@ -1,0 +1,14 @@
+"""The custom search attributes nurture sets on every enrollment workflow (Keyword, see DESIGN.md)."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+SEQUENCE = SearchAttributeKey.for_keyword("NurtureSequence")
+COHORT = SearchAttributeKey.for_keyword("NurtureCohort")
+STEP = SearchAttributeKey.for_keyword("NurtureStep")
+STATUS = SearchAttributeKey.for_keyword("NurtureStatus")
+
+ALL = (SEQUENCE, COHORT, STEP, STATUS)
+
+__all__ = ["ALL", "COHORT", "SEQUENCE", "STATUS", "STEP"]

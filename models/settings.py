@@ -1,0 +1,56 @@
+"""The one `Settings` object: every `NURTURE_` environment variable nurture reads."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository (or installed tree) root: templates and `.nurture/` live beside the packages.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = Path(".nurture")
+
+
+class Settings(BaseSettings):
+    """Configuration read from `NURTURE_*` variables (and an optional `.env`)."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the embedded stack keeps its files.")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite under data_dir.")
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "nurture"
+
+    sendgrid_api_key: str = "SG.dev-simulator-key"
+    sendgrid_host: str = "http://localhost:8025"
+    sendgrid_timeout_seconds: float = Field(10.0, gt=0, description="Per-call timeout to SendGrid.")
+    sendgrid_webhook_public_key: str = ""
+
+    secret_key: str = "dev-insecure-secret-change-me"
+    api_token: str = "dev-api-token"
+    public_url: str = "http://localhost:8000"
+    inbound_domain: str = "inbound.localhost"
+
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    # Ports of `nurture dev`.
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    api_port: int = 8000
+    simulator_port: int = 8025
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under `data_dir`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nurture.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,212 @@
+"""SQLModel tables: contacts, the consent ledger, suppression, senders, enrollments, messages, events.
+
+Personal data lives only in `contact` (and rendered message bodies); everything else refers to
+the contact by id, and suppression by address hash, so erasing a contact erases the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; nurture stores aware UTC datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def address_hash(email: str) -> str:
+    """The suppression key of an address: SHA-256 of its normalised (trimmed, lower-case) form."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kw)
+
+
+# --- contacts and consent ---------------------------------------------------------------
+
+
+class ContactBase(SQLModel):
+    email: str = Field(max_length=320, unique=True, index=True)
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    company: str | None = Field(None, max_length=300)
+    country: str | None = Field(None, max_length=2, description="ISO 3166-1 alpha-2")
+    time_zone: str | None = Field(None, max_length=64, description="IANA zone, e.g. Europe/Berlin")
+    language: str | None = Field(None, max_length=16)
+
+
+class Contact(ContactBase, table=True):
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    custom: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ConsentAction(StrEnum):
+    GRANTED = "granted"
+    CONFIRMED = "confirmed"  # double opt-in confirmation
+    WITHDRAWN = "withdrawn"
+
+
+class ConsentBasis(StrEnum):
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    CONTRACT = "contract"
+
+
+class ConsentRecord(SQLModel, table=True):
+    """Append-only consent ledger: the newest record of a contact decides."""
+
+    __tablename__ = "consent_record"
+
+    id: int | None = Field(None, primary_key=True)
+    contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    action: ConsentAction = Field(sa_type=sa.String(16))
+    basis: ConsentBasis | None = Field(None, sa_type=sa.String(32))
+    source: str | None = Field(None, max_length=300)
+    wording: str | None = None
+    evidence: str | None = None
+    recorded_at: datetime = _ts(default_factory=utcnow)
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    COMPLAINT = "complaint"
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCES = "soft_bounces"
+    ERASED = "erased"
+    MANUAL = "manual"
+
+
+class Suppression(SQLModel, table=True):
+    """Addresses never mailed again, across sequences; keyed by `address_hash` so erasure keeps it."""
+
+    address_hash: str = Field(primary_key=True, max_length=64)
+    reason: SuppressionReason = Field(sa_type=sa.String(32))
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- senders ---------------------------------------------------------------------------------
+
+
+class SenderBase(SQLModel):
+    from_email: str = Field(max_length=320)
+    from_name: str = Field(max_length=200)
+    postal_address: str = Field(description="Printed in every email (CAN-SPAM).")
+
+
+class Sender(SenderBase, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --- enrollments, messages, events -------------------------------------------------------------
+
+
+class Enrollment(SQLModel, table=True):
+    """One contact in one sequence; mirrors the workflow for SQL queries (funnel, GDPR)."""
+
+    workflow_id: str = Field(primary_key=True, max_length=300)
+    sequence: str = Field(max_length=100, index=True)
+    contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    cohort_id: str | None = Field(None, max_length=100, index=True)
+    sender_id: str = Field(max_length=64)
+    outcome: str | None = Field(None, max_length=32)
+    started_at: datetime = _ts(default_factory=utcnow)
+    ended_at: datetime | None = _ts(default=None)
+
+
+class MessageStatus(StrEnum):
+    #: Row written, ESP not (yet) answered: a retry finding this does not call the ESP again.
+    PENDING = "pending"
+    SENT = "sent"
+    #: A previous attempt's fate is unknown (crash between row and answer).
+    UNKNOWN = "unknown"
+    #: The ESP refused it for good.
+    FAILED = "failed"
+    #: The ESP certainly did not take it (429, 5xx, connection refused): a retry may send.
+    NOT_SENT = "not_sent"
+
+
+class Message(SQLModel, table=True):
+    """One email of one enrollment step; written before the ESP call (at most once per step)."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=300, index=True)
+    contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    sequence: str = Field(max_length=100)
+    step: str = Field(max_length=100)
+    sender_id: str = Field(max_length=64)
+    cohort_id: str | None = Field(None, max_length=100, index=True)
+    status: MessageStatus = Field(sa_type=sa.String(16), default=MessageStatus.PENDING)
+    attempts: int = 0
+    esp_message_id: str | None = Field(None, max_length=200, index=True)
+    rfc_message_id: str | None = Field(None, max_length=300, description="Message-ID header")
+    subject: str | None = None
+    body_text: str | None = None
+    body_html: str | None = None
+    error: str | None = None
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None)
+
+
+class Event(SQLModel, table=True):
+    """An ESP event as received; stored once per ESP event id."""
+
+    id: int | None = Field(None, primary_key=True)
+    esp_event_id: str | None = Field(None, max_length=200, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    message_id: str | None = Field(None, max_length=64, index=True)
+    workflow_id: str | None = Field(None, max_length=300, index=True)
+    occurred_at: datetime = _ts()
+    received_at: datetime = _ts(default_factory=utcnow)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    forwarded_at: datetime | None = _ts(default=None)
+    late: bool = False
+
+
+__all__ = [
+    "ConsentAction",
+    "ConsentBasis",
+    "ConsentRecord",
+    "Contact",
+    "ContactBase",
+    "Enrollment",
+    "Event",
+    "Message",
+    "MessageStatus",
+    "Sender",
+    "SenderBase",
+    "Suppression",
+    "SuppressionReason",
+    "UtcDateTime",
+    "address_hash",
+    "utcnow",
+]
