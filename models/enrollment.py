@@ -48,7 +48,9 @@ class EnrollmentInput(BaseModel):
     contact_id: UUID
     sender_id: str = Field("default", description="Which sending identity mails this contact.")
     cohort_id: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict, description="Sequence-specific timings etc.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Sequence-specific timings etc."
+    )
 
 
 class SentStep(BaseModel):

@@ -7,7 +7,10 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   ├── ConsentWithdrawn        consent was withdrawn (unsubscribe)
     │   └── ContactSuppressed       on the suppression list (bounce, complaint, erase)
     ├── ContactNotFound             permanent: no such contact (erased?)
+    ├── SenderNotFound              permanent: no such sending identity
     ├── TemplateError               permanent: a template is missing or does not render
+    ├── InvalidInput                bad input at a boundary (CLI, API, import); says which field
+    ├── EnrollmentConflict          the contact already has a live enrollment in that sequence
     └── EspError                    the ESP answered badly or not at all
         ├── EspRejected             permanent: 400/401/403/413 — the request must change
         ├── EspRateLimited          retry after the reset time it states (429)
@@ -46,8 +49,23 @@ class ContactNotFound(NurtureError):
     permanent = True
 
 
+class SenderNotFound(NurtureError):
+    permanent = True
+
+
 class TemplateError(NurtureError):
     permanent = True
+
+
+class InvalidInput(NurtureError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class EnrollmentConflict(NurtureError):
+    pass
 
 
 class EspError(NurtureError):
@@ -69,7 +87,10 @@ class EspRateLimited(EspError):
 
 
 class EspUnavailable(EspError):
-    pass
+    def __init__(self, message: str, *, status: int | None = None, maybe_accepted: bool) -> None:
+        super().__init__(message, status=status)
+        #: True when the ESP may have taken the mail anyway (a timeout after the request left).
+        self.maybe_accepted = maybe_accepted
 
 
 __all__ = [
@@ -77,11 +98,14 @@ __all__ = [
     "ConsentWithdrawn",
     "ContactNotFound",
     "ContactSuppressed",
+    "EnrollmentConflict",
     "EspError",
     "EspRateLimited",
     "EspRejected",
     "EspUnavailable",
+    "InvalidInput",
     "NurtureError",
     "SendBlocked",
+    "SenderNotFound",
     "TemplateError",
 ]

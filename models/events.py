@@ -43,7 +43,9 @@ class EngagementEvent(BaseModel):
     message_id: str | None = Field(None, description="nurture's message id, when correlated.")
     esp_event_id: str | None = Field(None, description="SendGrid sg_event_id, for deduplication.")
     bounce_class: BounceClass | None = None
-    machine_open: bool = Field(False, description="Open by a proxy such as Apple MPP (sg_machine_open).")
+    machine_open: bool = Field(
+        False, description="Open by a proxy such as Apple MPP (sg_machine_open)."
+    )
     auto_reply: bool = Field(False, description="RFC 3834 auto-reply or out-of-office.")
     url: str | None = Field(None, description="The clicked link, for clicks.")
 

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the embedded stack keeps its files.")
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR, description="Where the embedded stack keeps its files."
+    )
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite under data_dir.")
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"

@@ -1,0 +1,94 @@
+"""Enrolls contacts in sequences: checks the contact may be mailed, starts its workflow under the
+id `nurture/{sequence}/{contact_id}` with the search attributes, and mirrors it in SQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.sending import check_consent
+from models import search_attributes as sa_keys
+from models.db import session_scope
+from models.enrollment import EnrollmentInput, enrollment_workflow_id
+from models.errors import EnrollmentConflict, InvalidInput
+from models.tables import Contact, Enrollment, Sender
+
+log = logging.getLogger(__name__)
+
+
+class EnrollmentService:
+    """Starts enrollments; the CLI and the API both call it."""
+
+    def __init__(self, engine: sa.Engine, client: Client, task_queue: str) -> None:
+        self._engine = engine
+        self._client = client
+        self._task_queue = task_queue
+
+    def _check(self, contact_id: UUID, sender_id: str) -> None:
+        with session_scope(self._engine) as session:
+            contact = session.get(Contact, contact_id)
+            if contact is None:
+                raise InvalidInput("contact_id", f"no contact {contact_id}")
+            if session.get(Sender, sender_id) is None:
+                raise InvalidInput("sender_id", f"no sender {sender_id!r}")
+            check_consent(session, contact)
+
+    def _mirror(self, workflow_id: str, sequence: str, input: EnrollmentInput) -> None:
+        with session_scope(self._engine) as session:
+            session.merge(
+                Enrollment(
+                    workflow_id=workflow_id,
+                    sequence=sequence,
+                    contact_id=input.contact_id,
+                    cohort_id=input.cohort_id,
+                    sender_id=input.sender_id,
+                )
+            )
+
+    async def enroll(
+        self,
+        sequence: str,
+        contact_id: UUID,
+        *,
+        cohort_id: str | None = None,
+        sender_id: str = "default",
+        params: dict[str, Any] | None = None,
+    ) -> str:
+        """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live."""
+        from workflows.registry import by_name  # workflow classes only, no I/O
+
+        by_name(sequence)  # raises InvalidInput for an unknown sequence
+        await asyncio.to_thread(self._check, contact_id, sender_id)
+        workflow_id = enrollment_workflow_id(sequence, contact_id)
+        input = EnrollmentInput(
+            contact_id=contact_id, sender_id=sender_id, cohort_id=cohort_id, params=params or {}
+        )
+        pairs = [sa_keys.SEQUENCE.value_set(sequence)]
+        if cohort_id:
+            pairs.append(sa_keys.COHORT.value_set(cohort_id))
+        try:
+            await self._client.start_workflow(
+                sequence,
+                input,
+                id=workflow_id,
+                task_queue=self._task_queue,
+                search_attributes=TypedSearchAttributes(pairs),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError as exc:
+            raise EnrollmentConflict(
+                f"contact {contact_id} is already enrolled in {sequence} ({workflow_id})"
+            ) from exc
+        await asyncio.to_thread(self._mirror, workflow_id, sequence, input)
+        log.info("enrolled contact %s in %s", contact_id, sequence)
+        return workflow_id
+
+
+__all__ = ["EnrollmentService"]

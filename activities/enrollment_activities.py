@@ -1,0 +1,58 @@
+"""The Temporal activities of an enrollment, as thin wrappers over the services.
+
+Activities are synchronous (the `sendgrid` client and the DB sessions are blocking): the worker
+runs them in a thread pool, off the event loop. nurture's permanent errors become non-retryable
+`ApplicationError`s typed by class name, which the `Sequence` base branches on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.sending import SendingService
+from models.enrollment import SEND_STEP_ACTIVITY, SendStepInput, SendStepResult
+from models.errors import EspRateLimited, NurtureError
+
+
+def to_application_error(exc: NurtureError) -> ApplicationError:
+    """The Temporal face of a nurture error: permanent ones are non-retryable."""
+    if isinstance(exc, EspRateLimited):
+        return ApplicationError(
+            str(exc),
+            type=type(exc).__name__,
+            next_retry_delay=timedelta(seconds=exc.retry_after_seconds),
+        )
+    return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=exc.permanent)
+
+
+class EnrollmentActivities:
+    """Receives its services in the constructor; `all()` lists the activities to register."""
+
+    def __init__(self, sending: SendingService) -> None:
+        self._sending = sending
+
+    @activity.defn(name=SEND_STEP_ACTIVITY)
+    def send_step(self, input: SendStepInput) -> SendStepResult:
+        try:
+            return self._sending.send_step(input)
+        except NurtureError as exc:
+            activity.logger.warning(
+                "send_step %s/%s message %s: %s: %s",
+                input.sequence,
+                input.step,
+                input.message_id,
+                type(exc).__name__,
+                exc,
+            )
+            raise to_application_error(exc) from exc
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.send_step]
+
+
+__all__ = ["EnrollmentActivities", "to_application_error"]

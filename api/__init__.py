@@ -1,0 +1,1 @@
+"""The HTTP face of nurture: webhooks, unsubscribe, the ops API, the dashboard, health."""

@@ -1,0 +1,20 @@
+"""`/healthz`: the API is up and its database answers."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    engine: sa.Engine = request.app.state.engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return JSONResponse({"status": "error", "database": str(exc.__class__.__name__)}, 503)
+    return JSONResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,246 @@
+"""`nurture dev`: the whole stack on one machine — Temporal dev server persisted under
+`.nurture/`, ESP simulator, API, worker — plus sample contacts and a demo cohort."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+
+from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
+from activities.enrolling import EnrollmentService
+from cli.processes import ChildProcess, ProcessFailed, temporal_dev_server
+from models.db import get_engine, upgrade
+from models.errors import EnrollmentConflict
+from models.settings import Settings
+from models.temporal_client import connect
+
+DEMO_SENDER = {
+    "from_email": "li.wei@ningbo-parts.example",
+    "from_name": "Li Wei, Ningbo Precision Parts",
+    "postal_address": "88 Harbour Road, Beilun District, Ningbo 315800, China",
+}
+
+#: Sample buyers. Addresses on example domains: the simulator never delivers anything.
+DEMO_CONTACTS = [
+    {
+        "email": "anna.schmidt@maschinen.example.de",
+        "first_name": "Anna",
+        "company": "Schmidt Maschinen GmbH",
+        "country": "DE",
+        "time_zone": "Europe/Berlin",
+    },
+    {
+        "email": "j.dupont@outillage.example.fr",
+        "first_name": "Julien",
+        "company": "Outillage Dupont SARL",
+        "country": "FR",
+        "time_zone": "Europe/Paris",
+    },
+    {
+        "email": "purchasing@rotterdam-trading.example.nl",
+        "company": "Rotterdam Trading BV",
+        "country": "NL",
+    },
+    {
+        "email": "m.garcia@suministros.example.es",
+        "first_name": "María",
+        "company": "Suministros García",
+        "country": "ES",
+        "language": "es",
+    },
+    {
+        "email": "buyer@midwest-industrial.example.com",
+        "first_name": "Tom",
+        "company": "Midwest Industrial Supply",
+        "country": "US",
+        "time_zone": "America/Chicago",
+    },
+]
+
+#: The demo runs trade_intro in minutes instead of days, so the funnel moves while you watch.
+DEMO_PARAMS = {"open_window": "PT30S", "case_study_after": "PT60S", "offer_after": "PT45S"}
+
+
+@dataclass
+class DevStack:
+    """The children of `nurture dev`, started in order and stopped in reverse."""
+
+    settings: Settings
+    console: Console
+    ui: bool = True
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.settings.data_dir.resolve()
+        self.log_dir = self.data_dir / "logs"
+        self.children: list[ChildProcess] = []
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.simulator_port}"
+
+    def child_env(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            "NURTURE_DATA_DIR": str(self.data_dir),
+            "NURTURE_DATABASE_URL": s.effective_database_url,
+            "NURTURE_TEMPORAL_ADDRESS": f"127.0.0.1:{s.temporal_port}",
+            "NURTURE_TEMPORAL_NAMESPACE": s.temporal_namespace,
+            "NURTURE_TASK_QUEUE": s.task_queue,
+            "NURTURE_SENDGRID_HOST": self.simulator_url,
+            "NURTURE_SENDGRID_API_KEY": s.sendgrid_api_key,
+            "NURTURE_PUBLIC_URL": s.public_url,
+            "NURTURE_SIMULATOR_PORT": str(s.simulator_port),
+        }
+
+    def _start(self, child: ChildProcess, port: int | None) -> None:
+        self.children.append(child.start())
+        if port is not None:
+            child.wait_for_port(port)
+
+    def start(self) -> None:
+        s = self.settings
+        py = sys.executable
+        env = self.child_env()
+        self.console.print(f"[bold]nurture dev[/] · data in {self.data_dir}")
+        upgrade(s.effective_database_url)
+        self._start(
+            temporal_dev_server(
+                self.log_dir,
+                db_file=self.data_dir / "temporal.db",
+                port=s.temporal_port,
+                ui_port=s.temporal_ui_port if self.ui else None,
+            ),
+            s.temporal_port,
+        )
+        self._start(
+            ChildProcess(
+                "simulator",
+                [
+                    py,
+                    "-m",
+                    "simulator",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(s.simulator_port),
+                    "--api-key",
+                    s.sendgrid_api_key,
+                ],
+                self.log_dir,
+                env,
+            ),
+            s.simulator_port,
+        )
+        self._start(
+            ChildProcess(
+                "api",
+                [
+                    py,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "api.app:app_from_env",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(s.api_port),
+                ],
+                self.log_dir,
+                env,
+            ),
+            s.api_port,
+        )
+        self._start(ChildProcess("worker", [py, "-m", "worker"], self.log_dir, env), None)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+
+    def check_alive(self) -> None:
+        for child in self.children:
+            if not child.running:
+                raise ProcessFailed(f"{child.name} stopped; see {child.log_path}")
+
+
+def seed(engine: sa.Engine) -> list[str]:
+    """The demo sender and sample contacts, each with consent evidence; returns their addresses."""
+    ensure_sender(engine, "default", **DEMO_SENDER)
+    evidence = ConsentEvidence(
+        source="nurture dev: sample data",
+        wording="I agree to receive product information by email.",
+        evidence="seeded by `nurture dev`",
+    )
+    for row in DEMO_CONTACTS:
+        upsert_contact(engine, consent=evidence, **row)  # type: ignore[arg-type]
+    return [row["email"] for row in DEMO_CONTACTS]
+
+
+async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Console) -> str:
+    from activities.contacts import contact_id_by_email
+
+    cohort = f"demo-{date.today().isoformat()}"
+    client = await connect(settings, address=f"127.0.0.1:{settings.temporal_port}")
+    service = EnrollmentService(engine, client, settings.task_queue)
+    started = 0
+    for email in seed(engine):
+        contact_id = contact_id_by_email(engine, email)
+        try:
+            await service.enroll("trade_intro", contact_id, cohort_id=cohort, params=DEMO_PARAMS)
+            started += 1
+        except EnrollmentConflict:
+            pass
+    console.print(
+        f"demo cohort [bold]{cohort}[/]: {started} new enrollments ({len(DEMO_CONTACTS) - started} already running)"
+    )
+    return cohort
+
+
+def funnel_line(simulator_url: str) -> str:
+    try:
+        messages = httpx.get(f"{simulator_url}/_sim/messages", timeout=2).json()
+    except (httpx.HTTPError, ValueError):
+        return "simulator not answering"
+    steps = Counter(m.get("categories", ["", "?"])[-1].split("/")[-1] for m in messages)
+    parts = ", ".join(f"{k} {v}" for k, v in sorted(steps.items())) or "none yet"
+    return f"{len(messages)} mails in the simulator ({parts})"
+
+
+def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
+    stack = DevStack(settings, console, ui=ui)
+    try:
+        stack.start()
+        engine = get_engine(settings.effective_database_url)
+        asyncio.run(start_demo_cohort(settings, engine, console))
+        s = settings
+        console.print(
+            "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
+            f"  Temporal UI     http://localhost:{s.temporal_ui_port}  (filter: NurtureSequence = 'trade_intro')\n"
+            f"  API             http://localhost:{s.api_port}/healthz\n"
+            f"  ESP simulator   http://localhost:{s.simulator_port}/_sim/messages\n"
+            f"  logs            {stack.log_dir}\n"
+        )
+        last = ""
+        while True:
+            stack.check_alive()
+            line = funnel_line(stack.simulator_url)
+            if line != last:
+                console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}")
+                last = line
+            time.sleep(3)
+    except KeyboardInterrupt:
+        console.print("\nstopping…")
+    finally:
+        stack.stop()
+        console.print("stopped.")
+
+
+__all__ = ["DEMO_CONTACTS", "DEMO_PARAMS", "DevStack", "run_dev", "seed", "start_demo_cohort"]

@@ -1,0 +1,222 @@
+"""The `nurture` command line (Typer): dev stack, worker, API, simulator, enroll, contacts, senders, db."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from models.errors import NurtureError
+from models.settings import get_settings
+
+app = typer.Typer(
+    help="nurture: consent-aware follow-up sequences on Temporal.", no_args_is_help=True
+)
+contacts_app = typer.Typer(help="Contacts and their consent.", no_args_is_help=True)
+senders_app = typer.Typer(help="Sending identities.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(senders_app, name="senders")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def dev(
+    no_ui: Annotated[
+        bool, typer.Option("--no-ui", help="Run the Temporal server headless.")
+    ] = False,
+    temporal_port: Annotated[
+        int | None, typer.Option(help="Temporal frontend port (7233).")
+    ] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port (8233).")] = None,
+    api_port: Annotated[int | None, typer.Option(help="API port (8000).")] = None,
+    simulator_port: Annotated[int | None, typer.Option(help="ESP simulator port (8025).")] = None,
+) -> None:
+    """Run everything on this machine: Temporal, worker, API, ESP simulator, and a demo cohort."""
+    from cli.devstack import run_dev
+
+    overrides: dict[str, Any] = {
+        "temporal_port": temporal_port,
+        "temporal_ui_port": ui_port,
+        "api_port": api_port,
+        "simulator_port": simulator_port,
+    }
+    settings = get_settings().model_copy(
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
+    run_dev(settings, console, ui=not no_ui)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker (polls the task queue until Ctrl-C)."""
+    import worker as worker_module
+
+    worker_module.main()
+
+
+@app.command()
+def api(
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Defaults to NURTURE_API_PORT.")] = None,
+) -> None:
+    """Run the HTTP API (webhooks, unsubscribe, ops API, dashboard)."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:app_from_env", factory=True, host=host, port=port or get_settings().api_port
+    )
+
+
+@app.command()
+def simulator(
+    host: str = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Defaults to NURTURE_SIMULATOR_PORT.")] = None,
+) -> None:
+    """Run the SendGrid-compatible ESP simulator."""
+    settings = get_settings()
+    from simulator.__main__ import main as sim_main
+
+    sys.argv = [
+        "simulator",
+        "--host",
+        host,
+        "--port",
+        str(port or settings.simulator_port),
+        "--api-key",
+        settings.sendgrid_api_key,
+    ]
+    sim_main()
+
+
+@app.command()
+def enroll(
+    email: Annotated[
+        str, typer.Option(help="The contact's address (the contact must exist, with consent).")
+    ],
+    sequence: Annotated[str, typer.Option(help="Sequence name, e.g. trade_intro.")] = "trade_intro",
+    sender: Annotated[str, typer.Option(help="Sender id.")] = "default",
+    cohort: Annotated[
+        str | None, typer.Option(help="Cohort id to tag the enrollment with.")
+    ] = None,
+    params: Annotated[
+        str | None,
+        typer.Option(help='Sequence parameters as JSON, e.g. \'{"open_window": "P1D"}\'.'),
+    ] = None,
+) -> None:
+    """Enroll one contact in a sequence."""
+    from activities.contacts import contact_id_by_email
+    from activities.enrolling import EnrollmentService
+    from models.db import get_engine
+    from models.temporal_client import connect
+
+    settings = get_settings()
+    try:
+        parsed = json.loads(params) if params else {}
+    except json.JSONDecodeError as exc:
+        fail(ValueError(f"--params is not valid JSON: {exc}"))
+    engine = get_engine(settings.effective_database_url)
+
+    async def go() -> str:
+        client = await connect(settings)
+        service = EnrollmentService(engine, client, settings.task_queue)
+        return await service.enroll(
+            sequence,
+            contact_id_by_email(engine, email),
+            cohort_id=cohort,
+            sender_id=sender,
+            params=parsed,
+        )
+
+    try:
+        workflow_id = asyncio.run(go())
+    except (NurtureError, RuntimeError) as exc:
+        fail(exc)
+    console.print(f"enrolled: [bold]{workflow_id}[/]")
+
+
+@contacts_app.command("add")
+def contacts_add(
+    email: str,
+    consent_source: Annotated[
+        str, typer.Option(help="Where consent was given, e.g. 'web form /contact, 2026-11-02'.")
+    ],
+    first_name: str | None = None,
+    last_name: str | None = None,
+    company: str | None = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. DE.")] = None,
+    time_zone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = None,
+    consent_wording: str | None = None,
+    consent_evidence: str | None = None,
+) -> None:
+    """Add or update a contact and record its consent in the ledger."""
+    from activities.contacts import ConsentEvidence, upsert_contact
+    from models.db import get_engine
+
+    engine = get_engine(get_settings().effective_database_url)
+    try:
+        contact = upsert_contact(
+            engine,
+            email,
+            consent=ConsentEvidence(
+                source=consent_source, wording=consent_wording, evidence=consent_evidence
+            ),
+            first_name=first_name,
+            last_name=last_name,
+            company=company,
+            country=country,
+            time_zone=time_zone,
+        )
+    except NurtureError as exc:
+        fail(exc)
+    console.print(f"contact {contact.id} ({contact.email}) saved with consent")
+
+
+@senders_app.command("add")
+def senders_add(
+    sender_id: str,
+    from_email: Annotated[str, typer.Option()],
+    from_name: Annotated[str, typer.Option()],
+    postal_address: Annotated[str, typer.Option(help="Printed in every email.")],
+) -> None:
+    """Add a sending identity."""
+    from activities.contacts import ensure_sender
+    from models.db import get_engine
+
+    engine = get_engine(get_settings().effective_database_url)
+    try:
+        ensure_sender(
+            engine,
+            sender_id,
+            from_email=from_email,
+            from_name=from_name,
+            postal_address=postal_address,
+        )
+    except NurtureError as exc:
+        fail(exc)
+    console.print(f"sender {sender_id} saved")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or upgrade the database schema."""
+    from models.db import upgrade
+
+    upgrade(get_settings().effective_database_url, revision)
+    console.print("database schema is up to date")
+
+
+if __name__ == "__main__":
+    app()

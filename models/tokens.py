@@ -1,0 +1,55 @@
+"""Signed opaque tokens for unsubscribe links and Reply-To addresses.
+
+A token is `base32(purpose-bound HMAC-SHA256 truncated, message uuid)`, lower case so it survives
+mail servers that fold the local part of an address. It reveals nothing and cannot be forged or
+enumerated without the secret key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from enum import StrEnum
+from uuid import UUID
+
+_MAC_BYTES = 10
+
+
+class TokenPurpose(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    REPLY = "reply"
+
+
+class InvalidToken(ValueError):
+    """The token is malformed or its signature does not match."""
+
+
+def _mac(secret: str, purpose: TokenPurpose, payload: bytes) -> bytes:
+    key = hashlib.sha256(f"nurture/{purpose}/{secret}".encode()).digest()
+    return hmac.new(key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def sign(secret: str, purpose: TokenPurpose, message_id: str) -> str:
+    """A token naming `message_id` (a UUID string) for one purpose."""
+    payload = UUID(message_id).bytes
+    raw = payload + _mac(secret, purpose, payload)
+    return base64.b32encode(raw).decode().rstrip("=").lower()
+
+
+def verify(secret: str, purpose: TokenPurpose, token: str) -> str:
+    """The message id inside a valid token; raises `InvalidToken` otherwise."""
+    text = token.strip().upper()
+    try:
+        raw = base64.b32decode(text + "=" * (-len(text) % 8))
+    except (ValueError, TypeError) as exc:
+        raise InvalidToken("token is not valid base32") from exc
+    if len(raw) != 16 + _MAC_BYTES:
+        raise InvalidToken("token has the wrong length")
+    payload, mac = raw[:16], raw[16:]
+    if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
+        raise InvalidToken("token signature does not match")
+    return str(UUID(bytes=payload))
+
+
+__all__ = ["InvalidToken", "TokenPurpose", "sign", "verify"]

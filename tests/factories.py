@@ -1,0 +1,108 @@
+"""Factories for test data: contacts with consent, senders, services wired to the simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+
+from activities.rendering import Renderer
+from activities.sending import Links, SendingService
+from activities.sendgrid_transport import SendGridTransport
+from models.db import session_scope
+from models.enrollment import SendStepInput, enrollment_workflow_id
+from models.settings import PROJECT_ROOT
+from models.tables import (
+    ConsentAction,
+    ConsentBasis,
+    ConsentRecord,
+    Contact,
+    Sender,
+    Suppression,
+    SuppressionReason,
+    address_hash,
+)
+
+SECRET = "test-secret"
+PUBLIC_URL = "https://nurture.example.test"
+INBOUND_DOMAIN = "in.example.test"
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def make_sender(engine: sa.Engine, sender_id: str = "default", **kw: str) -> Sender:
+    values = {
+        "from_email": "li.wei@factory.example.cn",
+        "from_name": "Li Wei, Ningbo Precision Parts",
+        "postal_address": "88 Harbour Road, Beilun, Ningbo 315800, China",
+    } | kw
+    with session_scope(engine) as s:
+        sender = Sender(id=sender_id, **values)
+        s.add(sender)
+    return sender
+
+
+def make_contact(
+    engine: sa.Engine, *, consent: ConsentAction | None = ConsentAction.GRANTED, **kw: object
+) -> Contact:
+    values: dict[str, object] = {
+        "email": f"buyer-{uuid4().hex[:8]}@importer.example.de",
+        "first_name": "Anna",
+        "last_name": "Schmidt",
+        "company": "Schmidt Maschinen GmbH",
+        "country": "DE",
+    } | kw
+    with session_scope(engine) as s:
+        contact = Contact(**values)  # type: ignore[arg-type]
+        s.add(contact)
+        s.flush()
+        if consent is not None:
+            s.add(
+                ConsentRecord(
+                    contact_id=contact.id,
+                    action=consent,
+                    basis=ConsentBasis.CONSENT,
+                    source="trade fair Hannover 2026, badge scan",
+                    wording="Yes, send me product news",
+                    evidence="scan-0042",
+                )
+            )
+    return contact
+
+
+def withdraw_consent(engine: sa.Engine, contact_id: UUID) -> None:
+    with session_scope(engine) as s:
+        s.add(ConsentRecord(contact_id=contact_id, action=ConsentAction.WITHDRAWN, source="test"))
+
+
+def suppress(engine: sa.Engine, email: str, reason: SuppressionReason) -> None:
+    with session_scope(engine) as s:
+        s.add(Suppression(address_hash=address_hash(email), reason=reason))
+
+
+def sending_service(
+    engine: sa.Engine,
+    sim_url: str,
+    api_key: str,
+    *,
+    timeout_seconds: float = 5.0,
+    templates: Path = TEMPLATES,
+) -> SendingService:
+    return SendingService(
+        engine,
+        SendGridTransport(api_key=api_key, host=sim_url, timeout_seconds=timeout_seconds),
+        Renderer(templates),
+        Links(PUBLIC_URL, INBOUND_DOMAIN, SECRET),
+    )
+
+
+def step_input(contact: Contact, step: str = "intro", **kw: object) -> SendStepInput:
+    values: dict[str, object] = {
+        "message_id": str(uuid4()),
+        "workflow_id": enrollment_workflow_id("trade_intro", contact.id),
+        "contact_id": contact.id,
+        "sequence": "trade_intro",
+        "step": step,
+        "template": f"trade_intro/{step}",
+    } | kw
+    return SendStepInput(**values)  # type: ignore[arg-type]

@@ -1,0 +1,77 @@
+"""One enrollment end to end: real dev server, real worker, real `sendgrid` client, simulator, DB."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+import worker as worker_module
+from activities.enrolling import EnrollmentService
+from models import search_attributes
+from models.db import get_engine, session_scope
+from models.enrollment import EnrollmentResult, Outcome
+from models.errors import EnrollmentConflict
+from models.settings import Settings
+from models.tables import Enrollment, Message, MessageStatus
+from models.temporal_client import connect
+from tests.factories import make_contact, make_sender
+from tests.sim_fixtures import SIM_API_KEY
+
+FAST = {"open_window": "PT1S", "case_study_after": "PT3S", "offer_after": "PT1S"}
+
+
+@pytest.fixture
+def settings(database_url: str, simulator, dev_server_address: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        temporal_address=dev_server_address,
+        task_queue=f"it-{uuid.uuid4()}",
+        sendgrid_host=simulator.url,
+        sendgrid_api_key=SIM_API_KEY,
+    )
+
+
+async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim):
+    engine = get_engine(settings.database_url)
+    make_sender(engine)
+    contact = make_contact(engine, first_name="Julien", company="Outillage Dupont SARL")
+    client = await connect(settings)
+
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with worker_module.build_worker(client, settings, engine, executor=executor):
+            service = EnrollmentService(engine, client, settings.task_queue)
+            workflow_id = await service.enroll(
+                "trade_intro", contact.id, cohort_id="it-cohort", params=FAST
+            )
+            with pytest.raises(EnrollmentConflict):
+                await service.enroll("trade_intro", contact.id, params=FAST)
+            handle = client.get_workflow_handle(workflow_id)
+            result = await asyncio.wait_for(handle.result(result_type=EnrollmentResult), 60)
+            description = await handle.describe()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert [s.step for s in result.steps_sent] == ["intro", "bump", "case_study", "offer"]
+    mails = [m for m in httpx.get(f"{sim.url}/_sim/messages").json() if m["recipient"] == contact.email]
+    assert len(mails) == 4
+    intro, bump, case_study, offer = mails
+    assert intro["text"].startswith("Hi Julien,")
+    assert bump["subject"] == f"Re: {intro['subject']}"
+    assert bump["headers"]["In-Reply-To"] == intro["headers"]["Message-ID"]
+    assert {m["custom_args"]["nurture_workflow_id"] for m in mails} == {workflow_id}
+    assert description.status == WorkflowExecutionStatus.COMPLETED
+    attrs = description.typed_search_attributes
+    assert attrs.get(search_attributes.SEQUENCE) == "trade_intro"
+    assert attrs.get(search_attributes.COHORT) == "it-cohort"
+    assert attrs.get(search_attributes.STEP) == "offer"
+    with session_scope(engine) as s:
+        rows = s.query(Message).filter(Message.workflow_id == workflow_id).all()
+        assert sorted(r.status for r in rows) == [MessageStatus.SENT] * 4
+        assert s.get(Enrollment, workflow_id).cohort_id == "it-cohort"
+    # The history holds ids, never the address or the name.
+    history = (await handle.fetch_history()).to_json()
+    assert contact.email not in history and "Julien" not in history
