@@ -56,12 +56,15 @@ async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim)
 
     assert result.outcome == Outcome.COMPLETED
     assert [s.step for s in result.steps_sent] == ["intro", "bump", "case_study", "offer"]
-    mails = [m for m in httpx.get(f"{sim.url}/_sim/messages").json() if m["recipient"] == contact.email]
+    async with httpx.AsyncClient() as http:
+        received = (await http.get(f"{sim.url}/_sim/messages")).json()
+    mails = [m for m in received if m["recipient"] == contact.email]
     assert len(mails) == 4
     intro, bump, case_study, offer = mails
     assert intro["text"].startswith("Hi Julien,")
     assert bump["subject"] == f"Re: {intro['subject']}"
     assert bump["headers"]["In-Reply-To"] == intro["headers"]["Message-ID"]
+    assert "case study" in case_study["text"] and "trial order" in offer["subject"]
     assert {m["custom_args"]["nurture_workflow_id"] for m in mails} == {workflow_id}
     assert description.status == WorkflowExecutionStatus.COMPLETED
     attrs = description.typed_search_attributes
