@@ -68,5 +68,6 @@ def sqlite_database_url(tmp_path) -> str:
 def engine(database_url: str) -> sa.Engine:
     return get_engine(database_url)
 
+
 # The ESP simulator fixtures (a real HTTP server the real `sendgrid` client talks to).
 pytest_plugins = ["tests.sim_fixtures"]

@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 
 from activities.rendering import Renderer
-from activities.sending import Links, SendingService
 from activities.sendgrid_transport import SendGridTransport
+from activities.sending import Links, SendingService
 from models.db import session_scope
 from models.enrollment import SendStepInput, enrollment_workflow_id
 from models.settings import PROJECT_ROOT

@@ -110,8 +110,14 @@ def test_missing_first_name_greets_the_company_team(engine, sim, service):
     ("prepare", "error"),
     [
         (lambda engine, c: withdraw_consent(engine, c.id), ConsentWithdrawn),
-        (lambda engine, c: suppress(engine, c.email, SuppressionReason.HARD_BOUNCE), ContactSuppressed),
-        (lambda engine, c: suppress(engine, c.email.upper(), SuppressionReason.COMPLAINT), ContactSuppressed),
+        (
+            lambda engine, c: suppress(engine, c.email, SuppressionReason.HARD_BOUNCE),
+            ContactSuppressed,
+        ),
+        (
+            lambda engine, c: suppress(engine, c.email.upper(), SuppressionReason.COMPLAINT),
+            ContactSuppressed,
+        ),
     ],
     ids=["withdrawn", "hard-bounce-suppressed", "complaint-suppressed-any-case"],
 )
@@ -154,9 +160,7 @@ class CrashAfterClaim(SendingService):
 def test_crash_between_row_and_esp_call_never_sends_twice(engine, sim, service):
     contact = make_contact(engine)
     step = step_input(contact)
-    crashing = CrashAfterClaim(
-        engine, service._transport, service._renderer, service._links
-    )
+    crashing = CrashAfterClaim(engine, service._transport, service._renderer, service._links)
     with pytest.raises(SystemExit):
         crashing.send_step(step)
     assert message_row(engine, step.message_id).status == MessageStatus.PENDING

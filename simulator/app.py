@@ -1,0 +1,146 @@
+"""The simulator's HTTP app: SendGrid's `POST /v3/mail/send`, and `/_sim/...` for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from simulator.faults import FaultQueue, FaultSpec
+from simulator.mail import expand_mail_send, new_esp_message_id
+from simulator.responses import bad_request, fault_response, payload_too_large, unauthorized
+from simulator.store import SimulatorStore
+from simulator.validation import FieldError, validate_mail_send
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+logger = logging.getLogger("simulator")
+
+#: SendGrid's limit on a whole mail/send request.
+MAX_BODY_BYTES = 30 * 1024 * 1024
+
+
+def create_app(
+    api_key: str,
+    *,
+    store: SimulatorStore | None = None,
+    faults: FaultQueue | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """A SendGrid-compatible app that accepts `Authorization: Bearer {api_key}`.
+
+    The store and fault queue are `app.state.store` and `app.state.faults`.
+    """
+    store = store if store is not None else SimulatorStore()
+    faults = faults if faults is not None else FaultQueue()
+    app = FastAPI(title="nurture ESP simulator", openapi_url=None)
+    app.state.store = store
+    app.state.faults = faults
+    expected = f"Bearer {api_key}".encode()
+
+    @app.post("/v3/mail/send")
+    async def mail_send(request: Request) -> Response:
+        # Order as at SendGrid: auth, then the gateway (size, rate limit), then the payload.
+        authorization = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(authorization, expected):
+            logger.info("mail rejected status=401")
+            return unauthorized()
+        epoch = store.epoch
+        body = await _read_limited(request, max_body_bytes)
+        if body is None:
+            logger.info("mail rejected status=413")
+            return payload_too_large(max_body_bytes)
+        fault = faults.take()
+        if fault is not None:
+            if fault.delay_seconds:
+                await asyncio.sleep(fault.delay_seconds)
+            if fault.status is not None:
+                logger.info("mail rejected status=%d injected=true", fault.status)
+                return fault_response(fault)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            logger.info("mail rejected status=400 fields=[body]")
+            return bad_request([FieldError("Bad Request", None)])
+        errors = validate_mail_send(payload)
+        if errors:
+            logger.info(
+                "mail rejected status=400 fields=%s", sorted({str(e.field) for e in errors})
+            )
+            return bad_request(errors)
+        esp_message_id = new_esp_message_id()
+        messages = expand_mail_send(payload, esp_message_id, datetime.now(UTC))
+        stored = store.add(messages, epoch=epoch)
+        logger.info(
+            "mail accepted esp_message_id=%s recipients=%d message_id=%s stored=%s",
+            esp_message_id,
+            len(messages),
+            payload.get("custom_args", {}).get("message_id", "-"),
+            stored,
+        )
+        return Response(status_code=202, headers={"X-Message-Id": esp_message_id})
+
+    @app.get("/_sim/messages")
+    def list_messages(request: Request) -> list[dict[str, Any]]:
+        """Received messages, newest last; filter by `recipient`, `esp_message_id`,
+        `custom_args.<key>`."""
+        query = request.query_params
+        custom_args = {
+            key.removeprefix("custom_args."): value
+            for key, value in query.items()
+            if key.startswith("custom_args.")
+        }
+        found = store.messages(
+            recipient=query.get("recipient"),
+            esp_message_id=query.get("esp_message_id"),
+            custom_args=custom_args,
+        )
+        return [message.model_dump(mode="json") for message in found]
+
+    @app.delete("/_sim/messages", status_code=204)
+    def clear_messages() -> Response:
+        """Forget all messages and pending faults."""
+        store.clear()
+        faults.clear()
+        return Response(status_code=204)
+
+    @app.post("/_sim/faults", status_code=201)
+    def add_fault(spec: FaultSpec) -> dict[str, Any]:
+        """Queue a fault for the next `count` send calls."""
+        faults.add(spec)
+        return {"pending": [f.model_dump() for f in faults.pending()]}
+
+    @app.get("/_sim/faults")
+    def list_faults() -> dict[str, Any]:
+        return {"pending": [f.model_dump() for f in faults.pending()]}
+
+    @app.delete("/_sim/faults", status_code=204)
+    def clear_faults() -> Response:
+        faults.clear()
+        return Response(status_code=204)
+
+    @app.get("/_sim/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The request body, or None if it exceeds `limit` (the rest is drained, not kept)."""
+    declared = request.headers.get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > limit
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            too_large = True
+        if not too_large:
+            chunks.append(chunk)
+    return None if too_large else b"".join(chunks)
