@@ -28,17 +28,20 @@ def build_worker(
     engine: sa.Engine,
     *,
     task_queue: str | None = None,
-    executor: ThreadPoolExecutor | None = None,
+    executor: ThreadPoolExecutor,
 ) -> Worker:
-    """A worker with every sequence workflow and every activity registered."""
-    activities = EnrollmentActivities(SendingService.from_settings(settings, engine))
+    """A worker with every sequence workflow and every activity registered.
+
+    Activities run on `executor`'s threads; the worker takes at most that many at once.
+    """
+    activities = EnrollmentActivities(engine, SendingService.from_settings(settings, engine))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(SEQUENCES),
         activities=activities.all(),
-        activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
-        max_concurrent_activities=ACTIVITY_THREADS,
+        activity_executor=executor,
+        max_concurrent_activities=executor._max_workers,
     )
 
 

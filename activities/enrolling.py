@@ -9,16 +9,17 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.sending import check_consent
 from models import search_attributes as sa_keys
 from models.db import session_scope
-from models.enrollment import EnrollmentInput, enrollment_workflow_id
+from models.enrollment import EnrollmentInput, FinishEnrollmentInput, enrollment_workflow_id
 from models.errors import EnrollmentConflict, InvalidInput
-from models.tables import Contact, Enrollment, Sender
+from models.tables import Contact, Enrollment, Sender, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +63,15 @@ class EnrollmentService:
         params: dict[str, Any] | None = None,
     ) -> str:
         """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live."""
-        from workflows.registry import by_name  # workflow classes only, no I/O
-
-        by_name(sequence)  # raises InvalidInput for an unknown sequence
+        validate_params(sequence, params or {})
         await asyncio.to_thread(self._check, contact_id, sender_id)
         workflow_id = enrollment_workflow_id(sequence, contact_id)
         input = EnrollmentInput(
             contact_id=contact_id, sender_id=sender_id, cohort_id=cohort_id, params=params or {}
         )
-        pairs = [sa_keys.SEQUENCE.value_set(sequence)]
+        pairs = [SearchAttributePair(sa_keys.SEQUENCE, sequence)]
         if cohort_id:
-            pairs.append(sa_keys.COHORT.value_set(cohort_id))
+            pairs.append(SearchAttributePair(sa_keys.COHORT, cohort_id))
         try:
             await self._client.start_workflow(
                 sequence,
@@ -91,4 +90,31 @@ class EnrollmentService:
         return workflow_id
 
 
-__all__ = ["EnrollmentService"]
+def validate_params(sequence: str, params: dict[str, Any]) -> None:
+    """Reject an unknown sequence or params it would refuse, before anything starts."""
+    from workflows.registry import by_name  # workflow classes only, no I/O
+
+    try:
+        cls = by_name(sequence)
+    except KeyError as exc:
+        raise InvalidInput("sequence", str(exc.args[0])) from None
+    try:
+        cls.params_model.model_validate(params)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(params)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput("params", problems) from None
+
+
+def record_outcome(engine: sa.Engine, finish: FinishEnrollmentInput) -> None:
+    """Mirror how an enrollment ended into its SQL row (no row, e.g. erased: nothing to do)."""
+    with session_scope(engine) as session:
+        row = session.get(Enrollment, finish.workflow_id)
+        if row is not None:
+            row.outcome = finish.outcome.value
+            row.ended_at = utcnow()
+            session.add(row)
+
+
+__all__ = ["EnrollmentService", "record_outcome", "validate_params"]

@@ -11,11 +11,19 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.enrolling import record_outcome
 from activities.sending import SendingService
-from models.enrollment import SEND_STEP_ACTIVITY, SendStepInput, SendStepResult
+from models.enrollment import (
+    FINISH_ENROLLMENT_ACTIVITY,
+    SEND_STEP_ACTIVITY,
+    FinishEnrollmentInput,
+    SendStepInput,
+    SendStepResult,
+)
 from models.errors import EspRateLimited, NurtureError
 
 
@@ -33,7 +41,8 @@ def to_application_error(exc: NurtureError) -> ApplicationError:
 class EnrollmentActivities:
     """Receives its services in the constructor; `all()` lists the activities to register."""
 
-    def __init__(self, sending: SendingService) -> None:
+    def __init__(self, engine: sa.Engine, sending: SendingService) -> None:
+        self._engine = engine
         self._sending = sending
 
     @activity.defn(name=SEND_STEP_ACTIVITY)
@@ -51,8 +60,12 @@ class EnrollmentActivities:
             )
             raise to_application_error(exc) from exc
 
+    @activity.defn(name=FINISH_ENROLLMENT_ACTIVITY)
+    def finish_enrollment(self, input: FinishEnrollmentInput) -> None:
+        record_outcome(self._engine, input)
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.send_step]
+        return [self.send_step, self.finish_enrollment]
 
 
 __all__ = ["EnrollmentActivities", "to_application_error"]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
 from activities.rendering import Renderer
-from activities.sending import Links, SendingService
 from activities.sendgrid_transport import SendGridTransport
+from activities.sending import Links, SendingService
 from models.db import get_engine, upgrade
 from models.enrollment import SendStepInput, enrollment_workflow_id
 from models.settings import PROJECT_ROOT
@@ -37,7 +37,13 @@ def main() -> None:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)
         engine = get_engine(url)
-        ensure_sender(engine, "default", from_email="bench@example.com", from_name="Bench", postal_address="1 Bench St")
+        ensure_sender(
+            engine,
+            "default",
+            from_email="bench@example.com",
+            from_name="Bench",
+            postal_address="1 Bench St",
+        )
         evidence = ConsentEvidence(source="bench")
         contacts = [
             upsert_contact(engine, f"c{i}@example.com", consent=evidence, first_name="Ann")
@@ -80,7 +86,11 @@ def main() -> None:
                 "sends_per_s_threaded": round(threaded, 1),
                 "threads": args.threads,
                 "messages": args.messages,
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
             },
             indent=2,
         )

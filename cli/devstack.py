@@ -221,10 +221,15 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
         engine = get_engine(settings.effective_database_url)
         asyncio.run(start_demo_cohort(settings, engine, console))
         s = settings
+        ui_line = (
+            f"  Temporal UI     http://localhost:{s.temporal_ui_port}  (filter: NurtureSequence = 'trade_intro')\n"
+            if ui
+            else f"  Temporal        127.0.0.1:{s.temporal_port} (headless)\n"
+        )
         console.print(
             "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
-            f"  Temporal UI     http://localhost:{s.temporal_ui_port}  (filter: NurtureSequence = 'trade_intro')\n"
-            f"  API             http://localhost:{s.api_port}/healthz\n"
+            + ui_line
+            + f"  API             http://localhost:{s.api_port}/healthz\n"
             f"  ESP simulator   http://localhost:{s.simulator_port}/_sim/messages\n"
             f"  logs            {stack.log_dir}\n"
         )

@@ -33,14 +33,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str) -> sa.Engine:
-    """One engine per URL per process."""
-    url = normalise_url(url)
+def _ensure_sqlite_dir(url: str) -> None:
+    """SQLite creates the file but not its folder (`.nurture/` on a fresh clone)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> sa.Engine:
+    """One engine per URL per process."""
+    url = normalise_url(url)
+    _ensure_sqlite_dir(url)
+    if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -68,6 +74,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` up to `revision` (creating it on an empty database)."""
+    _ensure_sqlite_dir(normalise_url(url))
     command.upgrade(alembic_config(url), revision)
 
 

@@ -114,8 +114,18 @@ class SendStepResult(BaseModel):
     esp_message_id: str | None = None
 
 
+class FinishEnrollmentInput(BaseModel):
+    """Input of the `finish_enrollment` activity: the outcome, mirrored into SQL."""
+
+    workflow_id: str
+    outcome: Outcome
+    reason: str | None = None
+
+
 #: Activity names are wire API: running histories hold them.
 SEND_STEP_ACTIVITY = "send_step"
+FINISH_ENROLLMENT_ACTIVITY = "finish_enrollment"
 #: Signal and query names of every sequence workflow.
 EVENT_SIGNAL = "engagement_event"
+CANCEL_SIGNAL = "cancel"
 STATE_QUERY = "state"

@@ -261,7 +261,7 @@ def test_bump_is_sent_in_the_intro_thread(engine, sim, service):
 
 
 def run_activity(service: SendingService, step) -> Any:
-    return ActivityEnvironment().run(EnrollmentActivities(service).send_step, step)
+    return ActivityEnvironment().run(EnrollmentActivities(service._engine, service).send_step, step)
 
 
 def test_activity_turns_withdrawn_consent_into_a_non_retryable_error(engine, sim, service):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 
 import worker as worker_module
@@ -50,8 +51,8 @@ async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim)
             )
             with pytest.raises(EnrollmentConflict):
                 await service.enroll("trade_intro", contact.id, params=FAST)
-            handle = client.get_workflow_handle(workflow_id)
-            result = await asyncio.wait_for(handle.result(result_type=EnrollmentResult), 60)
+            handle = client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
+            result = await asyncio.wait_for(handle.result(), 60)
             description = await handle.describe()
 
     assert result.outcome == Outcome.COMPLETED
@@ -72,9 +73,11 @@ async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim)
     assert attrs.get(search_attributes.COHORT) == "it-cohort"
     assert attrs.get(search_attributes.STEP) == "offer"
     with session_scope(engine) as s:
-        rows = s.query(Message).filter(Message.workflow_id == workflow_id).all()
+        rows = s.exec(select(Message).where(Message.workflow_id == workflow_id)).all()
         assert sorted(r.status for r in rows) == [MessageStatus.SENT] * 4
-        assert s.get(Enrollment, workflow_id).cohort_id == "it-cohort"
+        enrollment = s.get(Enrollment, workflow_id)
+        assert enrollment.cohort_id == "it-cohort"
+        assert enrollment.outcome == Outcome.COMPLETED and enrollment.ended_at is not None
     # The history holds ids, never the address or the name.
     history = (await handle.fetch_history()).to_json()
     assert contact.email not in history and "Julien" not in history

@@ -1,0 +1,344 @@
+"""Drives sequence enrollments on the time-skipping test server — a fake `send_step` activity, an
+engagement-event factory, an `Enrollment` handle for tests — and the trade_intro scenarios whose
+histories `histories/*.json` keep for the replay test.
+
+Re-record the stored histories (after a deliberate, patched change to a sequence):
+
+    .venv/bin/python -m tests.workflows.scenarios
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from cli.processes import installed_binary
+from models import search_attributes
+from models.enrollment import (
+    EVENT_SIGNAL,
+    FINISH_ENROLLMENT_ACTIVITY,
+    SEND_STEP_ACTIVITY,
+    STATE_QUERY,
+    EnrollmentInput,
+    EnrollmentResult,
+    EnrollmentState,
+    EnrollmentStatus,
+    FinishEnrollmentInput,
+    SendStatus,
+    SendStepInput,
+    SendStepResult,
+    enrollment_workflow_id,
+)
+from models.events import BounceClass, EngagementEvent, EventKind
+from workflows.registry import SEQUENCES
+from workflows.sequence import Sequence
+from workflows.trade_intro import TradeIntroSequence
+
+HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
+#: Client and worker identity: the default (`pid@hostname`) would put a host name in histories.
+IDENTITY = "nurture-tests"
+NAMESPACE = "default"
+
+
+# --- the test server ----------------------------------------------------------------------------
+
+
+async def register_search_attributes(client: Client, namespace: str = NAMESPACE) -> None:
+    """Register nurture's Keyword search attributes: the test server rejects unknown ones."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in search_attributes.ALL
+                },
+            )
+        )
+    except RPCError as err:
+        if "already" not in str(err).lower():
+            raise
+
+
+async def start_env() -> WorkflowEnvironment:
+    """A time-skipping environment with the pydantic converter and the search attributes."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+        identity=IDENTITY,
+    )
+    await register_search_attributes(env.client)
+    return env
+
+
+# --- the fake send activity ---------------------------------------------------------------------
+
+
+@dataclass
+class FakeSender:
+    """Stands in for the real `send_step`: records what it is asked to send and when.
+
+    `fail` maps a step to the `ApplicationError` type its send raises (non-retryable), e.g.
+    ``{"case_study": "ConsentWithdrawn"}``. A send of a step in `hold` waits for `release()`:
+    release it before the test ends, because the test server does not skip time while an
+    activity runs (even one of a closed workflow).
+    """
+
+    fail: dict[str, str] = field(default_factory=dict)
+    hold: set[str] = field(default_factory=set)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: int = 0
+    all_finished: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: list[SendStepInput] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+    outcomes: list[FinishEnrollmentInput] = field(default_factory=list)
+
+    @activity.defn(name=SEND_STEP_ACTIVITY)
+    async def send_step(self, input: SendStepInput) -> SendStepResult:
+        self.sent.append(input)
+        self.times.append(activity.info().current_attempt_scheduled_time)
+        try:
+            if input.step in self.hold:
+                await self.released.wait()
+            error_type = self.fail.get(input.step)
+            if error_type is not None:
+                raise ApplicationError(f"{error_type} (fake)", type=error_type, non_retryable=True)
+            return SendStepResult(
+                message_id=input.message_id,
+                status=SendStatus.SENT,
+                esp_message_id=f"esp-{input.message_id}",
+            )
+        finally:
+            self.finished += 1
+            if self.finished == len(self.sent):
+                self.all_finished.set()
+
+    @activity.defn(name=FINISH_ENROLLMENT_ACTIVITY)
+    async def finish_enrollment(self, input: FinishEnrollmentInput) -> None:
+        """Stands in for mirroring the outcome into SQL: records it."""
+        self.outcomes.append(input)
+
+    @property
+    def activities(self) -> list[Callable[..., Any]]:
+        """What a test worker registers."""
+        return [self.send_step, self.finish_enrollment]
+
+    def release(self) -> None:
+        """Let held sends finish."""
+        self.released.set()
+
+    async def until_finished(self, seconds: float = 10.0) -> None:
+        """Until every send asked for has returned or raised."""
+        if self.finished < len(self.sent):
+            self.all_finished.clear()
+            await asyncio.wait_for(self.all_finished.wait(), seconds)
+
+    @property
+    def steps(self) -> list[str]:
+        """The steps asked for, in order (including ones whose send failed)."""
+        return [s.step for s in self.sent]
+
+    def input_of(self, step: str) -> SendStepInput:
+        return next(s for s in self.sent if s.step == step)
+
+    def days_after_start(self, step: str) -> float:
+        """When `step` was sent, in (skipped) days after the first send."""
+        at = self.times[self.steps.index(step)]
+        return (at - self.times[0]) / timedelta(days=1)
+
+
+# --- events and enrollments ---------------------------------------------------------------------
+
+
+def engagement_event(
+    kind: EventKind, message_id: str | None = None, **details: Any
+) -> EngagementEvent:
+    """An engagement event as the webhook forwarder would signal it (ids only)."""
+    details.setdefault("esp_event_id", f"evt-{uuid.uuid4().hex[:16]}")
+    return EngagementEvent(
+        kind=kind, occurred_at=datetime.now(UTC), message_id=message_id, **details
+    )
+
+
+@dataclass
+class Enrollment:
+    """One enrollment under test: its workflow handle, the fake sender, and test-side moves."""
+
+    env: WorkflowEnvironment
+    handle: WorkflowHandle[Any, EnrollmentResult]
+    sender: FakeSender
+    contact_id: UUID
+
+    async def state(self) -> EnrollmentState:
+        return await self.handle.query(STATE_QUERY, result_type=EnrollmentState)
+
+    async def until(
+        self, predicate: Callable[[EnrollmentState], bool], *, seconds: float = 10.0
+    ) -> EnrollmentState:
+        """Poll the state query until `predicate` holds (skipped time does not move meanwhile)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            state = await self.state()
+            if predicate(state):
+                return state
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"state never matched; last: {state!r}")
+            await asyncio.sleep(0.02)
+
+    async def until_waiting(self, after_step: str) -> EnrollmentState:
+        """Until the workflow sent `after_step` and sleeps (its timer is set)."""
+        return await self.until(
+            lambda s: (
+                s.status == EnrollmentStatus.WAITING
+                and bool(s.steps_sent)
+                and s.steps_sent[-1].step == after_step
+            )
+        )
+
+    async def sleep(self, **kwargs: float) -> None:
+        """Skip time, e.g. ``sleep(days=1)``."""
+        await self.env.sleep(timedelta(**kwargs))
+
+    async def signal(self, event: EngagementEvent, *, await_seen: bool = True) -> None:
+        """Signal an event; by default wait until the workflow has recorded it."""
+        before = len((await self.state()).events_seen)
+        await self.handle.signal(EVENT_SIGNAL, event)
+        if await_seen:
+            await self.until(lambda s: len(s.events_seen) > before or s.outcome is not None)
+
+    async def event(
+        self, kind: EventKind, step: str | None = None, **details: Any
+    ) -> EngagementEvent:
+        """Signal a `kind` event about the message of `step` (as sent by the fake sender)."""
+        message_id = self.sender.input_of(step).message_id if step else None
+        event = engagement_event(kind, message_id, **details)
+        await self.signal(event)
+        return event
+
+    async def result(self) -> EnrollmentResult:
+        return await self.handle.result()
+
+
+async def start_enrollment(
+    client: Client,
+    env: WorkflowEnvironment,
+    task_queue: str,
+    sender: FakeSender,
+    *,
+    sequence: type[Sequence] = TradeIntroSequence,
+    params: dict[str, Any] | None = None,
+    cohort_id: str | None = "cohort-test",
+    **start_kwargs: Any,
+) -> Enrollment:
+    """Start an enrollment of a fresh contact id in `sequence` on `task_queue`."""
+    contact_id = uuid.uuid4()
+    handle: WorkflowHandle[Any, EnrollmentResult] = await client.start_workflow(
+        sequence.name,
+        EnrollmentInput(
+            contact_id=contact_id, sender_id="default", cohort_id=cohort_id, params=params or {}
+        ),
+        id=enrollment_workflow_id(sequence.name, contact_id),
+        task_queue=task_queue,
+        result_type=EnrollmentResult,
+        **start_kwargs,
+    )
+    return Enrollment(env=env, handle=handle, sender=sender, contact_id=contact_id)
+
+
+# --- recorded scenarios -------------------------------------------------------------------------
+
+
+async def no_engagement_completes(e: Enrollment) -> None:
+    """intro, bump, case_study, offer: completed."""
+    await e.result()
+
+
+async def human_open_skips_bump(e: Enrollment) -> None:
+    await e.until_waiting("intro")
+    await e.sleep(hours=12)
+    await e.event(EventKind.OPEN, "intro")
+    await e.result()
+
+
+async def click_brings_offer_forward(e: Enrollment) -> None:
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.CLICK, "intro", url="https://example.com/catalogue")
+    await e.result()
+
+
+async def reply_while_sleeping(e: Enrollment) -> None:
+    await e.until_waiting("intro")
+    await e.sleep(days=5)
+    await e.until_waiting("case_study")
+    await e.event(EventKind.REPLY, "case_study")
+    await e.result()
+
+
+async def machine_open_and_soft_bounce_ignored(e: Enrollment) -> None:
+    await e.until_waiting("intro")
+    await e.sleep(hours=1)
+    await e.event(EventKind.OPEN, "intro", machine_open=True)
+    await e.event(EventKind.BOUNCE, "intro", bounce_class=BounceClass.SOFT)
+    await e.result()
+
+
+#: Scenario name → driver; each recorded history is `histories/trade_intro-{name}.json`.
+SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
+    "complete": no_engagement_completes,
+    "opened": human_open_skips_bump,
+    "click_forward": click_brings_offer_forward,
+    "replied": reply_while_sleeping,
+    "machine_open_soft_bounce": machine_open_and_soft_bounce_ignored,
+}
+
+
+def history_path(name: str) -> Path:
+    return HISTORIES_DIR / f"trade_intro-{name}.json"
+
+
+async def record(env: WorkflowEnvironment, name: str) -> WorkflowHistory:
+    """Run scenario `name` on its own task queue and return the closed workflow's history."""
+    task_queue = f"record-{uuid.uuid4()}"
+    sender = FakeSender()
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=list(SEQUENCES),
+        activities=sender.activities,
+    ):
+        enrollment = await start_enrollment(env.client, env, task_queue, sender)
+        await SCENARIOS[name](enrollment)
+        return await enrollment.handle.fetch_history()
+
+
+async def main() -> None:
+    HISTORIES_DIR.mkdir(parents=True, exist_ok=True)
+    env = await start_env()
+    try:
+        for name in SCENARIOS:
+            history = await record(env, name)
+            history_path(name).write_text(history.to_json() + "\n")
+            print(f"recorded {history_path(name)}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

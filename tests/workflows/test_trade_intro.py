@@ -1,0 +1,347 @@
+"""trade_intro on the time-skipping server: every branch, exits while sleeping, blocked sends."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from models.enrollment import EnrollmentStatus, Outcome
+from models.events import BounceClass, EventKind
+from tests.workflows.scenarios import Enrollment, FakeSender
+from workflows.trade_intro import TradeIntroParams
+
+Enroll = Callable[..., Awaitable[Enrollment]]
+
+
+def sent_steps(result) -> list[str]:
+    return [s.step for s in result.steps_sent]
+
+
+async def test_no_engagement_sends_intro_bump_case_study_offer_and_completes(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sent_steps(result) == ["intro", "bump", "case_study", "offer"]
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+    assert [s.template for s in sender.sent] == [
+        "trade_intro/intro",
+        "trade_intro/bump",
+        "trade_intro/case_study",
+        "trade_intro/offer",
+    ]
+    # Default timings: bump at the end of the 2-day open window, case study 4 days after the
+    # intro, offer 4 days after the case study.
+    assert sender.days_after_start("bump") == pytest.approx(2, abs=0.01)
+    assert sender.days_after_start("case_study") == pytest.approx(4, abs=0.01)
+    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
+
+
+async def test_send_inputs_carry_ids_and_thread_the_bump(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(cohort_id="cohort-7")
+    result = await e.result()
+
+    intro, bump = sender.input_of("intro"), sender.input_of("bump")
+    for sent in sender.sent:
+        assert sent.contact_id == e.contact_id
+        assert sent.workflow_id == e.handle.id == f"nurture/trade_intro/{e.contact_id}"
+        assert sent.sequence == "trade_intro"
+        assert sent.cohort_id == "cohort-7"
+        assert sent.sender_id == "default"
+    assert bump.in_reply_to_message_id == intro.message_id
+    assert all(s.in_reply_to_message_id is None for s in sender.sent if s.step != "bump")
+    assert len({s.message_id for s in sender.sent}) == 4
+    assert [s.message_id for s in result.steps_sent] == [s.message_id for s in sender.sent]
+    assert all(s.status == "sent" for s in result.steps_sent)
+
+
+async def test_human_open_skips_the_bump(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=12)
+    await e.event(EventKind.OPEN, "intro")
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "case_study", "offer"]
+    assert sender.days_after_start("case_study") == pytest.approx(4, abs=0.01)
+    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
+
+
+async def test_machine_open_only_still_sends_the_bump(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=1)
+    await e.event(EventKind.OPEN, "intro", machine_open=True)
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+
+
+async def test_open_of_another_message_does_not_count_for_the_intro(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.event(EventKind.OPEN, None)
+    result = await e.result()
+
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_click_on_intro_brings_the_offer_forward(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.CLICK, "intro", url="https://example.com/catalogue")
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(1, abs=0.01)
+
+
+async def test_click_after_an_open_still_brings_the_offer_forward(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=6)
+    await e.event(EventKind.OPEN, "intro")
+    await e.sleep(days=2)
+    await e.event(EventKind.CLICK, "intro")
+    result = await e.result()
+
+    assert sender.steps == ["intro", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(2.25, abs=0.01)
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_click_after_the_bump_brings_the_offer_forward(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=3)
+    await e.until_waiting("bump")
+    await e.event(EventKind.CLICK, "intro")
+    result = await e.result()
+
+    assert sender.steps == ["intro", "bump", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(3, abs=0.01)
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_click_after_the_case_study_does_not_skip_anything(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=5)
+    await e.until_waiting("case_study")
+    await e.event(EventKind.CLICK, "intro")
+    result = await e.result()
+
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_timings_come_from_params(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll(
+        params={"open_window": "PT12H", "case_study_after": "P1D", "offer_after": 7200}
+    )
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.days_after_start("bump") == pytest.approx(0.5, abs=0.01)
+    assert sender.days_after_start("case_study") == pytest.approx(1, abs=0.01)
+    assert sender.days_after_start("offer") == pytest.approx(1 + 2 / 24, abs=0.01)
+
+
+async def test_invalid_params_fail_the_workflow_without_sending(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(params={"open_window": "P5D"})  # longer than case_study_after
+    with pytest.raises(WorkflowFailureError) as failed:
+        await e.result()
+
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "InvalidParams"
+    assert sender.sent == []
+
+
+def test_params_defaults_and_validation() -> None:
+    params = TradeIntroParams.model_validate({})
+    assert (params.open_window.days, params.case_study_after.days, params.offer_after.days) == (
+        2,
+        4,
+        4,
+    )
+    with pytest.raises(ValueError):
+        TradeIntroParams.model_validate({"open_windw": "P1D"})
+    with pytest.raises(ValueError):
+        TradeIntroParams.model_validate({"offer_after": "PT0S"})
+
+
+# --- exits while sleeping ------------------------------------------------------------------------
+
+
+async def _days_open(e: Enrollment) -> float:
+    description = await e.handle.describe()
+    assert description.close_time is not None
+    return (description.close_time - description.start_time).total_seconds() / 86400
+
+
+async def test_reply_during_the_open_window_exits_replied(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.REPLY, "intro")
+    result = await e.result()
+
+    assert result.outcome == Outcome.REPLIED
+    assert sender.steps == ["intro"]
+    assert await _days_open(e) == pytest.approx(1, abs=0.01)
+
+
+async def test_unsubscribe_while_sleeping_exits_unsubscribed(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=3)
+    await e.until_waiting("bump")  # sleeping until the case study is due (day 4)
+    await e.event(EventKind.UNSUBSCRIBE, "bump")
+    result = await e.result()
+
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert sender.steps == ["intro", "bump"]
+    assert sent_steps(result) == ["intro", "bump"]
+    assert await _days_open(e) == pytest.approx(3, abs=0.01)
+
+
+async def test_hard_bounce_while_sleeping_exits_bounced(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=6)
+    await e.until_waiting("case_study")  # in the 4-day wait before the offer
+    await e.event(EventKind.BOUNCE, "case_study", bounce_class=BounceClass.HARD)
+    result = await e.result()
+
+    assert result.outcome == Outcome.BOUNCED
+    assert sender.steps == ["intro", "bump", "case_study"]
+    assert await _days_open(e) == pytest.approx(6, abs=0.01)
+
+
+async def test_reply_while_sleeping_after_the_case_study_exits_replied(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=5)
+    await e.until_waiting("case_study")
+    await e.event(EventKind.REPLY, "case_study")
+    result = await e.result()
+
+    assert result.outcome == Outcome.REPLIED
+    assert sender.steps == ["intro", "bump", "case_study"]
+
+
+async def test_complaint_exits_complained(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.event(EventKind.COMPLAINT, "intro")
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLAINED
+    assert sender.steps == ["intro"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "details"),
+    [
+        (EventKind.REPLY, {"auto_reply": True}),
+        (EventKind.BOUNCE, {"bounce_class": BounceClass.SOFT}),
+        (EventKind.BOUNCE, {"bounce_class": BounceClass.BLOCK}),
+        (EventKind.DEFERRED, {}),
+        (EventKind.DELIVERED, {}),
+    ],
+    ids=["auto_reply", "soft_bounce", "block", "deferred", "delivered"],
+)
+async def test_events_that_do_not_exit(
+    enroll: Enroll, sender: FakeSender, kind: EventKind, details: dict
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(kind, "intro", **details)
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+
+
+# --- sends blocked at send time ------------------------------------------------------------------
+
+
+async def test_consent_withdrawn_at_send_time_exits_unsubscribed(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    sender.fail["case_study"] = "ConsentWithdrawn"
+    e = await enroll()
+    result = await e.result()
+
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert sent_steps(result) == ["intro", "bump"]
+    assert sender.steps == ["intro", "bump", "case_study"]  # one attempt: not retried
+    assert result.reason == "ConsentWithdrawn at step case_study"
+
+
+@pytest.mark.parametrize(
+    ("error_type", "outcome"),
+    [
+        ("ConsentMissing", Outcome.NO_CONSENT),
+        ("ContactSuppressed", Outcome.SUPPRESSED),
+        ("ContactNotFound", Outcome.CANCELLED),
+    ],
+)
+async def test_blocked_first_send_ends_without_steps(
+    enroll: Enroll, sender: FakeSender, error_type: str, outcome: Outcome
+) -> None:
+    sender.fail["intro"] = error_type
+    e = await enroll()
+    result = await e.result()
+
+    assert result.outcome == outcome
+    assert result.steps_sent == []
+    assert result.reason == f"{error_type} at step intro"
+    assert sender.steps == ["intro"]
+
+
+@pytest.mark.parametrize("error_type", ["TemplateError", "EspRejected"])
+async def test_permanent_send_error_fails_the_workflow(
+    enroll: Enroll, sender: FakeSender, error_type: str
+) -> None:
+    sender.fail["bump"] = error_type
+    e = await enroll()
+    with pytest.raises(WorkflowFailureError) as failed:
+        await e.result()
+
+    assert isinstance(failed.value.cause, ActivityError)
+    assert isinstance(failed.value.cause.cause, ApplicationError)
+    assert failed.value.cause.cause.type == error_type
+    assert sender.steps == ["intro", "bump"]  # not retried
+    state = await e.state()
+    assert state.status == EnrollmentStatus.ENDED

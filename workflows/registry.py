@@ -1,0 +1,26 @@
+"""The sequences this deployment runs: the worker registers `SEQUENCES`, the CLI finds one by name."""
+
+from __future__ import annotations
+
+from workflows.sequence import Sequence
+from workflows.trade_intro import TradeIntroSequence
+
+#: Every sequence workflow class, in the order the CLI lists them.
+SEQUENCES: tuple[type[Sequence], ...] = (TradeIntroSequence,)
+
+
+def by_name(name: str) -> type[Sequence]:
+    """The sequence class called `name`; `KeyError` naming the known ones if there is none."""
+    for cls in SEQUENCES:
+        if cls.name == name:
+            return cls
+    known = ", ".join(cls.name for cls in SEQUENCES)
+    raise KeyError(f"no sequence named {name!r} (known: {known})")
+
+
+def names() -> list[str]:
+    """The names of all sequences."""
+    return [cls.name for cls in SEQUENCES]
+
+
+__all__ = ["SEQUENCES", "by_name", "names"]

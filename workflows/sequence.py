@@ -1,0 +1,468 @@
+"""The `Sequence` base: what every follow-up sequence workflow inherits — sending a step, durable
+waits, waiting for engagement events, exits on reply / unsubscribe / bounce / complaint / cancel,
+the `state` query and the search attributes.
+
+A sequence is a subclass with a `name`, a `@workflow.run` that returns `await self.enroll(input)`,
+and a `steps()` coroutine written as straight-line code::
+
+    @workflow.defn(name="trade_intro")
+    class TradeIntroSequence(Sequence):
+        name = "trade_intro"
+
+        @workflow.run
+        async def run(self, input: EnrollmentInput) -> EnrollmentResult:
+            return await self.enroll(input)
+
+        async def steps(self) -> None:
+            await self.send("intro")
+            if await self.wait_for({EventKind.OPEN, EventKind.CLICK}, timedelta(days=2), step="intro"):
+                ...
+
+An exit (a human reply, an unsubscribe, a complaint, a hard bounce, a `cancel` signal, workflow
+cancellation, or a send blocked for consent / suppression) ends the enrollment at once, even in
+the middle of a multi-day wait: `send`, `wait` and `wait_for` raise `EnrollmentEnded`, which
+unwinds `steps()` up to `enroll`. Do not swallow it (no bare `except Exception` around them); a
+swallowed exit still wins, because `enroll` returns the exit outcome whatever `steps()` does after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import ClassVar, NoReturn
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    is_cancelled_exception,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from models import search_attributes as sa
+    from models.enrollment import (
+        CANCEL_SIGNAL,
+        EVENT_SIGNAL,
+        FINISH_ENROLLMENT_ACTIVITY,
+        SEND_STEP_ACTIVITY,
+        STATE_QUERY,
+        EnrollmentInput,
+        EnrollmentResult,
+        EnrollmentState,
+        EnrollmentStatus,
+        FinishEnrollmentInput,
+        Outcome,
+        SendStepInput,
+        SendStepResult,
+        SentStep,
+    )
+    from models.events import BounceClass, EngagementEvent, EventKind
+
+#: `ApplicationError.type`s the send activity raises that no retry can fix.
+PERMANENT_SEND_ERRORS = (
+    "ConsentWithdrawn",
+    "ConsentMissing",
+    "ContactSuppressed",
+    "ContactNotFound",
+    "TemplateError",
+    "EspRejected",
+)
+
+#: Permanent send errors that end the enrollment quietly instead of failing the workflow.
+_SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
+    "ConsentWithdrawn": Outcome.UNSUBSCRIBED,
+    "ConsentMissing": Outcome.NO_CONSENT,
+    "ContactSuppressed": Outcome.SUPPRESSED,
+    "ContactNotFound": Outcome.CANCELLED,
+}
+
+SEND_START_TO_CLOSE = timedelta(minutes=1)
+#: Mirroring the outcome into SQL retries until the database answers.
+FINISH_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
+SEND_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=list(PERMANENT_SEND_ERRORS),
+)
+
+
+class NoParams(BaseModel):
+    """Params of a sequence that takes none: any key given is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnrollmentEnded(Exception):
+    """Raised by `send`, `wait` and `wait_for` once the enrollment has an exit outcome.
+
+    It unwinds `steps()` and is caught by `enroll`; sequence code must let it pass.
+    """
+
+
+def exit_outcome(event: EngagementEvent) -> Outcome | None:
+    """The outcome an engagement event ends an enrollment with, or None if it does not."""
+    if event.kind == EventKind.REPLY:
+        return None if event.auto_reply else Outcome.REPLIED
+    if event.kind == EventKind.UNSUBSCRIBE:
+        return Outcome.UNSUBSCRIBED
+    if event.kind == EventKind.COMPLAINT:
+        return Outcome.COMPLAINED
+    if event.kind == EventKind.BOUNCE and event.bounce_class == BounceClass.HARD:
+        return Outcome.BOUNCED
+    return None
+
+
+def matches(
+    event: EngagementEvent, kinds: frozenset[EventKind], *, count_machine_opens: bool = False
+) -> bool:
+    """Whether `event` is one of `kinds`, leaving out machine opens (unless counted) and auto-replies."""
+    if event.kind not in kinds:
+        return False
+    if event.kind == EventKind.OPEN and event.machine_open and not count_machine_opens:
+        return False
+    return not (event.kind == EventKind.REPLY and event.auto_reply)
+
+
+class Sequence:
+    """Base of every sequence workflow: subclass it, set `name`, write `steps()`.
+
+    Subclasses inherit the `engagement_event` and `cancel` signals and the `state` query.
+    """
+
+    #: The sequence name: workflow type, `NurtureSequence` search attribute, template folder.
+    name: ClassVar[str]
+    #: Pydantic model `EnrollmentInput.params` is validated against; the result is `self.params`.
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self) -> None:
+        self.params: BaseModel = NoParams()
+        self._input: EnrollmentInput | None = None
+        self._outcome: Outcome | None = None
+        self._reason: str | None = None
+        self._status = EnrollmentStatus.RUNNING
+        self._current_step: str | None = None
+        self._steps_sent: list[SentStep] = []
+        self._message_ids: dict[str, str] = {}
+        self._events: list[EngagementEvent] = []
+        self._esp_event_ids: set[str] = set()
+        self._search_attributes: dict[str, str] = {}
+
+    # --- what a sequence implements ----------------------------------------------------------
+
+    async def steps(self) -> None:
+        """The sequence's flow: `send`, `wait` and `wait_for` calls. Returning means completed."""
+        raise NotImplementedError(f"{type(self).__name__} must implement steps()")
+
+    # --- running an enrollment ----------------------------------------------------------------
+
+    async def enroll(self, input: EnrollmentInput) -> EnrollmentResult:
+        """Run `steps()` for one contact and return how the enrollment ended.
+
+        Invalid `input.params` fail the workflow with a non-retryable `InvalidParams` error.
+        Failures other than the exits (e.g. `TemplateError`, `EspRejected`) fail the workflow.
+        """
+        self._input = input
+        self._set_search_attributes(
+            (sa.SEQUENCE, self.name),
+            (sa.COHORT, input.cohort_id),
+            (sa.STATUS, self._status),
+        )
+        try:
+            self.params = self._parse_params(input)
+            self._raise_if_ended()  # an exit may have been signalled before the first task
+            await self.steps()
+        except EnrollmentEnded:
+            pass
+        except asyncio.CancelledError:
+            self._end(Outcome.CANCELLED, "workflow cancelled")
+        except FailureError as err:
+            if not is_cancelled_exception(err):
+                self._set_status(EnrollmentStatus.ENDED)
+                raise
+            # Cancelled while an activity ran: the activity was asked to stop.
+            self._end(Outcome.CANCELLED, "workflow cancelled")
+        outcome = self._outcome or Outcome.COMPLETED
+        self._outcome = outcome
+        self._set_status(EnrollmentStatus.ENDED)
+        await workflow.execute_activity(
+            FINISH_ENROLLMENT_ACTIVITY,
+            FinishEnrollmentInput(
+                workflow_id=workflow.info().workflow_id, outcome=outcome, reason=self._reason
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=FINISH_RETRY_POLICY,
+            summary=f"finish {outcome}",
+        )
+        workflow.logger.info("Enrollment ended: %s", outcome)
+        return EnrollmentResult(
+            outcome=outcome, steps_sent=list(self._steps_sent), reason=self._reason
+        )
+
+    @property
+    def input(self) -> EnrollmentInput:
+        """The enrollment's start input (set by `enroll`)."""
+        if self._input is None:
+            raise RuntimeError("enroll() has not run yet")
+        return self._input
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The exit outcome once the enrollment has one (None while it runs on)."""
+        return self._outcome
+
+    @property
+    def steps_sent(self) -> list[SentStep]:
+        return list(self._steps_sent)
+
+    # --- the building blocks of steps() --------------------------------------------------------
+
+    async def send(
+        self, step: str, *, template: str | None = None, in_reply_to: str | None = None
+    ) -> SentStep:
+        """Send the email of `step` (template `{name}/{step}` unless given) and record it.
+
+        `in_reply_to` names a step already sent: this email goes in its thread (the activity
+        makes it `Re:` with In-Reply-To / References). A send blocked for consent or suppression
+        ends the enrollment (`unsubscribed`, `no_consent`, `suppressed`; an unknown contact
+        `cancelled`); any other failure fails the workflow.
+        """
+        self._raise_if_ended()
+        reply_to_message_id = self.message_id_of(in_reply_to) if in_reply_to else None
+        # From the workflow's seeded random: the same id on every retry and every replay, so the
+        # activity finds its own message row instead of mailing twice.
+        message_id = str(workflow.uuid4())
+        self._current_step = step
+        self._status = EnrollmentStatus.SENDING
+        self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
+        try:
+            result: SendStepResult = await workflow.execute_activity(
+                SEND_STEP_ACTIVITY,
+                SendStepInput(
+                    message_id=message_id,
+                    workflow_id=workflow.info().workflow_id,
+                    contact_id=self.input.contact_id,
+                    sequence=self.name,
+                    step=step,
+                    template=template or f"{self.name}/{step}",
+                    sender_id=self.input.sender_id,
+                    cohort_id=self.input.cohort_id,
+                    in_reply_to_message_id=reply_to_message_id,
+                ),
+                result_type=SendStepResult,
+                start_to_close_timeout=SEND_START_TO_CLOSE,
+                retry_policy=SEND_RETRY_POLICY,
+                summary=f"send {step}",
+            )
+        except ActivityError as err:
+            self._on_send_failed(step, err)
+        self._steps_sent.append(
+            SentStep(step=step, message_id=message_id, status=result.status.value)
+        )
+        self._message_ids[step] = message_id
+        # No upsert: whatever follows in this same workflow task (wait, send, end) sets it.
+        self._status = EnrollmentStatus.RUNNING
+        workflow.logger.info("Sent step %s (message %s): %s", step, message_id, result.status)
+        # An exit that arrived while the activity ran: the email is out, the rest is not.
+        self._raise_if_ended()
+        return self._steps_sent[-1]
+
+    async def wait(
+        self,
+        duration: timedelta | None = None,
+        *,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+    ) -> None:
+        """Sleep durably for `duration` plus the keyword amounts; wake early on an exit.
+
+        ``wait(timedelta(days=2))``, ``wait(days=2)``, ``wait(hours=4, minutes=30)``. Everything
+        past `duration` is keyword-only so more keywords can join without breaking callers:
+        `business_days=` (count the contact's business days) and `window=` (end inside a send
+        window in the contact's time zone) are planned.
+        """
+        total = (duration or timedelta()) + timedelta(
+            days=days, hours=hours, minutes=minutes, seconds=seconds
+        )
+        self._raise_if_ended()
+        if total <= timedelta():
+            return
+        await self._wait_until(lambda: False, total, summary=f"wait {_describe(total)}")
+        self._raise_if_ended()
+
+    async def wait_for(
+        self,
+        kinds: EventKind | Iterable[EventKind],
+        timeout: timedelta | None,  # noqa: ASYNC109 - a durable workflow timer, not asyncio's
+        *,
+        step: str | None = None,
+        count_machine_opens: bool = False,
+    ) -> EngagementEvent | None:
+        """The first engagement event of one of `kinds`, or None after `timeout` (None: no limit).
+
+        With `step`, only events about that step's message count — including those that arrived
+        before this call (a click can beat us to it). Without `step`, any message's events count,
+        but only those arriving after this call. Machine opens (Apple MPP) never count as an
+        OPEN unless `count_machine_opens`; auto-replies never count as a REPLY.
+        """
+        wanted = frozenset([kinds] if isinstance(kinds, EventKind) else kinds)
+        self._raise_if_ended()
+        message_id = self.message_id_of(step) if step is not None else None
+        start = 0 if step is not None else len(self._events)
+
+        def first_match() -> EngagementEvent | None:
+            for event in self._events[start:]:
+                if message_id is not None and event.message_id != message_id:
+                    continue
+                if matches(event, wanted, count_machine_opens=count_machine_opens):
+                    return event
+            return None
+
+        found = first_match()
+        if found is None and (timeout is None or timeout > timedelta()):
+            kinds_text = ",".join(sorted(wanted))
+            await self._wait_until(
+                lambda: first_match() is not None,
+                timeout,
+                summary=f"wait_for {kinds_text}" + (f" on {step}" if step else ""),
+            )
+            self._raise_if_ended()
+            found = first_match()
+        return found
+
+    def message_id_of(self, step: str) -> str:
+        """The message id of a step this enrollment sent (the latest, if sent twice)."""
+        try:
+            return self._message_ids[step]
+        except KeyError:
+            # A bug in the sequence: the workflow task fails and retries until the code is fixed.
+            raise ValueError(f"step {step!r} has not been sent by this enrollment") from None
+
+    def end(self, outcome: Outcome, reason: str | None = None) -> NoReturn:
+        """End the enrollment now with `outcome` (for sequence-specific exits)."""
+        self._end(outcome, reason)
+        raise EnrollmentEnded(outcome)
+
+    # --- signals and query (inherited by every subclass) ----------------------------------------
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def on_engagement_event(self, event: EngagementEvent) -> None:
+        """Record an engagement event; a human reply, unsubscribe, complaint or hard bounce exits."""
+        if event.esp_event_id is not None:
+            if event.esp_event_id in self._esp_event_ids:
+                return
+            self._esp_event_ids.add(event.esp_event_id)
+        self._events.append(event)
+        outcome = exit_outcome(event)
+        if outcome is not None:
+            self._end(outcome, f"{event.kind} event")
+
+    @workflow.signal(name=CANCEL_SIGNAL)
+    def cancel(self, reason: str | None = None) -> None:
+        """End the enrollment with outcome `cancelled` (ops cancelled it)."""
+        self._end(Outcome.CANCELLED, reason or "cancelled by signal")
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> EnrollmentState:
+        """Where the enrollment is: current step, status, outcome, steps sent, events seen."""
+        return EnrollmentState(
+            sequence=self.name,
+            contact_id=self.input.contact_id,
+            cohort_id=self.input.cohort_id,
+            current_step=self._current_step,
+            status=self._status,
+            outcome=self._outcome,
+            steps_sent=list(self._steps_sent),
+            events_seen=list(self._events),
+        )
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _parse_params(self, input: EnrollmentInput) -> BaseModel:
+        try:
+            return self.params_model.model_validate(input.params)
+        except ValidationError as err:
+            raise ApplicationError(
+                f"invalid params for sequence {self.name}: {err}",
+                type="InvalidParams",
+                non_retryable=True,
+            ) from None
+
+    def _end(self, outcome: Outcome, reason: str | None) -> None:
+        """Set the exit outcome; the first exit wins."""
+        if self._outcome is None:
+            self._outcome = outcome
+            self._reason = reason
+            workflow.logger.info("Enrollment exits: %s (%s)", outcome, reason)
+
+    def _raise_if_ended(self) -> None:
+        if self._outcome is not None:
+            raise EnrollmentEnded(self._outcome)
+
+    def _on_send_failed(self, step: str, err: ActivityError) -> NoReturn:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type in _SEND_BLOCKED_OUTCOMES:
+            self.end(_SEND_BLOCKED_OUTCOMES[cause.type], f"{cause.type} at step {step}")
+        raise err
+
+    async def _wait_until(
+        self, condition: Callable[[], bool], limit: timedelta | None, *, summary: str
+    ) -> None:
+        """Wait for `condition` or an exit, at most `limit`; status `waiting` meanwhile."""
+        self._set_status(EnrollmentStatus.WAITING)
+        try:
+            await workflow.wait_condition(
+                lambda: self._outcome is not None or condition(),
+                timeout=limit,
+                timeout_summary=summary,
+            )
+        except TimeoutError:
+            pass
+        self._status = EnrollmentStatus.RUNNING
+
+    def _set_status(self, status: EnrollmentStatus) -> None:
+        self._status = status
+        self._set_search_attributes((sa.STATUS, status))
+
+    def _set_search_attributes(self, *pairs: tuple[SearchAttributeKey[str], str | None]) -> None:
+        """Upsert the keyword attributes that changed (each upsert is a history event)."""
+        updates = []
+        for key, value in pairs:
+            if value is None or self._search_attributes.get(key.name) == value:
+                continue
+            self._search_attributes[key.name] = str(value)
+            updates.append(key.value_set(str(value)))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+
+def _describe(duration: timedelta) -> str:
+    """A short label for a timer: `2d`, `4h30m`, `90s`."""
+    seconds = int(duration.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts) or "0s"
+
+
+__all__ = [
+    "CANCEL_SIGNAL",
+    "FINISH_RETRY_POLICY",
+    "PERMANENT_SEND_ERRORS",
+    "SEND_RETRY_POLICY",
+    "SEND_START_TO_CLOSE",
+    "EnrollmentEnded",
+    "NoParams",
+    "Sequence",
+    "exit_outcome",
+    "matches",
+]

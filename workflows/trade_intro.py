@@ -1,0 +1,96 @@
+"""`trade_intro`, the reference sequence: an export-trade introduction that follows up on what the
+contact does.
+
+Flow (every timing is a `TradeIntroParams` field, given in `EnrollmentInput.params`):
+
+1. Send ``intro``.
+2. Wait up to ``open_window`` (2 days) for a human open or a click of the intro. Nothing by then:
+   send a short ``bump`` in the intro's thread (``Re:``, In-Reply-To the intro).
+3. A click on the intro at any time before the case study is due brings the offer forward:
+   send ``offer`` right away and complete, skipping the case study.
+4. Otherwise, ``case_study_after`` (4 days) after the intro, send ``case_study``; wait
+   ``offer_after`` (4 days) and send ``offer``; complete.
+
+A human reply ends the enrollment ``replied``, an unsubscribe ``unsubscribed``, a hard bounce
+``bounced``, a complaint ``complained`` — at once, even mid-wait (the `Sequence` base does that).
+Machine opens (Apple MPP) and auto-replies are not engagement. Templates: ``trade_intro/intro``,
+``trade_intro/bump``, ``trade_intro/case_study``, ``trade_intro/offer``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from temporalio import workflow
+
+from workflows.sequence import Sequence
+
+with workflow.unsafe.imports_passed_through():
+    from models.enrollment import EnrollmentInput, EnrollmentResult
+    from models.events import EventKind
+
+
+class TradeIntroParams(BaseModel):
+    """Timings of `trade_intro`: ISO 8601 durations (``"P2D"``, ``"PT12H"``) or seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    open_window: timedelta = Field(
+        timedelta(days=2),
+        gt=timedelta(),
+        description="How long an intro may go unopened before the bump.",
+    )
+    case_study_after: timedelta = Field(
+        timedelta(days=4), gt=timedelta(), description="From the intro to the case study."
+    )
+    offer_after: timedelta = Field(
+        timedelta(days=4), gt=timedelta(), description="From the case study to the offer."
+    )
+
+    @model_validator(mode="after")
+    def _bump_before_case_study(self) -> TradeIntroParams:
+        if self.open_window >= self.case_study_after:
+            raise ValueError("open_window must be shorter than case_study_after")
+        return self
+
+
+@workflow.defn(name="trade_intro")
+class TradeIntroSequence(Sequence):
+    """intro → (bump if unopened) → case study → offer; a click on the intro jumps to the offer."""
+
+    name = "trade_intro"
+    params_model = TradeIntroParams
+    params: TradeIntroParams
+
+    @workflow.run
+    async def run(self, input: EnrollmentInput) -> EnrollmentResult:
+        return await self.enroll(input)
+
+    async def steps(self) -> None:
+        p = self.params
+        await self.send("intro")
+        case_study_due = workflow.now() + p.case_study_after
+
+        engaged = await self.wait_for(
+            {EventKind.OPEN, EventKind.CLICK}, p.open_window, step="intro"
+        )
+        if engaged is None:
+            await self.send("bump", in_reply_to="intro")
+
+        clicked = engaged is not None and engaged.kind == EventKind.CLICK
+        if not clicked:
+            clicked = (
+                await self.wait_for(EventKind.CLICK, case_study_due - workflow.now(), step="intro")
+                is not None
+            )
+        if clicked:
+            await self.send("offer")
+            return
+
+        await self.send("case_study")
+        await self.wait(p.offer_after)
+        await self.send("offer")
+
+
+__all__ = ["TradeIntroParams", "TradeIntroSequence"]
