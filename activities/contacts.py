@@ -4,6 +4,7 @@ look one up by address, make sure a sender exists."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -49,7 +50,7 @@ def upsert_contact(
     address = normalise_email(email)
     if country is not None and (len(country) != 2 or not country.isalpha()):
         raise InvalidInput("country", f"{country!r} is not an ISO 3166-1 alpha-2 code")
-    fields = {
+    fields: dict[str, Any] = {
         "first_name": first_name,
         "last_name": last_name,
         "company": company,

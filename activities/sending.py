@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from activities.rendering import Recipient, RenderedEmail, Renderer, SenderIdentity
 from activities.sendgrid_transport import SendGridTransport
@@ -76,7 +76,7 @@ def check_consent(session: Session, contact: Contact) -> None:
     latest = session.exec(
         select(ConsentRecord)
         .where(ConsentRecord.contact_id == contact.id)
-        .order_by(sa.desc(ConsentRecord.recorded_at), sa.desc(ConsentRecord.id))  # type: ignore[arg-type]
+        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
         .limit(1)
     ).first()
     if latest is None:

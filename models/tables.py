@@ -45,28 +45,26 @@ def address_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-def _ts(**kw: Any) -> Any:
-    return Field(sa_type=UtcDateTime, **kw)
-
-
 # --- contacts and consent ---------------------------------------------------------------
 
 
 class ContactBase(SQLModel):
     email: str = Field(max_length=320, unique=True, index=True)
-    first_name: str | None = Field(None, max_length=200)
-    last_name: str | None = Field(None, max_length=200)
-    company: str | None = Field(None, max_length=300)
-    country: str | None = Field(None, max_length=2, description="ISO 3166-1 alpha-2")
-    time_zone: str | None = Field(None, max_length=64, description="IANA zone, e.g. Europe/Berlin")
-    language: str | None = Field(None, max_length=16)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    company: str | None = Field(default=None, max_length=300)
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2")
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="IANA zone, e.g. Europe/Berlin"
+    )
+    language: str | None = Field(default=None, max_length=16)
 
 
 class Contact(ContactBase, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    created_at: datetime = _ts(default_factory=utcnow)
-    updated_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class ConsentAction(StrEnum):
@@ -86,14 +84,14 @@ class ConsentRecord(SQLModel, table=True):
 
     __tablename__ = "consent_record"
 
-    id: int | None = Field(None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
     action: ConsentAction = Field(sa_type=sa.String(16))
-    basis: ConsentBasis | None = Field(None, sa_type=sa.String(32))
-    source: str | None = Field(None, max_length=300)
+    basis: ConsentBasis | None = Field(default=None, sa_type=sa.String(32))
+    source: str | None = Field(default=None, max_length=300)
     wording: str | None = None
     evidence: str | None = None
-    recorded_at: datetime = _ts(default_factory=utcnow)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class SuppressionReason(StrEnum):
@@ -110,7 +108,7 @@ class Suppression(SQLModel, table=True):
 
     address_hash: str = Field(primary_key=True, max_length=64)
     reason: SuppressionReason = Field(sa_type=sa.String(32))
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 # --- senders ---------------------------------------------------------------------------------
@@ -124,7 +122,7 @@ class SenderBase(SQLModel):
 
 class Sender(SenderBase, table=True):
     id: str = Field(primary_key=True, max_length=64)
-    created_at: datetime = _ts(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 # --- enrollments, messages, events -------------------------------------------------------------
@@ -136,11 +134,11 @@ class Enrollment(SQLModel, table=True):
     workflow_id: str = Field(primary_key=True, max_length=300)
     sequence: str = Field(max_length=100, index=True)
     contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
-    cohort_id: str | None = Field(None, max_length=100, index=True)
+    cohort_id: str | None = Field(default=None, max_length=100, index=True)
     sender_id: str = Field(max_length=64)
-    outcome: str | None = Field(None, max_length=32)
-    started_at: datetime = _ts(default_factory=utcnow)
-    ended_at: datetime | None = _ts(default=None)
+    outcome: str | None = Field(default=None, max_length=32)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class MessageStatus(StrEnum):
@@ -164,31 +162,33 @@ class Message(SQLModel, table=True):
     sequence: str = Field(max_length=100)
     step: str = Field(max_length=100)
     sender_id: str = Field(max_length=64)
-    cohort_id: str | None = Field(None, max_length=100, index=True)
+    cohort_id: str | None = Field(default=None, max_length=100, index=True)
     status: MessageStatus = Field(sa_type=sa.String(16), default=MessageStatus.PENDING)
     attempts: int = 0
-    esp_message_id: str | None = Field(None, max_length=200, index=True)
-    rfc_message_id: str | None = Field(None, max_length=300, description="Message-ID header")
+    esp_message_id: str | None = Field(default=None, max_length=200, index=True)
+    rfc_message_id: str | None = Field(
+        default=None, max_length=300, description="Message-ID header"
+    )
     subject: str | None = None
     body_text: str | None = None
     body_html: str | None = None
     error: str | None = None
-    created_at: datetime = _ts(default_factory=utcnow)
-    sent_at: datetime | None = _ts(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Event(SQLModel, table=True):
     """An ESP event as received; stored once per ESP event id."""
 
-    id: int | None = Field(None, primary_key=True)
-    esp_event_id: str | None = Field(None, max_length=200, unique=True)
+    id: int | None = Field(default=None, primary_key=True)
+    esp_event_id: str | None = Field(default=None, max_length=200, unique=True)
     kind: str = Field(max_length=32, index=True)
-    message_id: str | None = Field(None, max_length=64, index=True)
-    workflow_id: str | None = Field(None, max_length=300, index=True)
-    occurred_at: datetime = _ts()
-    received_at: datetime = _ts(default_factory=utcnow)
+    message_id: str | None = Field(default=None, max_length=64, index=True)
+    workflow_id: str | None = Field(default=None, max_length=300, index=True)
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    forwarded_at: datetime | None = _ts(default=None)
+    forwarded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     late: bool = False
 
 
