@@ -48,6 +48,9 @@ class EngagementEvent(BaseModel):
     )
     auto_reply: bool = Field(False, description="RFC 3834 auto-reply or out-of-office.")
     url: str | None = Field(None, description="The clicked link, for clicks.")
+    resume_at: datetime | None = Field(
+        None, description="For an auto-reply: hold further sends until then (out of office)."
+    )
 
     @property
     def is_human_open(self) -> bool:
