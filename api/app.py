@@ -1,20 +1,43 @@
-"""Builds the FastAPI application from settings."""
+"""Builds the FastAPI application from settings; runs the event forwarder beside it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
-from api import health
+from api import health, unsubscribe, webhooks
+from api.services import build_services
 from models.db import get_engine
 from models.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) -> FastAPI:
+    """The app; `run_forwarder=False` leaves forwarding to the caller (tests drive it)."""
     settings = settings or get_settings()
-    app = FastAPI(title="nurture", version="0.1.0")
+    engine = get_engine(settings.effective_database_url)
+    services = build_services(settings, engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(services.forwarder.run()) if run_forwarder else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="nurture", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.engine = get_engine(settings.effective_database_url)
+    app.state.engine = engine
+    app.state.services = services
     app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(unsubscribe.router)
     return app
 
 

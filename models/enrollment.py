@@ -6,6 +6,7 @@ Everything here travels through Temporal payloads, so it holds opaque ids only
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -39,6 +40,8 @@ class EnrollmentStatus(StrEnum):
     RUNNING = "running"
     WAITING = "waiting"
     SENDING = "sending"
+    #: Holding sends until an out-of-office contact is back.
+    PAUSED = "paused"
     ENDED = "ended"
 
 
@@ -80,6 +83,7 @@ class EnrollmentState(BaseModel):
     outcome: Outcome | None
     steps_sent: list[SentStep]
     events_seen: list[EngagementEvent]
+    paused_until: datetime | None = None
 
 
 class SendStatus(StrEnum):

@@ -177,18 +177,42 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class EventSignal(StrEnum):
+    """Which workflow signal an event row is forwarded as."""
+
+    ENGAGEMENT = "engagement_event"
+    CANCEL = "cancel"
+
+
 class Event(SQLModel, table=True):
-    """An ESP event as received; stored once per ESP event id."""
+    """An ESP event (or an unsubscribe, or a reply) as received, stored once per ESP event id.
+
+    It is also the forwarding outbox: rows with a workflow and no `forwarded_at` are signalled
+    to their workflow by the forwarder, retried until Temporal takes them.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
-    esp_event_id: str | None = Field(default=None, max_length=200, unique=True)
-    kind: str = Field(max_length=32, index=True)
+    esp_event_id: str = Field(max_length=200, unique=True)
+    esp_type: str = Field(
+        max_length=64, description="SendGrid's event name, or 'reply', 'unsubscribe_link'"
+    )
+    kind: str | None = Field(default=None, max_length=32, index=True)
     message_id: str | None = Field(default=None, max_length=64, index=True)
     workflow_id: str | None = Field(default=None, max_length=300, index=True)
+    contact_id: UUID | None = Field(
+        default=None, foreign_key="contact.id", index=True, ondelete="CASCADE"
+    )
     occurred_at: datetime = Field(sa_type=UtcDateTime)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    forwarded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    signal: EventSignal = Field(default=EventSignal.ENGAGEMENT, sa_type=sa.String(32))
+    payload: dict[str, Any] | None = Field(
+        default=None, sa_type=sa.JSON, description="The signal's argument"
+    )
+    forwarded_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    forward_attempts: int = 0
+    forward_error: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     late: bool = False
 
 
@@ -200,6 +224,7 @@ __all__ = [
     "ContactBase",
     "Enrollment",
     "Event",
+    "EventSignal",
     "Message",
     "MessageStatus",
     "Sender",

@@ -106,3 +106,70 @@ def step_input(contact: Contact, step: str = "intro", **kw: object) -> SendStepI
         "template": f"trade_intro/{step}",
     } | kw
     return SendStepInput(**values)  # type: ignore[arg-type]
+
+
+def make_enrollment(engine: sa.Engine, contact: Contact, sequence: str = "trade_intro") -> str:
+    """A live enrollment row (the workflow itself is not started)."""
+    from models.tables import Enrollment
+
+    workflow_id = enrollment_workflow_id(sequence, contact.id)
+    with session_scope(engine) as s:
+        s.merge(
+            Enrollment(
+                workflow_id=workflow_id,
+                sequence=sequence,
+                contact_id=contact.id,
+                sender_id="default",
+            )
+        )
+    return workflow_id
+
+
+def make_sent_message(
+    engine: sa.Engine, contact: Contact, step: str = "intro", sequence: str = "trade_intro"
+):
+    """A message row as the send step leaves it after SendGrid accepted it."""
+    from models.tables import Message, MessageStatus, utcnow
+
+    workflow_id = make_enrollment(engine, contact, sequence)
+    message_id = str(uuid4())
+    with session_scope(engine) as s:
+        message = Message(
+            id=message_id,
+            workflow_id=workflow_id,
+            contact_id=contact.id,
+            sequence=sequence,
+            step=step,
+            sender_id="default",
+            status=MessageStatus.SENT,
+            esp_message_id=f"X{uuid4().hex[:21]}",
+            rfc_message_id=f"<{message_id}@factory.example.cn>",
+            subject="Schmidt Maschinen GmbH: a reliable supplier",
+            sent_at=utcnow(),
+        )
+        s.add(message)
+    return message
+
+
+def sendgrid_event(
+    kind: str, message=None, *, email: str | None = None, custom_args: bool = True, **extra: object
+) -> dict:
+    """One Event Webhook item shaped like SendGrid's (custom args top-level)."""
+    import time as _time
+
+    event: dict[str, object] = {
+        "event": kind,
+        "timestamp": int(_time.time()),
+        "sg_event_id": f"evt{uuid4().hex[:19]}",
+        "email": email or "someone@example.com",
+    }
+    if message is not None:
+        event["sg_message_id"] = (
+            f"{message.esp_message_id}.filterdrecv-5645d9c87f-abcd-1-5F3D2C1B-2.0"
+        )
+        event["smtp-id"] = message.rfc_message_id
+        if custom_args:
+            event["nurture_message_id"] = message.id
+            event["nurture_workflow_id"] = message.workflow_id
+    event.update(extra)
+    return event

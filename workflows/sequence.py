@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar, NoReturn
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -140,6 +140,9 @@ class Sequence:
     name: ClassVar[str]
     #: Pydantic model `EnrollmentInput.params` is validated against; the result is `self.params`.
     params_model: ClassVar[type[BaseModel]] = NoParams
+    #: A human reply also stops the other live enrollments at the contact's company (same email
+    #: domain, never a free-mail one). The webhook side reads this; the workflow does not.
+    stop_company_on_reply: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.params: BaseModel = NoParams()
@@ -153,6 +156,7 @@ class Sequence:
         self._events: list[EngagementEvent] = []
         self._esp_event_ids: set[str] = set()
         self._search_attributes: dict[str, str] = {}
+        self._paused_until: datetime | None = None
 
     # --- what a sequence implements ----------------------------------------------------------
 
@@ -234,6 +238,7 @@ class Sequence:
         `cancelled`); any other failure fails the workflow.
         """
         self._raise_if_ended()
+        await self._hold_while_paused()
         reply_to_message_id = self.message_id_of(in_reply_to) if in_reply_to else None
         # From the workflow's seeded random: the same id on every retry and every replay, so the
         # activity finds its own message row instead of mailing twice.
@@ -361,6 +366,10 @@ class Sequence:
                 return
             self._esp_event_ids.add(event.esp_event_id)
         self._events.append(event)
+        if event.kind == EventKind.REPLY and event.auto_reply and event.resume_at is not None:
+            # Out of office: hold sends until they are back (the latest stated return wins).
+            if self._paused_until is None or event.resume_at > self._paused_until:
+                self._paused_until = event.resume_at
         outcome = exit_outcome(event)
         if outcome is not None:
             self._end(outcome, f"{event.kind} event")
@@ -382,6 +391,7 @@ class Sequence:
             outcome=self._outcome,
             steps_sent=list(self._steps_sent),
             events_seen=list(self._events),
+            paused_until=self._paused_until,
         )
 
     # --- internals ------------------------------------------------------------------------------
@@ -426,6 +436,22 @@ class Sequence:
             )
         except TimeoutError:
             pass
+        self._status = EnrollmentStatus.RUNNING
+
+    async def _hold_while_paused(self) -> None:
+        """Before a send: wait out an out-of-office pause (it may grow while we wait)."""
+        while self._paused_until is not None and workflow.now() < self._paused_until:
+            remaining = self._paused_until - workflow.now()
+            self._set_status(EnrollmentStatus.PAUSED)
+            try:
+                await workflow.wait_condition(
+                    lambda: self._outcome is not None,
+                    timeout=remaining,
+                    timeout_summary="out of office",
+                )
+            except TimeoutError:
+                pass
+            self._raise_if_ended()
         self._status = EnrollmentStatus.RUNNING
 
     def _set_status(self, status: EnrollmentStatus) -> None:

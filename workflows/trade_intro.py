@@ -61,6 +61,7 @@ class TradeIntroSequence(Sequence):
 
     name = "trade_intro"
     params_model = TradeIntroParams
+    stop_company_on_reply = True
     params: TradeIntroParams
 
     @workflow.run

@@ -42,13 +42,26 @@ def test_a_database_made_by_the_first_version_upgrades_with_its_data(empty_datab
                 "email": "old@example.com",
             },
         )
+        # An event as version 0001 stored it: no ESP event id.
+        conn.execute(
+            sa.text(
+                "INSERT INTO event (kind, occurred_at, received_at, details, late) "
+                "VALUES ('open', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '{}', false)"
+            )
+        )
     for revision in revisions[1:]:
         upgrade(empty_database_url, revision)
     upgrade(empty_database_url)
     with engine.connect() as conn:
         emails = conn.execute(sa.text("SELECT email FROM contact")).scalars().all()
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+        event = conn.execute(sa.text("SELECT esp_event_id, esp_type, kind FROM event")).one()
     assert emails == ["old@example.com"]
+    assert (
+        event.esp_event_id.startswith("legacy-")
+        and event.esp_type == "open"
+        and event.kind == "open"
+    )
     assert version == revisions[-1]
 
 

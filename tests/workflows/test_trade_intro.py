@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowFailureError
@@ -345,3 +346,42 @@ async def test_permanent_send_error_fails_the_workflow(
     assert sender.steps == ["intro", "bump"]  # not retried
     state = await e.state()
     assert state.status == EnrollmentStatus.ENDED
+
+
+# --- out of office ------------------------------------------------------------------------------
+
+
+async def test_out_of_office_reply_holds_sends_until_the_contact_is_back(
+    enroll: Enroll, sender: FakeSender, env
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    back = await env.get_current_time() + timedelta(days=10)
+    await e.event(EventKind.REPLY, "intro", auto_reply=True, resume_at=back)
+    state = await e.until(lambda s: s.paused_until is not None)
+    assert state.paused_until == back and state.outcome is None
+    await e.sleep(days=2)  # the bump is due now, but the contact is away
+    state = await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    assert sender.steps == ["intro"]
+
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+    assert sender.days_after_start("bump") >= 11  # day 1 + 10 days away; due on day 2 otherwise
+    assert sender.days_after_start("offer") - sender.days_after_start("case_study") >= 4
+
+
+async def test_a_later_return_date_extends_the_pause(
+    enroll: Enroll, sender: FakeSender, env
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    now = await env.get_current_time()
+    await e.event(EventKind.REPLY, "intro", auto_reply=True, resume_at=now + timedelta(days=5))
+    await e.event(EventKind.REPLY, "intro", auto_reply=True, resume_at=now + timedelta(days=3))
+    await e.event(EventKind.REPLY, "intro", auto_reply=True, resume_at=now + timedelta(days=8))
+    result = await e.result()
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.days_after_start("bump") >= 8

@@ -1,0 +1,226 @@
+"""Forwards stored events to their workflows as signals: the outbox relay between the webhook
+(which only commits) and Temporal (which may be down).
+
+Each pass leases a batch of unforwarded rows (`claimed_until`, safe with several API replicas),
+signals them — in order within a workflow, concurrently across workflows — and records the
+result: forwarded, late (the workflow is closed or gone: kept, never retried), or failed (Temporal
+unreachable: retried after a growing pause). Nothing is lost across restarts: the rows are the
+queue. A duplicate signal is harmless: workflows drop events they have seen (`esp_event_id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.db import session_scope
+from models.enrollment import CANCEL_SIGNAL, EVENT_SIGNAL
+from models.events import EngagementEvent
+from models.tables import Event, EventSignal, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)
+MAX_BACKOFF_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class PendingSignal:
+    id: int
+    workflow_id: str
+    signal: str
+    payload: dict[str, Any] | None
+    attempts: int
+
+
+@dataclass
+class PassResult:
+    forwarded: int = 0
+    late: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.forwarded + self.late + self.failed
+
+
+class EventForwarder:
+    """Relays the event outbox to Temporal; `wake()` after a commit for sub-second latency."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        connect: Callable[[], Awaitable[Client]],
+        *,
+        batch_size: int = 500,
+        concurrency: int = 64,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._connect = connect
+        self._client: Client | None = None
+        self._batch_size = batch_size
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New rows were committed: forward them now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Forward until cancelled."""
+        while True:
+            try:
+                result = await self.forward_pending()
+            except Exception:  # the relay must outlive any one failure; it is logged, not lost
+                log.exception("forwarder pass failed; retrying")
+                result = PassResult()
+            if result.handled >= self._batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def forward_pending(self) -> PassResult:
+        """One pass over the due rows (at most one batch)."""
+        self._wake.clear()
+        batch = await asyncio.to_thread(self._claim)
+        if not batch:
+            return PassResult()
+        client = await self._client_or_none()
+        if client is None:
+            await asyncio.to_thread(
+                self._record, [], [], [(p, "Temporal unreachable") for p in batch]
+            )
+            return PassResult(failed=len(batch))
+        by_workflow: dict[str, list[PendingSignal]] = defaultdict(list)
+        for pending in batch:
+            by_workflow[pending.workflow_id].append(pending)
+        done: list[int] = []
+        late: list[int] = []
+        failed: list[tuple[PendingSignal, str]] = []
+
+        async def relay(items: list[PendingSignal]) -> None:
+            async with self._semaphore:
+                for i, pending in enumerate(items):
+                    try:
+                        await self._signal(client, pending)
+                        done.append(pending.id)
+                    except RPCError as err:
+                        if err.status == RPCStatusCode.NOT_FOUND:
+                            late.append(pending.id)
+                            continue
+                        # Keep this workflow's order: the rest of its events wait too.
+                        failed.extend((p, f"{err.status.name}: {err.message}") for p in items[i:])
+                        return
+
+        await asyncio.gather(*(relay(items) for items in by_workflow.values()))
+        await asyncio.to_thread(self._record, done, late, failed)
+        if late:
+            log.info("forwarder: %d event(s) for closed workflows kept as late", len(late))
+        if failed:
+            log.warning("forwarder: %d event(s) not delivered; will retry", len(failed))
+        return PassResult(forwarded=len(done), late=len(late), failed=len(failed))
+
+    # -- Temporal --------------------------------------------------------------------------------
+
+    async def _client_or_none(self) -> Client | None:
+        if self._client is None:
+            try:
+                self._client = await self._connect()
+            except Exception as exc:  # connection refused, DNS, TLS: all mean "retry later"
+                log.warning("forwarder cannot reach Temporal: %s", exc)
+                return None
+        return self._client
+
+    async def _signal(self, client: Client, pending: PendingSignal) -> None:
+        handle = client.get_workflow_handle(pending.workflow_id)
+        if pending.signal == EventSignal.CANCEL:
+            reason = (pending.payload or {}).get("reason")
+            await handle.signal(CANCEL_SIGNAL, reason)
+        else:
+            await handle.signal(EVENT_SIGNAL, EngagementEvent.model_validate(pending.payload))
+
+    # -- the outbox rows -----------------------------------------------------------------------
+
+    def _claim(self) -> list[PendingSignal]:
+        now = utcnow()
+        due = sa.and_(
+            Event.forwarded_at.is_(None),  # type: ignore[union-attr]
+            Event.workflow_id.is_not(None),  # type: ignore[union-attr]
+            sa.or_(Event.claimed_until.is_(None), Event.claimed_until < now),  # type: ignore[union-attr,operator]
+        )
+        ids = sa.select(Event.id).where(due).order_by(Event.id).limit(self._batch_size)  # type: ignore[arg-type]
+        stmt = (
+            sa.update(Event)
+            .where(Event.id.in_(ids.scalar_subquery()), due)  # type: ignore[union-attr]
+            .values(claimed_until=now + LEASE)
+            .returning(
+                Event.id, Event.workflow_id, Event.signal, Event.payload, Event.forward_attempts
+            )
+        )
+        with session_scope(self._engine) as session:
+            rows = session.execute(stmt).all()
+        return sorted(
+            (
+                PendingSignal(r.id, r.workflow_id, r.signal, r.payload, r.forward_attempts)
+                for r in rows
+            ),
+            key=lambda p: p.id,
+        )
+
+    def _record(
+        self, done: list[int], late: list[int], failed: list[tuple[PendingSignal, str]]
+    ) -> None:
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            if done:
+                session.execute(
+                    sa.update(Event)
+                    .where(Event.id.in_(done))  # type: ignore[union-attr]
+                    .values(forwarded_at=now, claimed_until=None, forward_error=None)
+                )
+            if late:
+                session.execute(
+                    sa.update(Event)
+                    .where(Event.id.in_(late))  # type: ignore[union-attr]
+                    .values(forwarded_at=now, claimed_until=None, late=True)
+                )
+            for pending, error in failed:
+                backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**pending.attempts)
+                session.execute(
+                    sa.update(Event)
+                    .where(Event.id == pending.id)
+                    .values(
+                        forward_attempts=pending.attempts + 1,
+                        forward_error=error[:500],
+                        claimed_until=now + timedelta(seconds=backoff),
+                    )
+                )
+
+
+def backlog(engine: sa.Engine) -> int:
+    """Events waiting to be signalled (for /metrics and tests)."""
+    with session_scope(engine) as session:
+        return int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(Event)
+                .where(Event.forwarded_at.is_(None), Event.workflow_id.is_not(None))  # type: ignore[union-attr]
+            ).scalar_one()
+        )
+
+
+__all__ = ["EventForwarder", "PassResult", "backlog"]

@@ -1,0 +1,67 @@
+"""The services the API's routes call, built once per app from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from activities.event_ingest import EventIngestService
+from activities.forwarder import EventForwarder
+from activities.replies import ReplyService
+from activities.unsubscribing import UnsubscribeService
+from activities.webhook_signature import WebhookVerifier
+from models.settings import Settings
+from models.temporal_client import connect
+
+
+def stops_company_on_reply(sequence: str) -> bool:
+    """Whether the sequence asks a reply to stop the colleagues' enrollments too."""
+    from workflows.registry import by_name  # workflow classes only, no I/O
+
+    try:
+        return by_name(sequence).stop_company_on_reply
+    except KeyError:
+        return False
+
+
+@dataclass
+class ApiServices:
+    engine: sa.Engine
+    ingest: EventIngestService
+    replies: ReplyService
+    unsubscribe: UnsubscribeService
+    forwarder: EventForwarder
+    #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
+    verifier: WebhookVerifier | None
+
+
+def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
+    ingest = EventIngestService(
+        engine,
+        soft_bounce_limit=settings.soft_bounce_limit,
+        stops_company_on_reply=stops_company_on_reply,
+    )
+    verifier = (
+        WebhookVerifier(
+            settings.sendgrid_webhook_public_key,
+            replay_window_seconds=settings.webhook_replay_window_seconds,
+        )
+        if settings.sendgrid_webhook_public_key
+        else None
+    )
+    return ApiServices(
+        engine=engine,
+        ingest=ingest,
+        replies=ReplyService(
+            engine, ingest, settings.secret_key, default_away_days=settings.away_default_days
+        ),
+        unsubscribe=UnsubscribeService(engine, ingest, settings.secret_key),
+        forwarder=EventForwarder(
+            engine, lambda: connect(settings), poll_seconds=settings.forwarder_poll_seconds
+        ),
+        verifier=verifier,
+    )
+
+
+__all__ = ["ApiServices", "build_services", "stops_company_on_reply"]

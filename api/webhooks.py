@@ -1,0 +1,98 @@
+"""SendGrid's webhooks: the signed Event Webhook and Inbound Parse (replies).
+
+Each answers 2xx only after what it received is committed; forwarding to the workflows happens
+after, from the outbox, so a Temporal outage never loses an event.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+
+from activities.esp_events import parse_event_batch
+from activities.inbound_parse import parse_inbound
+from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from api.services import ApiServices
+from models.errors import InvalidSignature, MalformedInbound, MalformedPayload
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/sendgrid", tags=["webhooks"])
+
+#: Inbound Parse posts whole emails, attachments included (SendGrid's limit is 30 MB).
+INBOUND_MAX_BYTES = 30 * 1024 * 1024
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past `limit` bytes (before reading it all if declared)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body is over the {limit}-byte limit")
+    return bytes(body)
+
+
+@router.post("/events")
+async def event_webhook(request: Request) -> dict[str, int]:
+    services: ApiServices = request.app.state.services
+    body = await read_body(request, request.app.state.settings.webhook_max_bytes)
+    if services.verifier is None:
+        raise HTTPException(
+            403, "signed event webhook is not configured: set NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY"
+        )
+    try:
+        services.verifier.verify(
+            body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+        )
+    except InvalidSignature as exc:
+        log.warning("event webhook refused: %s", exc.problem)
+        raise HTTPException(403, f"invalid signature: {exc}") from None
+    try:
+        events = parse_event_batch(body)
+    except MalformedPayload as exc:
+        raise HTTPException(400, str(exc)) from None
+    result = await run_in_threadpool(services.ingest.ingest_esp_events, events)
+    if result.event_ids:
+        services.forwarder.wake()
+    return {
+        "received": len(events),
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "uncorrelated": result.uncorrelated,
+        "ignored": result.ignored,
+    }
+
+
+@router.post("/inbound")
+async def inbound_parse(request: Request) -> dict[str, bool]:
+    services: ApiServices = request.app.state.services
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > INBOUND_MAX_BYTES:
+        raise HTTPException(413, f"inbound mail over {INBOUND_MAX_BYTES} bytes")
+    try:
+        form = await request.form(max_part_size=INBOUND_MAX_BYTES)
+    except (MultiPartException, ValueError, KeyError) as exc:
+        raise HTTPException(400, f"not a multipart/form-data Inbound Parse post: {exc}") from None
+    # Attachments arrive as files; nurture reads only the text fields.
+    fields = {key: value for key, value in form.multi_items() if not isinstance(value, UploadFile)}
+    received = datetime.now(UTC)
+    try:
+        inbound = parse_inbound(fields, received=received.date())
+    except MalformedInbound as exc:
+        raise HTTPException(400, str(exc)) from None
+    recorded = await run_in_threadpool(services.replies.record, inbound, received=received)
+    if recorded.correlated and not recorded.duplicate:
+        services.forwarder.wake()
+    return {
+        "correlated": recorded.correlated,
+        "auto_reply": recorded.auto_reply,
+        "duplicate": recorded.duplicate,
+    }
