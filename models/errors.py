@@ -10,6 +10,9 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     ├── SenderNotFound              permanent: no such sending identity
     ├── TemplateError               permanent: a template is missing or does not render
     ├── InvalidInput                bad input at a boundary (CLI, API, import); says which field
+    │   ├── MalformedPayload        a webhook body that is not what the ESP sends (not a JSON array)
+    │   └── MalformedInbound        an inbound email with neither a usable sender nor a recipient
+    ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
     ├── EnrollmentConflict          the contact already has a live enrollment in that sequence
     └── EspError                    the ESP answered badly or not at all
         ├── EspRejected             permanent: 400/401/403/413 — the request must change
@@ -64,6 +67,25 @@ class InvalidInput(NurtureError):
         self.reason = reason
 
 
+class MalformedPayload(InvalidInput):
+    """A webhook body that cannot be what the ESP sends: not UTF-8, not JSON, not a JSON array."""
+
+
+class MalformedInbound(InvalidInput):
+    """An inbound email (Inbound Parse post) with neither a usable sender nor a usable recipient."""
+
+
+class InvalidSignature(NurtureError):
+    """A signed webhook request failed verification. `problem` is a short, stable code for
+    metrics and logs; the message says what failed and never echoes a key or a signature."""
+
+    permanent = True
+
+    def __init__(self, message: str, *, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
 class EnrollmentConflict(NurtureError):
     pass
 
@@ -104,6 +126,9 @@ __all__ = [
     "EspRejected",
     "EspUnavailable",
     "InvalidInput",
+    "InvalidSignature",
+    "MalformedInbound",
+    "MalformedPayload",
     "NurtureError",
     "SendBlocked",
     "SenderNotFound",
