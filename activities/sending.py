@@ -70,9 +70,10 @@ class Links:
 
 
 def check_consent(session: Session, contact: Contact) -> None:
-    """Raise unless the contact may be mailed now: consent on record and not suppressed."""
-    if session.get(Suppression, address_hash(contact.email)) is not None:
-        raise ContactSuppressed(f"contact {contact.id} is suppressed")
+    """Raise unless the contact may be mailed now: consent on record and not suppressed.
+
+    The ledger is read first so an unsubscribe (withdrawal + suppression) reads as withdrawn.
+    """
     latest = session.exec(
         select(ConsentRecord)
         .where(ConsentRecord.contact_id == contact.id)
@@ -83,6 +84,8 @@ def check_consent(session: Session, contact: Contact) -> None:
         raise ConsentMissing(f"contact {contact.id} has no consent on record")
     if latest.action == ConsentAction.WITHDRAWN:
         raise ConsentWithdrawn(f"contact {contact.id} withdrew consent")
+    if session.get(Suppression, address_hash(contact.email)) is not None:
+        raise ContactSuppressed(f"contact {contact.id} is suppressed")
 
 
 class SendingService:

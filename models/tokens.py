@@ -46,6 +46,9 @@ def verify(secret: str, purpose: TokenPurpose, token: str) -> str:
         raise InvalidToken("token is not valid base32") from exc
     if len(raw) != 16 + _MAC_BYTES:
         raise InvalidToken("token has the wrong length")
+    if base64.b32encode(raw).decode().rstrip("=") != text:
+        # The last character carries unused bits: accept only the one canonical spelling.
+        raise InvalidToken("token is not in canonical form")
     payload, mac = raw[:16], raw[16:]
     if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
         raise InvalidToken("token signature does not match")
