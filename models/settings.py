@@ -40,10 +40,18 @@ class Settings(BaseSettings):
 
     # Webhooks and replies.
     webhook_max_bytes: int = Field(5_000_000, gt=0, description="Larger event batches get 413.")
-    webhook_replay_window_seconds: int = Field(300, ge=0, description="Signed timestamps older or newer are refused.")
-    soft_bounce_limit: int = Field(3, ge=1, description="Soft bounces before an address is suppressed.")
-    away_default_days: int = Field(7, ge=1, description="Pause after an out-of-office without a return date.")
-    forwarder_poll_seconds: float = Field(1.0, gt=0, description="How often the forwarder looks for leftovers.")
+    webhook_replay_window_seconds: int = Field(
+        300, ge=0, description="Signed timestamps older or newer are refused."
+    )
+    soft_bounce_limit: int = Field(
+        3, ge=1, description="Soft bounces before an address is suppressed."
+    )
+    away_default_days: int = Field(
+        7, ge=1, description="Pause after an out-of-office without a return date."
+    )
+    forwarder_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the forwarder looks for leftovers."
+    )
 
     # Ports of `nurture dev`.
     temporal_port: int = 7233
