@@ -329,7 +329,7 @@ def _insert_once(session: Session, **values: Any) -> int | None:
         insert(Event)
         .values(received_at=utcnow(), forward_attempts=0, late=False, **values)
         .on_conflict_do_nothing(index_elements=["esp_event_id"])
-        .returning(Event.id)  # type: ignore[arg-type]
+        .returning(col(Event.id))
     )
     return session.execute(stmt).scalar_one_or_none()
 

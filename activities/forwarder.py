@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -158,17 +159,21 @@ class EventForwarder:
     def _claim(self) -> list[PendingSignal]:
         now = utcnow()
         due = sa.and_(
-            Event.forwarded_at.is_(None),  # type: ignore[union-attr]
-            Event.workflow_id.is_not(None),  # type: ignore[union-attr]
-            sa.or_(Event.claimed_until.is_(None), Event.claimed_until < now),  # type: ignore[union-attr,operator]
+            col(Event.forwarded_at).is_(None),
+            col(Event.workflow_id).is_not(None),
+            sa.or_(col(Event.claimed_until).is_(None), col(Event.claimed_until) < now),
         )
-        ids = sa.select(Event.id).where(due).order_by(Event.id).limit(self._batch_size)  # type: ignore[arg-type]
+        ids = sa.select(col(Event.id)).where(due).order_by(col(Event.id)).limit(self._batch_size)
         stmt = (
             sa.update(Event)
-            .where(Event.id.in_(ids.scalar_subquery()), due)  # type: ignore[union-attr]
+            .where(col(Event.id).in_(ids.scalar_subquery()), due)
             .values(claimed_until=now + LEASE)
             .returning(
-                Event.id, Event.workflow_id, Event.signal, Event.payload, Event.forward_attempts
+                col(Event.id),
+                col(Event.workflow_id),
+                col(Event.signal),
+                col(Event.payload),
+                col(Event.forward_attempts),
             )
         )
         with session_scope(self._engine) as session:
@@ -189,20 +194,20 @@ class EventForwarder:
             if done:
                 session.execute(
                     sa.update(Event)
-                    .where(Event.id.in_(done))  # type: ignore[union-attr]
+                    .where(col(Event.id).in_(done))
                     .values(forwarded_at=now, claimed_until=None, forward_error=None)
                 )
             if late:
                 session.execute(
                     sa.update(Event)
-                    .where(Event.id.in_(late))  # type: ignore[union-attr]
+                    .where(col(Event.id).in_(late))
                     .values(forwarded_at=now, claimed_until=None, late=True)
                 )
             for pending, error in failed:
                 backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**pending.attempts)
                 session.execute(
                     sa.update(Event)
-                    .where(Event.id == pending.id)
+                    .where(col(Event.id) == pending.id)
                     .values(
                         forward_attempts=pending.attempts + 1,
                         forward_error=error[:500],
@@ -218,7 +223,7 @@ def backlog(engine: sa.Engine) -> int:
             session.execute(
                 sa.select(sa.func.count())
                 .select_from(Event)
-                .where(Event.forwarded_at.is_(None), Event.workflow_id.is_not(None))  # type: ignore[union-attr]
+                .where(col(Event.forwarded_at).is_(None), col(Event.workflow_id).is_not(None))
             ).scalar_one()
         )
 

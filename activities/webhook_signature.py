@@ -143,6 +143,15 @@ def generate_key_pair() -> tuple[str, str]:
     return private_pem, base64.b64encode(public_der).decode()
 
 
+def public_key_of(private_key_pem: str) -> str:
+    """The public half of a PEM private key, as SendGrid shows it (base64 DER)."""
+    private_key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    public_der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(public_der).decode()
+
+
 def sign(private_key_pem: str, raw_body: bytes, timestamp: str) -> str:
     """The signature header value SendGrid would send: base64 DER ECDSA over timestamp + body."""
     private_key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
@@ -193,5 +202,6 @@ __all__ = [
     "WebhookVerifier",
     "generate_key_pair",
     "load_public_key",
+    "public_key_of",
     "sign",
 ]

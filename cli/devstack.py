@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from rich.console import Console
 
 from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
 from activities.enrolling import EnrollmentService
+from activities.webhook_signature import generate_key_pair, public_key_of
 from cli.processes import ChildProcess, ProcessFailed, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.errors import EnrollmentConflict
@@ -76,6 +78,8 @@ class DevStack:
     settings: Settings
     console: Console
     ui: bool = True
+    #: The simulator's event scenario: `lively` keeps the demo funnel moving within a minute.
+    scenario: str = "lively"
 
     def __post_init__(self) -> None:
         self.data_dir = self.settings.data_dir.resolve()
@@ -86,9 +90,21 @@ class DevStack:
     def simulator_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.simulator_port}"
 
+    def webhook_key(self) -> tuple[Path, str]:
+        """The simulator's signing key (kept under data_dir) and its public half for the API."""
+        path = self.data_dir / "webhook-signing-key.pem"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            private_pem, _ = generate_key_pair()
+            path.write_text(private_pem)
+            path.chmod(0o600)
+        return path, public_key_of(path.read_text())
+
     def child_env(self) -> dict[str, str]:
         s = self.settings
+        _, public_key = self.webhook_key()
         return {
+            "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key,
             "NURTURE_DATA_DIR": str(self.data_dir),
             "NURTURE_DATABASE_URL": s.effective_database_url,
             "NURTURE_TEMPORAL_ADDRESS": f"127.0.0.1:{s.temporal_port}",
@@ -133,6 +149,14 @@ class DevStack:
                     str(s.simulator_port),
                     "--api-key",
                     s.sendgrid_api_key,
+                    "--webhook-url",
+                    f"http://127.0.0.1:{s.api_port}/webhooks/sendgrid/events",
+                    "--inbound-url",
+                    f"http://127.0.0.1:{s.api_port}/webhooks/sendgrid/inbound",
+                    "--webhook-private-key-file",
+                    str(self.webhook_key()[0]),
+                    "--scenario",
+                    self.scenario,
                 ],
                 self.log_dir,
                 env,

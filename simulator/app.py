@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from simulator.faults import FaultQueue, FaultSpec
 from simulator.mail import expand_mail_send, new_esp_message_id
 from simulator.responses import bad_request, fault_response, payload_too_large, unauthorized
-from simulator.store import SimulatorStore
+from simulator.store import ReceivedMessage, SimulatorStore
 from simulator.validation import FieldError, validate_mail_send
+from simulator.webhooks import ScriptedEvent, WebhookDispatcher, WebhooksDisabled
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -30,17 +32,23 @@ def create_app(
     *,
     store: SimulatorStore | None = None,
     faults: FaultQueue | None = None,
+    webhooks: WebhookDispatcher | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """A SendGrid-compatible app that accepts `Authorization: Bearer {api_key}`.
 
-    The store and fault queue are `app.state.store` and `app.state.faults`.
+    The store, fault queue and webhook dispatcher are `app.state.store`, `app.state.faults`
+    and `app.state.webhooks`; the dispatcher hears of every stored message. Without one,
+    webhooks are off (but the app still has a signing key to show).
     """
     store = store if store is not None else SimulatorStore()
     faults = faults if faults is not None else FaultQueue()
+    webhooks = webhooks if webhooks is not None else WebhookDispatcher()
+    store.on_message.append(webhooks.on_message)
     app = FastAPI(title="nurture ESP simulator", openapi_url=None)
     app.state.store = store
     app.state.faults = faults
+    app.state.webhooks = webhooks
     expected = f"Bearer {api_key}".encode()
 
     @app.post("/v3/mail/send")
@@ -104,10 +112,64 @@ def create_app(
 
     @app.delete("/_sim/messages", status_code=204)
     def clear_messages() -> Response:
-        """Forget all messages and pending faults."""
+        """Forget all messages, pending faults, pending webhooks and the webhook log."""
         store.clear()
         faults.clear()
+        webhooks.clear()
         return Response(status_code=204)
+
+    @app.post("/_sim/events", status_code=202, response_model=None)
+    def script_event(scripted: ScriptedEvent) -> dict[str, Any] | JSONResponse:
+        """Post exactly this event (or inbound reply) for the newest matching stored mail."""
+        message = _find_message(store, scripted)
+        if message is None:
+            return JSONResponse({"detail": "no stored message matches"}, status_code=404)
+        try:
+            if scripted.reply is not None:
+                fields = webhooks.send_reply(message, scripted.reply)
+                logger.info(
+                    "reply scripted auto=%s raw=%s sg_message_id=%s",
+                    scripted.reply.auto,
+                    scripted.reply.raw,
+                    message.sg_message_id,
+                )
+                return {"reply": fields}
+            assert scripted.event is not None
+            event = webhooks.send_event(
+                message, scripted.event, scripted.details(message), detached=scripted.delayed
+            )
+        except WebhooksDisabled as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        logger.info(
+            "event scripted event=%s sg_message_id=%s sg_event_id=%s",
+            event["event"],
+            message.sg_message_id,
+            event["sg_event_id"],
+        )
+        return {"event": event}
+
+    @app.get("/_sim/webhooks")
+    def list_webhooks() -> dict[str, Any]:
+        """Every webhook POST attempt (oldest first) and what is still to come."""
+        return {
+            "events_url": webhooks.config.events_url,
+            "inbound_url": webhooks.config.inbound_url,
+            **webhooks.status(),
+            "posts": [record.model_dump(mode="json") for record in webhooks.posts()],
+        }
+
+    @app.get("/_sim/webhook-public-key")
+    def webhook_public_key() -> dict[str, str]:
+        """The Event Webhook verification key, as SendGrid shows it (base64 DER)."""
+        return {"public_key": webhooks.public_key}
+
+    @app.get("/_sim/scenario")
+    def scenario() -> dict[str, Any]:
+        """The scenario in play and the seed its plans draw from."""
+        return {
+            "seed": webhooks.planner.seed,
+            "scenario": webhooks.scenario.model_dump(mode="json"),
+        }
 
     @app.post("/_sim/faults", status_code=201)
     def add_fault(spec: FaultSpec) -> dict[str, Any]:
@@ -129,6 +191,23 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def _find_message(store: SimulatorStore, scripted: ScriptedEvent) -> ReceivedMessage | None:
+    """The newest stored message matching every selector the script gave."""
+    candidates = store.messages(
+        recipient=scripted.recipient, esp_message_id=scripted.esp_message_id
+    )
+    if scripted.sg_message_id is not None:
+        candidates = [m for m in candidates if m.sg_message_id == scripted.sg_message_id]
+    if scripted.message_id is not None:
+        candidates = [
+            m
+            for m in candidates
+            if scripted.message_id
+            in (m.custom_args.get("nurture_message_id"), m.custom_args.get("message_id"))
+        ]
+    return candidates[-1] if candidates else None
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:
