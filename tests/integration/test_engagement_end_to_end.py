@@ -1,0 +1,159 @@
+"""The whole loop on real processes: a mail goes out through the real `sendgrid` client, the
+simulator plays SendGrid back (signed Event Webhook, Inbound Parse) to the live API, the
+forwarder signals the workflow, and the enrollment reacts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+import worker as worker_module
+from activities.enrolling import EnrollmentService
+from activities.webhook_signature import generate_key_pair
+from models.db import get_engine
+from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
+from models.settings import Settings
+from models.temporal_client import connect
+from simulator import running_simulator
+from tests.factories import make_contact, make_sender
+from tests.integration.live_api import live_api
+
+SIM_KEY = "SG.e2e-key"
+SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
+
+
+@pytest.fixture
+def loop_stack(database_url, dev_server_address):
+    """API (with forwarder) ⇄ simulator (scripted) on free ports, plus settings for a worker."""
+    private_pem, public_key = generate_key_pair()
+    base = Settings(
+        database_url=database_url,
+        temporal_address=dev_server_address,
+        task_queue=f"e2e-{uuid.uuid4()}",
+        sendgrid_api_key=SIM_KEY,
+        sendgrid_webhook_public_key=public_key,
+        forwarder_poll_seconds=0.2,
+        inbound_domain="in.example.test",
+    )
+    with live_api(base) as api_url:
+        with running_simulator(
+            SIM_KEY,
+            webhook_url=f"{api_url}/webhooks/sendgrid/events",
+            inbound_url=f"{api_url}/webhooks/sendgrid/inbound",
+            private_key_pem=private_pem,
+            flush_seconds=0.05,
+        ) as sim:
+            settings = base.model_copy(update={"sendgrid_host": sim.url, "public_url": api_url})
+            yield settings, sim, api_url
+
+
+async def run_enrollment(
+    settings: Settings, act
+) -> tuple[EnrollmentResult, EnrollmentState, float]:
+    engine = get_engine(settings.database_url)
+    make_sender(engine)
+    contact = make_contact(engine, email=f"buyer-{uuid.uuid4().hex[:6]}@importer.example.de")
+    client = await connect(settings)
+    with ThreadPoolExecutor(4) as pool:
+        async with worker_module.build_worker(client, settings, engine, executor=pool):
+            workflow_id = await EnrollmentService(engine, client, settings.task_queue).enroll(
+                "trade_intro", contact.id, params=SLOW
+            )
+            handle = client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
+            await until(
+                lambda: handle.query(STATE_QUERY, result_type=EnrollmentState),
+                lambda s: s.steps_sent,
+            )
+            state = await handle.query(STATE_QUERY, result_type=EnrollmentState)
+            started = time.monotonic()
+            await act(state.steps_sent[0].message_id, handle)
+            state = await until(
+                lambda: handle.query(STATE_QUERY, result_type=EnrollmentState),
+                lambda s: s.events_seen,
+            )
+            elapsed = time.monotonic() - started
+            if state.outcome is None:
+                await handle.signal("cancel", "test over")
+            result = await asyncio.wait_for(handle.result(), 30)
+    return result, state, elapsed
+
+
+async def until(fetch, predicate, seconds: float = 20):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await fetch()
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition never held; last: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def script(sim, **body) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{sim.url}/_sim/events", json=body)
+        assert response.status_code == 202, response.text
+
+
+async def test_human_reply_ends_the_enrollment_replied(loop_stack):
+    settings, sim, _ = loop_stack
+
+    async def reply(message_id, handle):
+        await script(sim, message_id=message_id, reply={"text": "Yes, please quote 500 pcs."})
+
+    result, state, elapsed = await run_enrollment(settings, reply)
+    assert result.outcome == Outcome.REPLIED
+    assert [s.step for s in result.steps_sent] == ["intro"]
+    assert state.events_seen[0].kind == "reply" and not state.events_seen[0].auto_reply
+    assert elapsed < 10  # the latency target itself (p95 < 1 s) is measured in bench/
+
+
+async def test_out_of_office_reply_pauses_instead_of_ending(loop_stack):
+    settings, sim, _ = loop_stack
+
+    async def away(message_id, handle):
+        await script(sim, message_id=message_id, reply={"auto": True})
+
+    result, state, _ = await run_enrollment(settings, away)
+    assert state.outcome is None and state.paused_until is not None
+    assert state.events_seen[0].auto_reply
+    assert result.outcome == Outcome.CANCELLED  # ended by the test, not by the auto-reply
+
+
+async def test_delayed_hard_bounce_without_custom_args_ends_bounced(loop_stack):
+    settings, sim, _ = loop_stack
+
+    async def bounce(message_id, handle):
+        await script(
+            sim, message_id=message_id, event="bounce", delayed=True, status="5.1.1", type="bounce"
+        )
+
+    result, state, _ = await run_enrollment(settings, bounce)
+    assert result.outcome == Outcome.BOUNCED
+    assert state.events_seen[0].bounce_class == "hard"
+
+
+async def test_one_click_unsubscribe_from_the_mail_ends_unsubscribed(loop_stack):
+    settings, sim, _ = loop_stack
+
+    async def unsubscribe(message_id, handle):
+        [mail] = [
+            m for m in sim.store.messages() if m.custom_args.get("nurture_message_id") == message_id
+        ]
+        url = mail.headers["List-Unsubscribe"].strip("<>")
+        assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                url,
+                content="List-Unsubscribe=One-Click",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        assert response.status_code == 200
+
+    result, _, _ = await run_enrollment(settings, unsubscribe)
+    assert result.outcome == Outcome.UNSUBSCRIBED
