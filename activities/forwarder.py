@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -109,7 +109,7 @@ class EventForwarder:
         by_workflow: dict[str, list[PendingSignal]] = defaultdict(list)
         for pending in batch:
             by_workflow[pending.workflow_id].append(pending)
-        done: list[int] = []
+        done: list[tuple[int, datetime]] = []
         late: list[int] = []
         failed: list[tuple[PendingSignal, str]] = []
 
@@ -118,7 +118,7 @@ class EventForwarder:
                 for i, pending in enumerate(items):
                     try:
                         await self._signal(client, pending)
-                        done.append(pending.id)
+                        done.append((pending.id, utcnow()))
                     except RPCError as err:
                         if err.status == RPCStatusCode.NOT_FOUND:
                             late.append(pending.id)
@@ -187,15 +187,26 @@ class EventForwarder:
         )
 
     def _record(
-        self, done: list[int], late: list[int], failed: list[tuple[PendingSignal, str]]
+        self,
+        done: list[tuple[int, datetime]],
+        late: list[int],
+        failed: list[tuple[PendingSignal, str]],
     ) -> None:
         now = utcnow()
         with session_scope(self._engine) as session:
             if done:
+                # Each row keeps the moment its signal was accepted (the latency we report).
                 session.execute(
-                    sa.update(Event)
-                    .where(col(Event.id).in_(done))
-                    .values(forwarded_at=now, claimed_until=None, forward_error=None)
+                    sa.update(Event),
+                    [
+                        {
+                            "id": row_id,
+                            "forwarded_at": at,
+                            "claimed_until": None,
+                            "forward_error": None,
+                        }
+                        for row_id, at in done
+                    ],
                 )
             if late:
                 session.execute(
