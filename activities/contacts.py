@@ -1,5 +1,5 @@
-"""Contacts, consent and senders in the DB: add or update a contact with its consent evidence,
-look one up by address, make sure a sender exists."""
+"""Contacts and consent in the DB: add or update a contact with its consent evidence, look one
+up by address."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import select
 
+from activities.address_validation import AddressVerdict, validate_address
 from models.db import session_scope
 from models.errors import InvalidInput
-from models.tables import ConsentAction, ConsentBasis, ConsentRecord, Contact, Sender, utcnow
+from models.tables import ConsentAction, ConsentBasis, ConsentRecord, Contact, utcnow
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ def normalise_email(email: str) -> str:
         raise InvalidInput("email", str(exc)) from exc
 
 
+def vetted_address(email: str, *, check_mx: bool = False) -> AddressVerdict:
+    """The import check: syntax, disposable domains and no-reply boxes refused, role accounts
+    flagged, optionally an MX lookup. `InvalidInput` names every reason for a refusal."""
+    verdict = validate_address(email, check_mx=check_mx)
+    if not verdict.ok or verdict.normalized is None:
+        raise InvalidInput("email", "; ".join(verdict.reasons) or "not a deliverable address")
+    return verdict
+
+
 def upsert_contact(
     engine: sa.Engine,
     email: str,
@@ -45,9 +55,14 @@ def upsert_contact(
     country: str | None = None,
     time_zone: str | None = None,
     language: str | None = None,
+    check_mx: bool = False,
 ) -> Contact:
-    """Create or update the contact with this address; record consent in the ledger if given."""
-    address = normalise_email(email)
+    """Create or update the contact with this address; record consent in the ledger if given.
+
+    The address is vetted first (`vetted_address`): nothing is written for a refused one.
+    """
+    verdict = vetted_address(email, check_mx=check_mx)
+    address = verdict.key or ""
     if country is not None and (len(country) != 2 or not country.isalpha()):
         raise InvalidInput("country", f"{country!r} is not an ISO 3166-1 alpha-2 code")
     fields: dict[str, Any] = {
@@ -61,7 +76,7 @@ def upsert_contact(
     with session_scope(engine) as session:
         contact = session.exec(select(Contact).where(Contact.email == address)).first()
         if contact is None:
-            contact = Contact(email=address, **fields)
+            contact = Contact(email=address, role_account=verdict.role_account, **fields)
         else:
             for key, value in fields.items():
                 if value is not None:
@@ -94,27 +109,9 @@ def contact_id_by_email(engine: sa.Engine, email: str) -> UUID:
     return contact.id
 
 
-def ensure_sender(
-    engine: sa.Engine, sender_id: str, *, from_email: str, from_name: str, postal_address: str
-) -> Sender:
-    """Create the sender if it does not exist yet; an existing one is left as it is."""
-    with session_scope(engine) as session:
-        sender = session.get(Sender, sender_id)
-        if sender is None:
-            sender = Sender(
-                id=sender_id,
-                from_email=normalise_email(from_email),
-                from_name=from_name,
-                postal_address=postal_address,
-            )
-            session.add(sender)
-    return sender
-
-
 __all__ = [
     "ConsentEvidence",
     "contact_id_by_email",
-    "ensure_sender",
     "normalise_email",
     "upsert_contact",
 ]

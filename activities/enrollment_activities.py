@@ -24,11 +24,15 @@ from models.enrollment import (
     SendStepInput,
     SendStepResult,
 )
-from models.errors import EspRateLimited, NurtureError
+from models.errors import EspRateLimited, NurtureError, SendDeferred
 
 
 def to_application_error(exc: NurtureError) -> ApplicationError:
-    """The Temporal face of a nurture error: permanent ones are non-retryable."""
+    """The Temporal face of a nurture error: permanent ones are non-retryable; a deferred send
+    carries when to retry (ISO 8601, or None) as its first detail for the workflow to wait on."""
+    if isinstance(exc, SendDeferred):
+        retry_at = exc.retry_at.isoformat() if exc.retry_at is not None else None
+        return ApplicationError(str(exc), retry_at, type=type(exc).__name__, non_retryable=True)
     if isinstance(exc, EspRateLimited):
         return ApplicationError(
             str(exc),

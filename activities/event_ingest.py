@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from activities.esp_events import sg_message_id_prefix
 from activities.freemail import is_free_mail
+from activities.sender_health import HealthPolicy, pause_if_unhealthy
 from models.db import session_scope
 from models.esp_events import EspEvent
 from models.events import BounceClass, EngagementEvent, EventKind
@@ -95,9 +96,11 @@ class EventIngestService:
         *,
         soft_bounce_limit: int = SOFT_BOUNCE_LIMIT,
         stops_company_on_reply: Callable[[str], bool] | None = None,
+        health_policy: HealthPolicy | None = None,
     ) -> None:
         self._engine = engine
         self._soft_bounce_limit = soft_bounce_limit
+        self._health = health_policy or HealthPolicy()
         self._stops_company = stops_company_on_reply or (lambda sequence: False)
 
     # -- entry points -----------------------------------------------------------------------
@@ -210,6 +213,20 @@ class EventIngestService:
                     break
         elif event.is_human_reply and contact is not None and item.correlation.workflow_id:
             self._stop_colleagues(session, contact, item, result)
+        if event.kind == EventKind.COMPLAINT or (
+            event.kind == EventKind.BOUNCE
+            and event.bounce_class in (BounceClass.HARD, BounceClass.BLOCK)
+        ):
+            self._count_against_sender(session, item)
+
+    def _count_against_sender(self, session: Session, item: Incoming) -> None:
+        """Complaints, hard bounces and blocks are the sender's health: pause it past a bound."""
+        if item.correlation.message_id is None:
+            return
+        message = session.get(Message, item.correlation.message_id)
+        if message is not None:
+            session.flush()
+            pause_if_unhealthy(session, message.sender_id, utcnow(), self._health)
 
     def _soft_bounces(self, session: Session, contact_id: UUID) -> int:
         rows = session.exec(

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from activities.quota import QuotaService
 from activities.rendering import Recipient, RenderedEmail, Renderer, SenderIdentity
 from activities.sendgrid_transport import SendGridTransport
 from models.db import session_scope
@@ -29,6 +30,7 @@ from models.errors import (
     EspRejected,
     EspUnavailable,
     SenderNotFound,
+    SenderPaused,
 )
 from models.settings import Settings
 from models.tables import (
@@ -63,10 +65,9 @@ class Links:
         token = sign(self.secret_key, TokenPurpose.UNSUBSCRIBE, message_id)
         return f"{self.public_url.rstrip('/')}/u/{token}"
 
-    def reply_to(self, message_id: str) -> str:
-        return (
-            f"reply+{sign(self.secret_key, TokenPurpose.REPLY, message_id)}@{self.inbound_domain}"
-        )
+    def reply_to(self, message_id: str, *, domain: str | None = None) -> str:
+        token = sign(self.secret_key, TokenPurpose.REPLY, message_id)
+        return f"reply+{token}@{domain or self.inbound_domain}"
 
 
 def check_consent(session: Session, contact: Contact) -> None:
@@ -97,11 +98,15 @@ class SendingService:
         transport: SendGridTransport,
         renderer: Renderer,
         links: Links,
+        quota: QuotaService | None = None,
     ) -> None:
         self._engine = engine
         self._transport = transport
         self._renderer = renderer
         self._links = links
+        self._quota = quota or QuotaService(
+            contact_weekly_cap=Settings.model_fields["contact_weekly_cap"].default
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> SendingService:
@@ -114,6 +119,7 @@ class SendingService:
             ),
             Renderer(settings.templates_dir),
             Links(settings.public_url, settings.inbound_domain, settings.secret_key),
+            QuotaService(contact_weekly_cap=settings.contact_weekly_cap),
         )
 
     # -- the step -----------------------------------------------------------------------------
@@ -125,15 +131,27 @@ class SendingService:
                 return self._settle_existing(session, existing)
             contact, sender = self._load(session, step)
             check_consent(session, contact)
+            if sender.paused_at is not None:
+                raise SenderPaused(f"sender {sender.id} is paused: {sender.paused_reason}")
             thread = self._thread(session, step)
             email = self._render(step, contact, sender, thread)
             payload = self._payload(step, contact, sender, email, thread)
+            reserved_at = utcnow()
+            # Same transaction as the claim below: a lost claim or a crash gives the quota back.
+            self._quota.reserve(session, sender, contact, reserved_at)
             if not self._claim(session, step, existing, email, payload):
                 # Someone else claimed this step between our read and our write.
+                session.rollback()
                 again = session.get(Message, step.message_id)
                 assert again is not None
                 return self._settle_existing(session, again)
-        return self._deliver(step, payload)
+        try:
+            return self._deliver(step, payload)
+        except EspError as exc:
+            if not (isinstance(exc, EspUnavailable) and exc.maybe_accepted):
+                with session_scope(self._engine) as session:
+                    self._quota.release(session, sender, contact, reserved_at)
+            raise
 
     def _settle_existing(self, session: Session, message: Message) -> SendStepResult:
         if message.status == MessageStatus.SENT:
@@ -216,7 +234,9 @@ class SendingService:
                 }
             ],
             "from": {"email": sender.from_email, "name": sender.from_name},
-            "reply_to": {"email": self._links.reply_to(step.message_id)},
+            "reply_to": {
+                "email": self._links.reply_to(step.message_id, domain=sender.reply_domain)
+            },
             "subject": email.subject,
             "content": [
                 {"type": "text/plain", "value": email.text},

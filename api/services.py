@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from activities.event_ingest import EventIngestService
 from activities.forwarder import EventForwarder
 from activities.replies import ReplyService
+from activities.sender_health import HealthPolicy
+from activities.senders import SenderService
 from activities.unsubscribing import UnsubscribeService
 from activities.webhook_signature import WebhookVerifier
 from models.settings import Settings
@@ -32,6 +34,7 @@ class ApiServices:
     replies: ReplyService
     unsubscribe: UnsubscribeService
     forwarder: EventForwarder
+    senders: SenderService
     #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
     verifier: WebhookVerifier | None
 
@@ -41,6 +44,7 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         engine,
         soft_bounce_limit=settings.soft_bounce_limit,
         stops_company_on_reply=stops_company_on_reply,
+        health_policy=HealthPolicy.from_settings(settings),
     )
     verifier = (
         WebhookVerifier(
@@ -61,6 +65,7 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
             engine, lambda: connect(settings), poll_seconds=settings.forwarder_poll_seconds
         ),
         verifier=verifier,
+        senders=SenderService(engine, HealthPolicy.from_settings(settings)),
     )
 
 

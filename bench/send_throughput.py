@@ -16,8 +16,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
+from activities.contacts import ConsentEvidence, upsert_contact
 from activities.rendering import Renderer
+from activities.senders import ensure_sender
 from activities.sendgrid_transport import SendGridTransport
 from activities.sending import Links, SendingService
 from models.db import get_engine, upgrade
@@ -26,6 +27,13 @@ from models.settings import PROJECT_ROOT
 from simulator import running_simulator
 
 API_KEY = "SG.bench"
+#: Benchmarks measure the engine, not the guardrails: no ramp, no throttle.
+UNLIMITED = {
+    "daily_cap": 10**9,
+    "warmup_start": 10**9,
+    "warmup_ceiling": 10**9,
+    "domain_hourly_cap": 10**9,
+}
 
 
 def main() -> None:
@@ -43,6 +51,7 @@ def main() -> None:
             from_email="bench@example.com",
             from_name="Bench",
             postal_address="1 Bench St",
+            **UNLIMITED,
         )
         evidence = ConsentEvidence(source="bench")
         contacts = [

@@ -26,8 +26,9 @@ import httpx
 from sqlmodel import select
 
 import worker as worker_module
-from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
+from activities.contacts import ConsentEvidence, upsert_contact
 from activities.enrolling import EnrollmentService
+from activities.senders import ensure_sender
 from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope, upgrade
@@ -38,6 +39,13 @@ from simulator import running_simulator
 from tests.integration.live_api import live_api
 
 API_KEY = "SG.bench"
+#: Benchmarks measure the engine, not the guardrails: no ramp, no throttle.
+UNLIMITED = {
+    "daily_cap": 10**9,
+    "warmup_start": 10**9,
+    "warmup_ceiling": 10**9,
+    "domain_hourly_cap": 10**9,
+}
 SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
 
 
@@ -57,7 +65,12 @@ async def main_async(args: argparse.Namespace) -> dict:
             upgrade(url)
             engine = get_engine(url)
             ensure_sender(
-                engine, "default", from_email="b@example.com", from_name="B", postal_address="1 St"
+                engine,
+                "default",
+                from_email="b@example.com",
+                from_name="B",
+                postal_address="1 St",
+                **UNLIMITED,
             )
             with running_simulator(API_KEY) as sim:
                 settings = Settings(
@@ -151,7 +164,10 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument(
-        "--interval", type=float, default=0.25, help="Seconds between batches (0: as fast as possible)."
+        "--interval",
+        type=float,
+        default=0.25,
+        help="Seconds between batches (0: as fast as possible).",
     )
     print(json.dumps(asyncio.run(main_async(parser.parse_args())), indent=2))
 

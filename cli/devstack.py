@@ -15,8 +15,9 @@ import httpx
 import sqlalchemy as sa
 from rich.console import Console
 
-from activities.contacts import ConsentEvidence, ensure_sender, upsert_contact
+from activities.contacts import ConsentEvidence, upsert_contact
 from activities.enrolling import EnrollmentService
+from activities.senders import ensure_sender
 from activities.webhook_signature import generate_key_pair, public_key_of
 from cli.processes import ChildProcess, ProcessFailed, temporal_dev_server
 from models.db import get_engine, upgrade
@@ -28,6 +29,11 @@ DEMO_SENDER = {
     "from_email": "li.wei@ningbo-parts.example",
     "from_name": "Li Wei, Ningbo Precision Parts",
     "postal_address": "88 Harbour Road, Beilun District, Ningbo 315800, China",
+    "time_zone": "Asia/Shanghai",
+    # A warmed-up demo identity: the simulator delivers nothing, so no ramp is needed here.
+    "warmup_start": 500,
+    "warmup_ceiling": 500,
+    "daily_cap": 500,
 }
 
 #: Sample buyers. Addresses on example domains: the simulator never delivers anything.

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli.lint import lint
+from cli.senders import app as senders_app
 from models.errors import NurtureError
 from models.settings import get_settings
 
@@ -17,11 +19,11 @@ app = typer.Typer(
     help="nurture: consent-aware follow-up sequences on Temporal.", no_args_is_help=True
 )
 contacts_app = typer.Typer(help="Contacts and their consent.", no_args_is_help=True)
-senders_app = typer.Typer(help="Sending identities.", no_args_is_help=True)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(senders_app, name="senders")
 app.add_typer(db_app, name="db")
+app.command("lint")(lint)
 
 console = Console()
 err = Console(stderr=True)
@@ -182,31 +184,6 @@ def contacts_add(
     except NurtureError as exc:
         fail(exc)
     console.print(f"contact {contact.id} ({contact.email}) saved with consent")
-
-
-@senders_app.command("add")
-def senders_add(
-    sender_id: str,
-    from_email: Annotated[str, typer.Option()],
-    from_name: Annotated[str, typer.Option()],
-    postal_address: Annotated[str, typer.Option(help="Printed in every email.")],
-) -> None:
-    """Add a sending identity."""
-    from activities.contacts import ensure_sender
-    from models.db import get_engine
-
-    engine = get_engine(get_settings().effective_database_url)
-    try:
-        ensure_sender(
-            engine,
-            sender_id,
-            from_email=from_email,
-            from_name=from_name,
-            postal_address=postal_address,
-        )
-    except NurtureError as exc:
-        fail(exc)
-    console.print(f"sender {sender_id} saved")
 
 
 @db_app.command("upgrade")

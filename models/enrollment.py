@@ -42,6 +42,10 @@ class EnrollmentStatus(StrEnum):
     SENDING = "sending"
     #: Holding sends until an out-of-office contact is back.
     PAUSED = "paused"
+    #: The sender's day, a recipient domain's hour or the contact's week is full.
+    WAITING_FOR_QUOTA = "waiting_for_quota"
+    #: The sender is paused (health or ops); the step goes once it is resumed.
+    SENDER_PAUSED = "sender_paused"
     ENDED = "ended"
 
 

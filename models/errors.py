@@ -8,12 +8,19 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   └── ContactSuppressed       on the suppression list (bounce, complaint, erase)
     ├── ContactNotFound             permanent: no such contact (erased?)
     ├── SenderNotFound              permanent: no such sending identity
+    ├── SendDeferred                not now: the workflow waits, then sends the step
+    │   ├── QuotaExhausted          the sender's day, a recipient domain's hour, or the contact's week is full
+    │   └── SenderPaused            the sender is paused (health, or by ops)
     ├── TemplateError               permanent: a template is missing or does not render
     ├── InvalidInput                bad input at a boundary (CLI, API, import); says which field
     │   ├── MalformedPayload        a webhook body that is not what the ESP sends (not a JSON array)
     │   └── MalformedInbound        an inbound email with neither a usable sender nor a recipient
     ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
     ├── EnrollmentConflict          the contact already has a live enrollment in that sequence
+    ├── DnsError                    a DNS lookup gave no usable answer (sending-domain checks)
+    │   ├── NoDomain                the name does not exist (NXDOMAIN)
+    │   ├── NoRecords               the name exists but has no record of that type
+    │   └── DnsUnavailable          no answer at all: timeout, or no name server would answer
     └── EspError                    the ESP answered badly or not at all
         ├── EspRejected             permanent: 400/401/403/413 — the request must change
         ├── EspRateLimited          retry after the reset time it states (429)
@@ -21,6 +28,8 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class NurtureError(Exception):
@@ -50,6 +59,27 @@ class ContactSuppressed(SendBlocked):
 
 class ContactNotFound(NurtureError):
     permanent = True
+
+
+class SendDeferred(NurtureError):
+    """The step may not go now; `retry_at` (UTC) says when to try again, if known."""
+
+    permanent = True  # for the activity: the workflow waits durably instead of retrying it
+
+    def __init__(self, message: str, *, retry_at: datetime | None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class QuotaExhausted(SendDeferred):
+    def __init__(self, message: str, *, retry_at: datetime, scope: str) -> None:
+        super().__init__(message, retry_at=retry_at)
+        self.scope = scope
+
+
+class SenderPaused(SendDeferred):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_at=None)
 
 
 class SenderNotFound(NurtureError):
@@ -90,6 +120,27 @@ class EnrollmentConflict(NurtureError):
     pass
 
 
+class DnsError(NurtureError):
+    """A DNS lookup of `rdtype` records at `name` gave no usable answer."""
+
+    def __init__(self, name: str, rdtype: str, reason: str | None = None) -> None:
+        super().__init__(f"{rdtype} {name}: {reason or self.__doc__}")
+        self.name = name
+        self.rdtype = rdtype
+
+
+class NoDomain(DnsError):
+    """The name does not exist (NXDOMAIN)."""
+
+
+class NoRecords(DnsError):
+    """The name exists but has no record of that type."""
+
+
+class DnsUnavailable(DnsError):
+    """No answer: the lookup timed out or no name server would answer."""
+
+
 class EspError(NurtureError):
     """The ESP refused the call or could not be reached."""
 
@@ -120,6 +171,8 @@ __all__ = [
     "ConsentWithdrawn",
     "ContactNotFound",
     "ContactSuppressed",
+    "DnsError",
+    "DnsUnavailable",
     "EnrollmentConflict",
     "EspError",
     "EspRateLimited",
@@ -129,8 +182,13 @@ __all__ = [
     "InvalidSignature",
     "MalformedInbound",
     "MalformedPayload",
+    "NoDomain",
+    "NoRecords",
     "NurtureError",
+    "QuotaExhausted",
     "SendBlocked",
+    "SendDeferred",
     "SenderNotFound",
+    "SenderPaused",
     "TemplateError",
 ]

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often the forwarder looks for leftovers."
     )
 
+    # Deliverability guardrails.
+    contact_weekly_cap: int = Field(
+        4,
+        ge=1,
+        description="Emails per contact per 7 days, all sequences (trade_intro sends up to 4).",
+    )
+    health_window_days: float = Field(
+        30, gt=0, description="Rolling window of sender health rates."
+    )
+    max_complaint_rate: float = Field(
+        0.001, gt=0, description="Complaint rate that pauses a sender."
+    )
+    max_hard_bounce_rate: float = Field(
+        0.02, gt=0, description="Hard-bounce rate that pauses a sender."
+    )
+    block_burst: int = Field(5, ge=1, description="Blocks within an hour that pause a sender.")
+
     # Ports of `nurture dev`.
     temporal_port: int = 7233
     temporal_ui_port: int = 8233

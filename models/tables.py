@@ -7,7 +7,7 @@ the contact by id, and suppression by address hash, so erasing a contact erases 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -62,6 +62,8 @@ class ContactBase(SQLModel):
 
 class Contact(ContactBase, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
+    #: info@, sales@ …: kept, but flagged (they reach a team, not a person).
+    role_account: bool = False
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -118,11 +120,83 @@ class SenderBase(SQLModel):
     from_email: str = Field(max_length=320)
     from_name: str = Field(max_length=200)
     postal_address: str = Field(description="Printed in every email (CAN-SPAM).")
+    reply_domain: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Inbound Parse domain for replies; default NURTURE_INBOUND_DOMAIN",
+    )
+    time_zone: str = Field(
+        default="UTC", max_length=64, description="Quota days and fallback send windows"
+    )
+    daily_cap: int = Field(
+        default=200, ge=1, description="Never more than this many a day, warmed up or not"
+    )
+    warmup_start: int = Field(default=20, ge=1, description="Sends allowed on the ramp's first day")
+    warmup_growth: float = Field(default=1.3, ge=1.0, description="Daily growth factor of the ramp")
+    warmup_ceiling: int = Field(default=200, ge=1, description="Where the ramp stops growing")
+    warmup_started_on: date = Field(default_factory=lambda: utcnow().date())
+    domain_hourly_cap: int = Field(
+        default=10, ge=1, description="At most this many per recipient domain per hour"
+    )
 
 
 class Sender(SenderBase, table=True):
     id: str = Field(primary_key=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    paused_reason: str | None = None
+    #: The health figures that paused it (rates, counts, window), for ops to see.
+    pause_figures: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+    @property
+    def domain(self) -> str:
+        return self.from_email.rsplit("@", 1)[-1].lower()
+
+
+class SenderCreate(SenderBase):
+    """What ops give to create a sender (API body, CLI options)."""
+
+    id: str = Field(min_length=1, max_length=64, regex=r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class SenderUpdate(SQLModel):
+    """A partial change to a sender's caps, ramp or identity."""
+
+    from_name: str | None = None
+    postal_address: str | None = None
+    reply_domain: str | None = None
+    time_zone: str | None = None
+    daily_cap: int | None = Field(default=None, ge=1)
+    warmup_start: int | None = Field(default=None, ge=1)
+    warmup_growth: float | None = Field(default=None, ge=1.0)
+    warmup_ceiling: int | None = Field(default=None, ge=1)
+    warmup_started_on: date | None = None
+    domain_hourly_cap: int | None = Field(default=None, ge=1)
+
+
+class SenderDayQuota(SQLModel, table=True):
+    """Sends reserved per sender per local day; reserved atomically (`used < cap`)."""
+
+    __tablename__ = "sender_day_quota"
+
+    sender_id: str = Field(
+        foreign_key="sender.id", primary_key=True, max_length=64, ondelete="CASCADE"
+    )
+    day: date = Field(primary_key=True)
+    used: int = 0
+
+
+class DomainHourQuota(SQLModel, table=True):
+    """Sends reserved per sender, recipient domain and UTC hour (the per-domain throttle)."""
+
+    __tablename__ = "domain_hour_quota"
+
+    sender_id: str = Field(
+        foreign_key="sender.id", primary_key=True, max_length=64, ondelete="CASCADE"
+    )
+    domain: str = Field(primary_key=True, max_length=253)
+    hour: datetime = Field(primary_key=True, sa_type=UtcDateTime)
+    used: int = 0
 
 
 # --- enrollments, messages, events -------------------------------------------------------------
@@ -222,6 +296,7 @@ __all__ = [
     "ConsentRecord",
     "Contact",
     "ContactBase",
+    "DomainHourQuota",
     "Enrollment",
     "Event",
     "EventSignal",
@@ -229,6 +304,9 @@ __all__ = [
     "MessageStatus",
     "Sender",
     "SenderBase",
+    "SenderCreate",
+    "SenderDayQuota",
+    "SenderUpdate",
     "Suppression",
     "SuppressionReason",
     "UtcDateTime",

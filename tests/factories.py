@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
+from activities.quota import QuotaService
 from activities.rendering import Renderer
 from activities.sendgrid_transport import SendGridTransport
 from activities.sending import Links, SendingService
@@ -30,7 +31,7 @@ INBOUND_DOMAIN = "in.example.test"
 TEMPLATES = PROJECT_ROOT / "templates"
 
 
-def make_sender(engine: sa.Engine, sender_id: str = "default", **kw: str) -> Sender:
+def make_sender(engine: sa.Engine, sender_id: str = "default", **kw: object) -> Sender:
     values = {
         "from_email": "li.wei@factory.example.cn",
         "from_name": "Li Wei, Ningbo Precision Parts",
@@ -87,12 +88,14 @@ def sending_service(
     *,
     timeout_seconds: float = 5.0,
     templates: Path = TEMPLATES,
+    contact_weekly_cap: int = 100,
 ) -> SendingService:
     return SendingService(
         engine,
         SendGridTransport(api_key=api_key, host=sim_url, timeout_seconds=timeout_seconds),
         Renderer(templates),
         Links(PUBLIC_URL, INBOUND_DOMAIN, SECRET),
+        QuotaService(contact_weekly_cap=contact_weekly_cap),
     )
 
 

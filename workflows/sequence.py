@@ -64,6 +64,8 @@ with workflow.unsafe.imports_passed_through():
 
 #: `ApplicationError.type`s the send activity raises that no retry can fix.
 PERMANENT_SEND_ERRORS = (
+    "QuotaExhausted",
+    "SenderPaused",
     "ConsentWithdrawn",
     "ConsentMissing",
     "ContactSuppressed",
@@ -81,6 +83,8 @@ _SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
 }
 
 SEND_START_TO_CLOSE = timedelta(minutes=1)
+#: How often a step held by a paused sender looks again (ops resume senders by hand).
+SENDER_PAUSED_RECHECK = timedelta(minutes=30)
 #: Mirroring the outcome into SQL retries until the database answers.
 FINISH_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
@@ -246,27 +250,31 @@ class Sequence:
         self._current_step = step
         self._status = EnrollmentStatus.SENDING
         self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
-        try:
-            result: SendStepResult = await workflow.execute_activity(
-                SEND_STEP_ACTIVITY,
-                SendStepInput(
-                    message_id=message_id,
-                    workflow_id=workflow.info().workflow_id,
-                    contact_id=self.input.contact_id,
-                    sequence=self.name,
-                    step=step,
-                    template=template or f"{self.name}/{step}",
-                    sender_id=self.input.sender_id,
-                    cohort_id=self.input.cohort_id,
-                    in_reply_to_message_id=reply_to_message_id,
-                ),
-                result_type=SendStepResult,
-                start_to_close_timeout=SEND_START_TO_CLOSE,
-                retry_policy=SEND_RETRY_POLICY,
-                summary=f"send {step}",
-            )
-        except ActivityError as err:
-            self._on_send_failed(step, err)
+        while True:
+            try:
+                result: SendStepResult = await workflow.execute_activity(
+                    SEND_STEP_ACTIVITY,
+                    SendStepInput(
+                        message_id=message_id,
+                        workflow_id=workflow.info().workflow_id,
+                        contact_id=self.input.contact_id,
+                        sequence=self.name,
+                        step=step,
+                        template=template or f"{self.name}/{step}",
+                        sender_id=self.input.sender_id,
+                        cohort_id=self.input.cohort_id,
+                        in_reply_to_message_id=reply_to_message_id,
+                    ),
+                    result_type=SendStepResult,
+                    start_to_close_timeout=SEND_START_TO_CLOSE,
+                    retry_policy=SEND_RETRY_POLICY,
+                    summary=f"send {step}",
+                )
+                break
+            except ActivityError as err:
+                if not await self._wait_out_deferral(err):
+                    self._on_send_failed(step, err)
+            self._set_status(EnrollmentStatus.SENDING)
         self._steps_sent.append(
             SentStep(step=step, message_id=message_id, status=result.status.value)
         )
@@ -438,6 +446,35 @@ class Sequence:
             pass
         self._status = EnrollmentStatus.RUNNING
 
+    async def _wait_out_deferral(self, err: ActivityError) -> bool:
+        """A send the activity deferred (quota full, sender paused): wait, then say retry.
+
+        False if `err` is not a deferral. An exit during the wait ends the enrollment.
+        """
+        cause = err.cause
+        if not isinstance(cause, ApplicationError) or cause.type not in (
+            "QuotaExhausted",
+            "SenderPaused",
+        ):
+            return False
+        retry_at = _deferral_time(cause)
+        if cause.type == "QuotaExhausted" and retry_at is not None:
+            self._set_status(EnrollmentStatus.WAITING_FOR_QUOTA)
+            limit = max(retry_at - workflow.now(), timedelta(seconds=1))
+        else:
+            self._set_status(EnrollmentStatus.SENDER_PAUSED)
+            limit = SENDER_PAUSED_RECHECK
+        try:
+            await workflow.wait_condition(
+                lambda: self._outcome is not None,
+                timeout=limit,
+                timeout_summary=f"deferred: {cause.type}",
+            )
+        except TimeoutError:
+            pass
+        self._raise_if_ended()
+        return True
+
     async def _hold_while_paused(self) -> None:
         """Before a send: wait out an out-of-office pause (it may grow while we wait)."""
         while self._paused_until is not None and workflow.now() < self._paused_until:
@@ -468,6 +505,16 @@ class Sequence:
             updates.append(key.value_set(str(value)))
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def _deferral_time(cause: ApplicationError) -> datetime | None:
+    """The retry time a deferred send carries as its first detail (ISO 8601), if any."""
+    if not cause.details or not isinstance(cause.details[0], str):
+        return None
+    try:
+        return datetime.fromisoformat(cause.details[0])
+    except ValueError:
+        return None
 
 
 def _describe(duration: timedelta) -> str:

@@ -59,3 +59,30 @@ def test_outcome_of_an_erased_enrollment_is_a_no_op(engine):
         engine,
         FinishEnrollmentInput(workflow_id="nurture/trade_intro/gone", outcome=Outcome.CANCELLED),
     )
+
+
+def test_import_refuses_disposable_and_no_reply_addresses_and_writes_nothing(engine):
+    from sqlmodel import select
+
+    from activities.contacts import ConsentEvidence, upsert_contact
+    from models.tables import Contact
+
+    for bad in ("buyer@mailinator.com", "noreply@importer.example.de", "not-an-address"):
+        with pytest.raises(InvalidInput) as exc:
+            upsert_contact(engine, bad, consent=ConsentEvidence(source="test"))
+        assert exc.value.field == "email"
+    with session_scope(engine) as s:
+        assert s.exec(select(Contact)).all() == []
+
+
+def test_import_flags_role_accounts_but_keeps_them(engine):
+    from activities.contacts import ConsentEvidence, upsert_contact
+
+    info = upsert_contact(
+        engine, "Info@Importer.example.de", consent=ConsentEvidence(source="test")
+    )
+    buyer = upsert_contact(
+        engine, "purchasing@importer.example.de", consent=ConsentEvidence(source="test")
+    )
+    assert info.role_account and info.email == "info@importer.example.de"
+    assert not buyer.role_account

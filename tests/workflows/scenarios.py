@@ -108,6 +108,11 @@ class FakeSender:
     sent: list[SendStepInput] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
     outcomes: list[FinishEnrollmentInput] = field(default_factory=list)
+    #: Steps whose next send finds no quota: the first attempt raises QuotaExhausted with a
+    #: retry time this long after the attempt was scheduled.
+    quota_full: dict[str, timedelta] = field(default_factory=dict)
+    #: While set, every send raises SenderPaused.
+    sender_paused: bool = False
 
     @activity.defn(name=SEND_STEP_ACTIVITY)
     async def send_step(self, input: SendStepInput) -> SendStepResult:
@@ -116,6 +121,19 @@ class FakeSender:
         try:
             if input.step in self.hold:
                 await self.released.wait()
+            if self.sender_paused:
+                raise ApplicationError(
+                    "sender paused (fake)", None, type="SenderPaused", non_retryable=True
+                )
+            wait = self.quota_full.pop(input.step, None)
+            if wait is not None:
+                retry_at = activity.info().current_attempt_scheduled_time + wait
+                raise ApplicationError(
+                    "quota full (fake)",
+                    retry_at.isoformat(),
+                    type="QuotaExhausted",
+                    non_retryable=True,
+                )
             error_type = self.fail.get(input.step)
             if error_type is not None:
                 raise ApplicationError(f"{error_type} (fake)", type=error_type, non_retryable=True)

@@ -385,3 +385,54 @@ async def test_a_later_return_date_extends_the_pause(
     result = await e.result()
     assert result.outcome == Outcome.COMPLETED
     assert sender.days_after_start("bump") >= 8
+
+
+# --- quota and paused senders -------------------------------------------------------------------
+
+
+async def test_step_without_quota_waits_for_the_next_window_and_sends_once(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    sender.quota_full["intro"] = timedelta(hours=15)  # e.g. tomorrow 00:00 in the sender's zone
+    e = await enroll()
+    state = await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_QUOTA)
+    assert state.steps_sent == []
+    result = await e.result()
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == [
+        "intro",
+        "intro",
+        "bump",
+        "case_study",
+        "offer",
+    ]  # one refusal, one send
+    assert [s.step for s in result.steps_sent] == ["intro", "bump", "case_study", "offer"]
+    first, second = sender.times[0], sender.times[1]
+    assert second - first >= timedelta(hours=15)
+    assert sender.input_of("intro").message_id == sender.sent[1].message_id  # same step, same row
+
+
+async def test_paused_sender_holds_enrollments_until_resumed(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    sender.sender_paused = True
+    e = await enroll()
+    await e.until(lambda s: s.status == EnrollmentStatus.SENDER_PAUSED)
+    await e.sleep(hours=5)
+    assert (await e.state()).outcome is None  # waits, does not fail
+    sender.sender_paused = False  # ops resumed the sender
+    result = await e.result()
+    assert result.outcome == Outcome.COMPLETED
+    assert [s.step for s in result.steps_sent] == ["intro", "bump", "case_study", "offer"]
+
+
+async def test_exit_while_waiting_for_quota_sends_nothing(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    sender.quota_full["intro"] = timedelta(days=1)
+    e = await enroll()
+    await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_QUOTA)
+    await e.event(EventKind.UNSUBSCRIBE)
+    result = await e.result()
+    assert result.outcome == Outcome.UNSUBSCRIBED and result.steps_sent == []
+    assert sender.steps == ["intro"]
