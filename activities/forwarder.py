@@ -137,6 +137,10 @@ class EventForwarder:
 
     # -- Temporal --------------------------------------------------------------------------------
 
+    async def client(self) -> Client | None:
+        """The Temporal client, connecting on first use; None while Temporal is unreachable."""
+        return await self._client_or_none()
+
     async def _client_or_none(self) -> Client | None:
         if self._client is None:
             try:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from temporalio.service import RPCError
 
 from activities.senders import SenderNotKnown, SenderService, SenderStatus
 from api.auth import require_api_token
+from models.enrollment import SENDER_RESUMED_SIGNAL, EnrollmentStatus
 from models.errors import InvalidInput
 from models.tables import SenderCreate, SenderUpdate
 
+log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/senders", tags=["senders"], dependencies=[Depends(require_api_token)]
 )
@@ -60,4 +65,25 @@ async def pause_sender(sender_id: str, body: PauseRequest, request: Request) -> 
 
 @router.post("/{sender_id}/resume")
 async def resume_sender(sender_id: str, request: Request) -> SenderStatus:
-    return await call(service(request).resume, sender_id)  # type: ignore[no-any-return]
+    status: SenderStatus = await call(service(request).resume, sender_id)
+    await wake_paused_enrollments(request)
+    return status
+
+
+async def wake_paused_enrollments(request: Request) -> int:
+    """Signal the enrollments held by a paused sender to try again (they also recheck every
+    30 minutes by themselves, so a failure here delays them, it loses nothing)."""
+    client = await request.app.state.services.forwarder.client()
+    if client is None:
+        return 0
+    woken = 0
+    query = (
+        f"NurtureStatus = '{EnrollmentStatus.SENDER_PAUSED.value}' AND ExecutionStatus = 'Running'"
+    )
+    try:
+        async for execution in client.list_workflows(query):
+            await client.get_workflow_handle(execution.id).signal(SENDER_RESUMED_SIGNAL)
+            woken += 1
+    except RPCError as exc:
+        log.warning("could not wake all paused enrollments (%s); they recheck on their own", exc)
+    return woken

@@ -136,4 +136,6 @@ FINISH_ENROLLMENT_ACTIVITY = "finish_enrollment"
 #: Signal and query names of every sequence workflow.
 EVENT_SIGNAL = "engagement_event"
 CANCEL_SIGNAL = "cancel"
+#: Ops resumed a sender: steps held by a paused sender try again now (not at their next recheck).
+SENDER_RESUMED_SIGNAL = "sender_resumed"
 STATE_QUERY = "state"

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         EVENT_SIGNAL,
         FINISH_ENROLLMENT_ACTIVITY,
         SEND_STEP_ACTIVITY,
+        SENDER_RESUMED_SIGNAL,
         STATE_QUERY,
         EnrollmentInput,
         EnrollmentResult,
@@ -161,6 +162,7 @@ class Sequence:
         self._esp_event_ids: set[str] = set()
         self._search_attributes: dict[str, str] = {}
         self._paused_until: datetime | None = None
+        self._sender_resumes = 0
 
     # --- what a sequence implements ----------------------------------------------------------
 
@@ -387,6 +389,11 @@ class Sequence:
         """End the enrollment with outcome `cancelled` (ops cancelled it)."""
         self._end(Outcome.CANCELLED, reason or "cancelled by signal")
 
+    @workflow.signal(name=SENDER_RESUMED_SIGNAL)
+    def on_sender_resumed(self) -> None:
+        """A sender was resumed: a step waiting on a paused sender tries again now."""
+        self._sender_resumes += 1
+
     @workflow.query(name=STATE_QUERY)
     def state(self) -> EnrollmentState:
         """Where the enrollment is: current step, status, outcome, steps sent, events seen."""
@@ -464,9 +471,10 @@ class Sequence:
         else:
             self._set_status(EnrollmentStatus.SENDER_PAUSED)
             limit = SENDER_PAUSED_RECHECK
+        resumes = self._sender_resumes
         try:
             await workflow.wait_condition(
-                lambda: self._outcome is not None,
+                lambda: self._outcome is not None or self._sender_resumes != resumes,
                 timeout=limit,
                 timeout_summary=f"deferred: {cause.type}",
             )
