@@ -16,10 +16,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.sending import check_consent
 from models import search_attributes as sa_keys
+from models.calendar import ContactCalendar
 from models.db import session_scope
 from models.enrollment import EnrollmentInput, FinishEnrollmentInput, enrollment_workflow_id
 from models.errors import EnrollmentConflict, InvalidInput
 from models.tables import Contact, Enrollment, Sender, utcnow
+from workflows.calendar import time_zone_for
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +34,20 @@ class EnrollmentService:
         self._client = client
         self._task_queue = task_queue
 
-    def _check(self, contact_id: UUID, sender_id: str) -> None:
+    def _check(self, contact_id: UUID, sender_id: str) -> ContactCalendar:
+        """Refuse what cannot be mailed; the contact's calendar for its send windows."""
         with session_scope(self._engine) as session:
             contact = session.get(Contact, contact_id)
             if contact is None:
                 raise InvalidInput("contact_id", f"no contact {contact_id}")
-            if session.get(Sender, sender_id) is None:
+            sender = session.get(Sender, sender_id)
+            if sender is None:
                 raise InvalidInput("sender_id", f"no sender {sender_id!r}")
             check_consent(session, contact)
+            return ContactCalendar(
+                time_zone=time_zone_for(contact.time_zone, contact.country, sender.time_zone),
+                country=contact.country,
+            )
 
     def _mirror(self, workflow_id: str, sequence: str, input: EnrollmentInput) -> None:
         with session_scope(self._engine) as session:
@@ -61,13 +69,21 @@ class EnrollmentService:
         cohort_id: str | None = None,
         sender_id: str = "default",
         params: dict[str, Any] | None = None,
+        send_windows: bool = True,
     ) -> str:
-        """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live."""
+        """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live.
+
+        `send_windows=False` lets steps go whenever due (demos and tests that run in seconds).
+        """
         validate_params(sequence, params or {})
-        await asyncio.to_thread(self._check, contact_id, sender_id)
+        calendar = await asyncio.to_thread(self._check, contact_id, sender_id)
         workflow_id = enrollment_workflow_id(sequence, contact_id)
         input = EnrollmentInput(
-            contact_id=contact_id, sender_id=sender_id, cohort_id=cohort_id, params=params or {}
+            contact_id=contact_id,
+            sender_id=sender_id,
+            cohort_id=cohort_id,
+            params=params or {},
+            calendar=calendar if send_windows else None,
         )
         pairs = [SearchAttributePair(sa_keys.SEQUENCE, sequence)]
         if cohort_id:

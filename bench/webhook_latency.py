@@ -89,7 +89,9 @@ async def main_async(args: argparse.Namespace) -> dict:
                         evidence = ConsentEvidence(source="bench")
                         for i in range(args.contacts):
                             c = upsert_contact(engine, f"c{i}@example.com", consent=evidence)
-                            await service.enroll("trade_intro", c.id, params=SLOW)
+                            await service.enroll(
+                                "trade_intro", c.id, params=SLOW, send_windows=False
+                            )
                         while True:  # every intro sent
                             with session_scope(engine) as s:
                                 messages = s.exec(

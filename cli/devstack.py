@@ -224,7 +224,9 @@ async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Cons
     for email in seed(engine):
         contact_id = contact_id_by_email(engine, email)
         try:
-            await service.enroll("trade_intro", contact_id, cohort_id=cohort, params=DEMO_PARAMS)
+            await service.enroll(
+                "trade_intro", contact_id, cohort_id=cohort, params=DEMO_PARAMS, send_windows=False
+            )
             started += 1
         except EnrollmentConflict:
             pass

@@ -113,6 +113,10 @@ def enroll(
     cohort: Annotated[
         str | None, typer.Option(help="Cohort id to tag the enrollment with.")
     ] = None,
+    no_send_windows: Annotated[
+        bool,
+        typer.Option("--no-send-windows", help="Send steps when due, ignoring business hours."),
+    ] = False,
     params: Annotated[
         str | None,
         typer.Option(help='Sequence parameters as JSON, e.g. \'{"open_window": "P1D"}\'.'),
@@ -140,6 +144,7 @@ def enroll(
             cohort_id=cohort,
             sender_id=sender,
             params=parsed,
+            send_windows=not no_send_windows,
         )
 
     try:

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from models.calendar import ContactCalendar
 from models.events import EngagementEvent
 
 
@@ -57,6 +58,11 @@ class EnrollmentInput(BaseModel):
     cohort_id: str | None = None
     params: dict[str, Any] = Field(
         default_factory=dict, description="Sequence-specific timings etc."
+    )
+    calendar: ContactCalendar | None = Field(
+        None,
+        description="The contact's time zone and country for send windows and business days "
+        "(not identities). None: no send windows (sends go when due).",
     )
 
 

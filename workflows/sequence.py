@@ -44,6 +44,7 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
+    from models.calendar import ContactCalendar, SendWindow
     from models.enrollment import (
         CANCEL_SIGNAL,
         EVENT_SIGNAL,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SentStep,
     )
     from models.events import BounceClass, EngagementEvent, EventKind
+    from workflows.calendar import add_business_days, next_send_time
 
 #: `ApplicationError.type`s the send activity raises that no retry can fix.
 PERMANENT_SEND_ERRORS = (
@@ -148,6 +150,9 @@ class Sequence:
     #: A human reply also stops the other live enrollments at the contact's company (same email
     #: domain, never a free-mail one). The webhook side reads this; the workflow does not.
     stop_company_on_reply: ClassVar[bool] = False
+    #: When this sequence may send, in the contact's local time (default: business days
+    #: 09:00–17:00 of the contact's country). Needs `EnrollmentInput.calendar`.
+    send_window: ClassVar[SendWindow] = SendWindow()
 
     def __init__(self) -> None:
         self.params: BaseModel = NoParams()
@@ -253,6 +258,7 @@ class Sequence:
         self._status = EnrollmentStatus.SENDING
         self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
         while True:
+            await self._wait_for_send_window()
             try:
                 result: SendStepResult = await workflow.execute_activity(
                     SEND_STEP_ACTIVITY,
@@ -296,18 +302,23 @@ class Sequence:
         hours: float = 0,
         minutes: float = 0,
         seconds: float = 0,
+        business_days: int = 0,
     ) -> None:
-        """Sleep durably for `duration` plus the keyword amounts; wake early on an exit.
+        """Sleep durably; wake early on an exit.
 
-        ``wait(timedelta(days=2))``, ``wait(days=2)``, ``wait(hours=4, minutes=30)``. Everything
-        past `duration` is keyword-only so more keywords can join without breaking callers:
-        `business_days=` (count the contact's business days) and `window=` (end inside a send
-        window in the contact's time zone) are planned.
+        ``wait(days=2)``, ``wait(hours=4, minutes=30)`` count calendar time. ``wait(business_days=3)``
+        counts the contact's business days (weekends and its country's public holidays skipped,
+        in its time zone) and ends at the same local clock time. The next `send` then waits for
+        the sequence's send window by itself.
         """
+        self._raise_if_ended()
         total = (duration or timedelta()) + timedelta(
             days=days, hours=hours, minutes=minutes, seconds=seconds
         )
-        self._raise_if_ended()
+        if business_days:
+            calendar = self.input.calendar or ContactCalendar()
+            end = add_business_days(workflow.now() + total, business_days, calendar)
+            total = end - workflow.now()
         if total <= timedelta():
             return
         await self._wait_until(lambda: False, total, summary=f"wait {_describe(total)}")
@@ -452,6 +463,16 @@ class Sequence:
         except TimeoutError:
             pass
         self._status = EnrollmentStatus.RUNNING
+
+    async def _wait_for_send_window(self) -> None:
+        """Hold a send until the contact's next send window (local business hours, no holidays)."""
+        calendar = self.input.calendar
+        if calendar is None or not workflow.patched("send-windows"):
+            return
+        send_at = next_send_time(workflow.now(), calendar, self.send_window)
+        if send_at > workflow.now():
+            await self._wait_until(lambda: False, send_at - workflow.now(), summary="send window")
+            self._raise_if_ended()
 
     async def _wait_out_deferral(self, err: ActivityError) -> bool:
         """A send the activity deferred (quota full, sender paused): wait, then say retry.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,10 +48,10 @@ async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim)
         async with worker_module.build_worker(client, settings, engine, executor=executor):
             service = EnrollmentService(engine, client, settings.task_queue)
             workflow_id = await service.enroll(
-                "trade_intro", contact.id, cohort_id="it-cohort", params=FAST
+                "trade_intro", contact.id, cohort_id="it-cohort", params=FAST, send_windows=False
             )
             with pytest.raises(EnrollmentConflict):
-                await service.enroll("trade_intro", contact.id, params=FAST)
+                await service.enroll("trade_intro", contact.id, params=FAST, send_windows=False)
             handle = client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
             result = await asyncio.wait_for(handle.result(), 60)
             description = await handle.describe()
@@ -81,3 +82,24 @@ async def test_one_enrollment_runs_through_trade_intro_end_to_end(settings, sim)
     # The history holds ids, never the address or the name.
     history = (await handle.fetch_history()).to_json()
     assert contact.email not in history and "Julien" not in history
+
+
+async def test_enrollment_carries_the_contacts_calendar_not_its_identity(settings, sim):
+    engine = get_engine(settings.database_url)
+    make_sender(engine, time_zone="Asia/Shanghai")
+    berliner = make_contact(engine, country="DE", time_zone=None)
+    nowhere = make_contact(engine, country=None, time_zone=None)
+    client = await connect(settings)
+    service = EnrollmentService(engine, client, settings.task_queue)
+    calendars = []
+    for contact in (berliner, nowhere):
+        workflow_id = await service.enroll("trade_intro", contact.id)  # no worker: nothing runs
+        handle = client.get_workflow_handle(workflow_id)
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        payload = started.input.payloads[0].data.decode()
+        calendars.append(json.loads(payload)["calendar"])
+        assert contact.email not in payload and "Anna" not in payload
+        await handle.terminate("test over")
+    assert calendars[0] == {"time_zone": "Europe/Berlin", "country": "DE"}
+    assert calendars[1] == {"time_zone": "Asia/Shanghai", "country": None}  # the sender's zone

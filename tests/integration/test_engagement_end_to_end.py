@@ -62,7 +62,7 @@ async def run_enrollment(
     with ThreadPoolExecutor(4) as pool:
         async with worker_module.build_worker(client, settings, engine, executor=pool):
             workflow_id = await EnrollmentService(engine, client, settings.task_queue).enroll(
-                "trade_intro", contact.id, params=SLOW
+                "trade_intro", contact.id, params=SLOW, send_windows=False
             )
             handle = client.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
             await until(

@@ -92,7 +92,7 @@ async def test_events_reach_the_workflow_once_whatever_the_order_and_duplicates(
     with ThreadPoolExecutor(4) as pool:
         async with worker_module.build_worker(temporal, settings, engine, executor=pool):
             workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
-                "trade_intro", contact.id, params=SLOW
+                "trade_intro", contact.id, params=SLOW, send_windows=False
             )
             intro = await until_sent(engine, workflow_id)
             # A click that arrives before its delivered event, and the same batch twice.
@@ -125,7 +125,7 @@ async def test_event_for_a_closed_workflow_is_kept_as_late(stack, sim):
     with ThreadPoolExecutor(4) as pool:
         async with worker_module.build_worker(temporal, settings, engine, executor=pool):
             workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
-                "trade_intro", contact.id, params=SLOW
+                "trade_intro", contact.id, params=SLOW, send_windows=False
             )
             intro = await until_sent(engine, workflow_id)
             await temporal.get_workflow_handle(workflow_id).terminate("test")
@@ -156,7 +156,7 @@ async def test_events_arriving_while_temporal_is_down_are_delivered_after_it_ret
         with ThreadPoolExecutor(4) as pool:
             async with worker_module.build_worker(temporal, settings, engine, executor=pool):
                 workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
-                    "trade_intro", contact.id, params=SLOW
+                    "trade_intro", contact.id, params=SLOW, send_windows=False
                 )
                 intro = await until_sent(engine, workflow_id)
         server.stop()  # Temporal goes away

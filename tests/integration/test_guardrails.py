@@ -57,7 +57,10 @@ async def test_paused_sender_holds_enrollments_until_ops_resume_it(
         assert paused.json()["paused"] is True
         async with worker_module.build_worker(client, settings, engine, executor=pool):
             workflow_id = await EnrollmentService(engine, client, settings.task_queue).enroll(
-                "trade_intro", contact.id, params={"open_window": "P2D", "case_study_after": "P4D"}
+                "trade_intro",
+                contact.id,
+                params={"open_window": "P2D", "case_study_after": "P4D"},
+                send_windows=False,
             )
             handle = client.get_workflow_handle(workflow_id)
 

@@ -30,6 +30,7 @@ from temporalio.worker import Worker
 
 from cli.processes import installed_binary
 from models import search_attributes
+from models.calendar import ContactCalendar
 from models.enrollment import (
     EVENT_SIGNAL,
     FINISH_ENROLLMENT_ACTIVITY,
@@ -262,6 +263,7 @@ async def start_enrollment(
     sequence: type[Sequence] = TradeIntroSequence,
     params: dict[str, Any] | None = None,
     cohort_id: str | None = "cohort-test",
+    calendar: ContactCalendar | None = None,
     **start_kwargs: Any,
 ) -> Enrollment:
     """Start an enrollment of a fresh contact id in `sequence` on `task_queue`."""
@@ -269,7 +271,11 @@ async def start_enrollment(
     handle: WorkflowHandle[Any, EnrollmentResult] = await client.start_workflow(
         sequence.name,
         EnrollmentInput(
-            contact_id=contact_id, sender_id="default", cohort_id=cohort_id, params=params or {}
+            contact_id=contact_id,
+            sender_id="default",
+            cohort_id=cohort_id,
+            params=params or {},
+            calendar=calendar,
         ),
         id=enrollment_workflow_id(sequence.name, contact_id),
         task_queue=task_queue,
