@@ -819,6 +819,18 @@ __all__ = [
     "LintReport",
     "LintRule",
     "Severity",
+    "lint_before_start",
     "lint_sequence",
     "lint_template",
+    "sequence_templates",
 ]
+
+
+def sequence_templates(sequence: str, templates_dir: Path) -> list[str]:
+    """Every template of a sequence: the `.jinja` files in `templates/<sequence>/`."""
+    return sorted(p.name.removesuffix(".jinja") for p in (templates_dir / sequence).glob("*.jinja"))
+
+
+def lint_before_start(sequence: str, templates_dir: Path) -> LintReport:
+    """What a cohort start runs first: every template of the sequence; errors block the start."""
+    return lint_sequence(sequence, sequence_templates(sequence, templates_dir), templates_dir)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from activities.contacts import ConsentEvidence, upsert_contact
+from activities.content_lint import lint_before_start
 from activities.enrolling import EnrollmentService
 from activities.senders import ensure_sender
 from activities.webhook_signature import generate_key_pair, public_key_of
@@ -217,6 +218,15 @@ def seed(engine: sa.Engine) -> list[str]:
 async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Console) -> str:
     from activities.contacts import contact_id_by_email
 
+    report = lint_before_start("trade_intro", settings.templates_dir)
+    for finding in report.warnings:
+        console.print(f"[yellow]lint warning[/] {finding.template}: {finding.message}")
+    if not report.ok:
+        for finding in report.errors:
+            console.print(
+                f"[bold red]lint error[/] {finding.template}: {finding.message} — {finding.fix}"
+            )
+        raise ProcessFailed("the demo cohort was not started: its templates fail the content lint")
     cohort = f"demo-{date.today().isoformat()}"
     client = await connect(settings, address=f"127.0.0.1:{settings.temporal_port}")
     service = EnrollmentService(engine, client, settings.task_queue)

@@ -10,7 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from activities.content_lint import LintReport, Severity, lint_sequence, lint_template
+from activities.content_lint import (
+    LintReport,
+    Severity,
+    lint_sequence,
+    lint_template,
+    sequence_templates,
+)
 from activities.rendering import Renderer
 from models.settings import get_settings
 
@@ -18,10 +24,7 @@ TEMPLATE_SUFFIX = ".jinja"
 
 
 def _steps(sequence_dir: Path) -> list[str]:
-    """Every template in a sequence's directory (language variants included)."""
-    return sorted(
-        p.name.removesuffix(TEMPLATE_SUFFIX) for p in sequence_dir.glob(f"*{TEMPLATE_SUFFIX}")
-    )
+    return sequence_templates(sequence_dir.name, sequence_dir.parent)
 
 
 def _lint_target(target: str, templates_dir: Path) -> LintReport | None:

@@ -439,3 +439,16 @@ def test_a_sequence_report_collects_every_step(tmp_path: Path) -> None:
     assert report.templates == ("seq/one", "seq/two")
     assert {f.template for f in report.errors} == {"seq/two"}
     assert not report.ok
+
+
+def test_a_cohort_start_lints_every_template_of_the_sequence(tmp_path):
+    from activities.content_lint import lint_before_start
+
+    folder = tmp_path / "promo"
+    folder.mkdir()
+    good = "{% block subject %}Hello {{ contact.company }}{% endblock %}{% block text %}{{ greeting }} A note about our parts.{% endblock %}{% block html %}<p>{{ greeting }} A note about our parts.</p>{% endblock %}"
+    (folder / "intro.jinja").write_text(good)
+    assert lint_before_start("promo", tmp_path).ok
+    (folder / "offer.jinja").write_text(good.replace("Hello", "FREE CASH WINNER!!!"))
+    report = lint_before_start("promo", tmp_path)
+    assert not report.ok and {f.template for f in report.errors} == {"promo/offer"}
