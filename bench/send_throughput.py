@@ -21,19 +21,13 @@ from activities.rendering import Renderer
 from activities.senders import ensure_sender
 from activities.sendgrid_transport import SendGridTransport
 from activities.sending import Links, SendingService
+from bench import UNLIMITED
 from models.db import get_engine, upgrade
 from models.enrollment import SendStepInput, enrollment_workflow_id
 from models.settings import PROJECT_ROOT
 from simulator import running_simulator
 
 API_KEY = "SG.bench"
-#: Benchmarks measure the engine, not the guardrails: no ramp, no throttle.
-UNLIMITED = {
-    "daily_cap": 10**9,
-    "warmup_start": 10**9,
-    "warmup_ceiling": 10**9,
-    "domain_hourly_cap": 10**9,
-}
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from activities.contacts import ConsentEvidence, upsert_contact
 from activities.enrolling import EnrollmentService
 from activities.senders import ensure_sender
 from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from bench import UNLIMITED
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope, upgrade
 from models.settings import Settings
@@ -39,13 +40,6 @@ from simulator import running_simulator
 from tests.integration.live_api import live_api
 
 API_KEY = "SG.bench"
-#: Benchmarks measure the engine, not the guardrails: no ramp, no throttle.
-UNLIMITED = {
-    "daily_cap": 10**9,
-    "warmup_start": 10**9,
-    "warmup_ceiling": 10**9,
-    "domain_hourly_cap": 10**9,
-}
 SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
 
 
