@@ -19,6 +19,8 @@ _MAC_BYTES = 10
 class TokenPurpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     REPLY = "reply"
+    #: Double opt-in: the token names the confirmation request (a UUID), not a message.
+    CONFIRM = "confirm"
 
 
 class InvalidToken(ValueError):
