@@ -24,7 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.db import session_scope
-from models.enrollment import CANCEL_SIGNAL, EVENT_SIGNAL
+from models.enrollment import CANCEL_SIGNAL, EVENT_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
 from models.events import EngagementEvent
 from models.tables import Event, EventSignal, utcnow
 
@@ -155,6 +155,10 @@ class EventForwarder:
         if pending.signal == EventSignal.CANCEL:
             reason = (pending.payload or {}).get("reason")
             await handle.signal(CANCEL_SIGNAL, reason)
+        elif pending.signal == EventSignal.PAUSE:
+            await handle.signal(PAUSE_SIGNAL)
+        elif pending.signal == EventSignal.RESUME:
+            await handle.signal(RESUME_SIGNAL)
         else:
             await handle.signal(EVENT_SIGNAL, EngagementEvent.model_validate(pending.payload))
 

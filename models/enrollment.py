@@ -94,6 +94,7 @@ class EnrollmentState(BaseModel):
     steps_sent: list[SentStep]
     events_seen: list[EngagementEvent]
     paused_until: datetime | None = None
+    paused_by_ops: bool = False
 
 
 class SendStatus(StrEnum):
@@ -144,4 +145,7 @@ EVENT_SIGNAL = "engagement_event"
 CANCEL_SIGNAL = "cancel"
 #: Ops resumed a sender: steps held by a paused sender try again now (not at their next recheck).
 SENDER_RESUMED_SIGNAL = "sender_resumed"
+#: Ops hold an enrollment (cohort paused): nothing is sent until `resume`; waits go on meanwhile.
+PAUSE_SIGNAL = "pause"
+RESUME_SIGNAL = "resume"
 STATE_QUERY = "state"

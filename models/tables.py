@@ -251,11 +251,54 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class CohortStatus(StrEnum):
+    LAUNCHING = "launching"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class Cohort(SQLModel, table=True):
+    """A group of contacts started on one sequence together; ops pause, resume and cancel it."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    sequence: str = Field(max_length=100)
+    sender_id: str = Field(foreign_key="sender.id", max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    segment: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    status: CohortStatus = Field(default=CohortStatus.LAUNCHING, sa_type=sa.String(16))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    launched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class MemberStatus(StrEnum):
+    PENDING = "pending"
+    ENROLLED = "enrolled"
+    SKIPPED = "skipped"
+
+
+class CohortMember(SQLModel, table=True):
+    """One contact of a cohort: pending until the launch enrolls or skips it (with the reason)."""
+
+    __tablename__ = "cohort_member"
+
+    cohort_id: str = Field(
+        foreign_key="cohort.id", primary_key=True, max_length=100, ondelete="CASCADE"
+    )
+    contact_id: UUID = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    status: MemberStatus = Field(default=MemberStatus.PENDING, sa_type=sa.String(16), index=True)
+    reason: str | None = Field(default=None, max_length=300)
+    workflow_id: str | None = Field(default=None, max_length=300)
+
+
 class EventSignal(StrEnum):
     """Which workflow signal an event row is forwarded as."""
 
     ENGAGEMENT = "engagement_event"
     CANCEL = "cancel"
+    PAUSE = "pause"
+    RESUME = "resume"
 
 
 class Event(SQLModel, table=True):
@@ -291,6 +334,9 @@ class Event(SQLModel, table=True):
 
 
 __all__ = [
+    "Cohort",
+    "CohortMember",
+    "CohortStatus",
     "ConsentAction",
     "ConsentBasis",
     "ConsentRecord",
@@ -300,6 +346,7 @@ __all__ = [
     "Enrollment",
     "Event",
     "EventSignal",
+    "MemberStatus",
     "Message",
     "MessageStatus",
     "Sender",

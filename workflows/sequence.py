@@ -49,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         CANCEL_SIGNAL,
         EVENT_SIGNAL,
         FINISH_ENROLLMENT_ACTIVITY,
+        PAUSE_SIGNAL,
+        RESUME_SIGNAL,
         SEND_STEP_ACTIVITY,
         SENDER_RESUMED_SIGNAL,
         STATE_QUERY,
@@ -168,6 +170,7 @@ class Sequence:
         self._search_attributes: dict[str, str] = {}
         self._paused_until: datetime | None = None
         self._sender_resumes = 0
+        self._ops_paused = False
 
     # --- what a sequence implements ----------------------------------------------------------
 
@@ -400,6 +403,15 @@ class Sequence:
         """End the enrollment with outcome `cancelled` (ops cancelled it)."""
         self._end(Outcome.CANCELLED, reason or "cancelled by signal")
 
+    @workflow.signal(name=PAUSE_SIGNAL)
+    def pause(self) -> None:
+        """Hold every send until `resume` (waits keep counting, so resuming keeps their ends)."""
+        self._ops_paused = True
+
+    @workflow.signal(name=RESUME_SIGNAL)
+    def resume(self) -> None:
+        self._ops_paused = False
+
     @workflow.signal(name=SENDER_RESUMED_SIGNAL)
     def on_sender_resumed(self) -> None:
         """A sender was resumed: a step waiting on a paused sender tries again now."""
@@ -418,6 +430,7 @@ class Sequence:
             steps_sent=list(self._steps_sent),
             events_seen=list(self._events),
             paused_until=self._paused_until,
+            paused_by_ops=self._ops_paused,
         )
 
     # --- internals ------------------------------------------------------------------------------
@@ -505,7 +518,12 @@ class Sequence:
         return True
 
     async def _hold_while_paused(self) -> None:
-        """Before a send: wait out an out-of-office pause (it may grow while we wait)."""
+        """Before a send: wait while ops hold the enrollment, then out an out-of-office pause
+        (which may grow while we wait)."""
+        if self._ops_paused:
+            self._set_status(EnrollmentStatus.PAUSED)
+            await workflow.wait_condition(lambda: self._outcome is not None or not self._ops_paused)
+            self._raise_if_ended()
         while self._paused_until is not None and workflow.now() < self._paused_until:
             remaining = self._paused_until - workflow.now()
             self._set_status(EnrollmentStatus.PAUSED)

@@ -436,3 +436,33 @@ async def test_exit_while_waiting_for_quota_sends_nothing(
     result = await e.result()
     assert result.outcome == Outcome.UNSUBSCRIBED and result.steps_sent == []
     assert sender.steps == ["intro"]
+
+
+# --- ops pause and resume -----------------------------------------------------------------------
+
+
+async def test_pause_during_a_wait_holds_the_step_until_resume_then_sends_it_once(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(params={"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"})
+    await e.until_waiting("intro")
+    await e.handle.signal("pause")
+    await e.until(lambda s: s.paused_by_ops)
+    await e.sleep(days=6)  # the bump (day 2) and the case study (day 4) fell due while paused
+    state = await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    assert sender.steps == ["intro"] and state.outcome is None
+    await e.handle.signal("resume")
+    result = await e.result()
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]  # each once
+    assert sender.days_after_start("bump") >= 6
+
+
+async def test_cancel_while_paused_ends_cancelled(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.handle.signal("pause")
+    await e.sleep(days=3)
+    await e.handle.signal("cancel", "cohort cancelled")
+    result = await e.result()
+    assert result.outcome == Outcome.CANCELLED and sender.steps == ["intro"]
