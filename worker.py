@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.cohorts import CohortActivities
 from activities.enrollment_activities import EnrollmentActivities
 from activities.sending import SendingService
 from models.db import get_engine
 from models.settings import Settings, get_settings
 from models.temporal_client import connect
+from workflows.cohort_launch import CohortLaunch
 from workflows.registry import SEQUENCES
 
 #: Activities block on SendGrid and the DB; this many run at once per worker.
@@ -34,12 +36,14 @@ def build_worker(
 
     Activities run on `executor`'s threads; the worker takes at most that many at once.
     """
+    queue = task_queue or settings.task_queue
     activities = EnrollmentActivities(engine, SendingService.from_settings(settings, engine))
+    cohorts = CohortActivities(engine, queue)
     return Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
-        workflows=list(SEQUENCES),
-        activities=activities.all(),
+        task_queue=queue,
+        workflows=[*SEQUENCES, CohortLaunch],
+        activities=[*activities.all(), *cohorts.all()],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )

@@ -1,0 +1,355 @@
+"""Cohorts for ops: start one (members chosen by segment or list, content lint first, a durable
+`cohort_launch` workflow enrolls them), pause, resume or cancel it (through the outbox, so every
+enrollment gets the signal even across outages), and the launch's activities."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, func, select
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.content_lint import LintReport, lint_before_start
+from activities.enrolling import EnrollmentService, validate_params
+from models.cohort import (
+    COHORT_LAUNCH_WORKFLOW,
+    FINISH_LAUNCH_ACTIVITY,
+    LAUNCH_BATCH_ACTIVITY,
+    CohortLaunchInput,
+    LaunchBatchInput,
+    LaunchBatchResult,
+    cohort_launch_workflow_id,
+)
+from models.db import session_scope
+from models.errors import EnrollmentConflict, InvalidInput, SendBlocked
+from models.tables import (
+    Cohort,
+    CohortMember,
+    CohortStatus,
+    Contact,
+    Enrollment,
+    Event,
+    EventSignal,
+    MemberStatus,
+    Sender,
+    utcnow,
+)
+
+#: Contact columns a segment may filter on; any other key is looked up in `custom`.
+SEGMENT_COLUMNS = ("country", "language", "time_zone", "company")
+
+
+class CohortNotKnown(LookupError):
+    """No cohort with that id."""
+
+
+class ContentLintFailed(InvalidInput):
+    def __init__(self, report: LintReport) -> None:
+        super().__init__(
+            "sequence",
+            "content lint errors: "
+            + "; ".join(f"{f.template}: {f.message}" for f in report.errors),
+        )
+        self.report = report
+
+
+def parse_segment(text: str) -> dict[str, str]:
+    """`country=DE industry=machinery` → {"country": "DE", "industry": "machinery"}."""
+    segment: dict[str, str] = {}
+    for part in text.split():
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise InvalidInput("segment", f"{part!r} is not key=value (e.g. country=DE)")
+        segment[key] = value
+    if not segment:
+        raise InvalidInput("segment", "empty segment")
+    return segment
+
+
+def segment_filter(segment: dict[str, str]) -> list[Any]:
+    conditions: list[Any] = []
+    for key, value in segment.items():
+        if key in SEGMENT_COLUMNS:
+            column = getattr(Contact, key)
+            conditions.append(func.lower(column) == value.lower())
+        else:
+            conditions.append(col(Contact.custom)[key].as_string() == value)
+    return conditions
+
+
+@dataclass(frozen=True)
+class CohortStarted:
+    cohort_id: str
+    members: int
+    lint: LintReport
+
+
+class CohortService:
+    """What the CLI and `/api/cohorts` call."""
+
+    def __init__(
+        self, engine: sa.Engine, client: Client, task_queue: str, templates_dir: Path
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._task_queue = task_queue
+        self._templates_dir = templates_dir
+
+    async def start(
+        self,
+        *,
+        name: str,
+        sequence: str,
+        sender_id: str = "default",
+        segment: dict[str, str] | None = None,
+        contact_ids: list[UUID] | None = None,
+        params: dict[str, Any] | None = None,
+        send_windows: bool = True,
+        per_second: float = 50.0,
+        batch_size: int = 100,
+    ) -> CohortStarted:
+        """Lint, record the cohort and its members, start the durable launch."""
+        validate_params(sequence, params or {})
+        if (segment is None) == (contact_ids is None):
+            raise InvalidInput("contacts", "give either a segment or a list of contacts")
+        report = lint_before_start(sequence, self._templates_dir)
+        if not report.ok:
+            raise ContentLintFailed(report)
+        cohort_id = f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:60] or 'cohort'}-{uuid.uuid4().hex[:6]}"
+        members = await asyncio.to_thread(
+            self._record, cohort_id, name, sequence, sender_id, segment, contact_ids, params or {}
+        )
+        await self._client.start_workflow(
+            COHORT_LAUNCH_WORKFLOW,
+            CohortLaunchInput(
+                cohort_id=cohort_id,
+                sequence=sequence,
+                sender_id=sender_id,
+                params=params or {},
+                send_windows=send_windows,
+                per_second=per_second,
+                batch_size=batch_size,
+            ),
+            id=cohort_launch_workflow_id(cohort_id),
+            task_queue=self._task_queue,
+        )
+        return CohortStarted(cohort_id, members, report)
+
+    def _record(
+        self,
+        cohort_id: str,
+        name: str,
+        sequence: str,
+        sender_id: str,
+        segment: dict[str, str] | None,
+        contact_ids: list[UUID] | None,
+        params: dict[str, Any],
+    ) -> int:
+        with session_scope(self._engine) as session:
+            if session.get(Sender, sender_id) is None:
+                raise InvalidInput("sender_id", f"no sender {sender_id!r}")
+            session.add(
+                Cohort(
+                    id=cohort_id,
+                    name=name,
+                    sequence=sequence,
+                    sender_id=sender_id,
+                    params=params,
+                    segment=segment,
+                )
+            )
+            session.flush()
+            if segment is not None:
+                ids = list(session.exec(select(Contact.id).where(*segment_filter(segment))).all())
+            else:
+                assert contact_ids is not None
+                ids = list(dict.fromkeys(contact_ids))
+                known = set(session.exec(select(Contact.id).where(col(Contact.id).in_(ids))).all())
+                unknown = [str(i) for i in ids if i not in known]
+                if unknown:
+                    raise InvalidInput("contact_ids", f"unknown contacts: {', '.join(unknown[:5])}")
+            if not ids:
+                raise InvalidInput("contacts", "the cohort would be empty")
+            session.execute(
+                sa.insert(CohortMember),
+                [
+                    {"cohort_id": cohort_id, "contact_id": i, "status": MemberStatus.PENDING}
+                    for i in ids
+                ],
+            )
+        return len(ids)
+
+    async def control(self, cohort_id: str, action: str, reason: str | None = None) -> Cohort:
+        """pause / resume / cancel the launch and every enrollment of the cohort."""
+        signal = {
+            "pause": EventSignal.PAUSE,
+            "resume": EventSignal.RESUME,
+            "cancel": EventSignal.CANCEL,
+        }[action]
+        cohort = await asyncio.to_thread(self._queue_signals, cohort_id, signal, reason)
+        handle = self._client.get_workflow_handle(cohort_launch_workflow_id(cohort_id))
+        try:
+            await handle.signal(action, reason) if action == "cancel" else await handle.signal(
+                action
+            )
+        except Exception:
+            pass
+        return cohort
+
+    def _queue_signals(self, cohort_id: str, signal: EventSignal, reason: str | None) -> Cohort:
+        with session_scope(self._engine) as session:
+            cohort = session.get(Cohort, cohort_id)
+            if cohort is None:
+                raise CohortNotKnown(cohort_id)
+            if cohort.status == CohortStatus.CANCELLED:
+                raise InvalidInput("cohort", f"cohort {cohort_id} is cancelled")
+            cohort.status = {
+                EventSignal.PAUSE: CohortStatus.PAUSED,
+                EventSignal.RESUME: CohortStatus.RUNNING
+                if cohort.launched_at
+                else CohortStatus.LAUNCHING,
+                EventSignal.CANCEL: CohortStatus.CANCELLED,
+            }[signal]
+            session.add(cohort)
+            live = session.exec(
+                select(Enrollment.workflow_id).where(
+                    Enrollment.cohort_id == cohort_id, col(Enrollment.outcome).is_(None)
+                )
+            ).all()
+            stamp = utcnow()
+            payload = (
+                {"reason": reason or f"cohort {signal.value}"}
+                if signal == EventSignal.CANCEL
+                else {}
+            )
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for workflow_id in live:
+                session.execute(
+                    insert(Event)
+                    .values(
+                        esp_event_id=f"cohort-{signal.value}-{stamp.timestamp():.6f}-{workflow_id}"[
+                            :200
+                        ],
+                        esp_type=f"cohort_{signal.value}",
+                        workflow_id=workflow_id,
+                        occurred_at=stamp,
+                        received_at=stamp,
+                        details={},
+                        signal=signal,
+                        payload=payload,
+                        forward_attempts=0,
+                        late=False,
+                    )
+                    .on_conflict_do_nothing(index_elements=["esp_event_id"])
+                )
+            session.flush()
+            return cohort
+
+
+def claim_batch(session: Session, cohort_id: str, limit: int) -> list[UUID]:
+    return list(
+        session.exec(
+            select(CohortMember.contact_id)
+            .where(CohortMember.cohort_id == cohort_id, CohortMember.status == MemberStatus.PENDING)
+            .order_by(col(CohortMember.contact_id))
+            .limit(limit)
+        ).all()
+    )
+
+
+class CohortActivities:
+    """The launch's activities: enroll a batch of members, mark the launch done."""
+
+    def __init__(self, engine: sa.Engine, task_queue: str, *, concurrency: int = 20) -> None:
+        self._engine = engine
+        self._task_queue = task_queue
+        self._concurrency = concurrency
+
+    @activity.defn(name=LAUNCH_BATCH_ACTIVITY)
+    async def launch_batch(self, input: LaunchBatchInput) -> LaunchBatchResult:
+        with session_scope(self._engine) as session:
+            contact_ids = claim_batch(session, input.cohort_id, input.limit)
+        service = EnrollmentService(self._engine, activity.client(), self._task_queue)
+        semaphore = asyncio.Semaphore(self._concurrency)
+        outcomes: dict[UUID, tuple[MemberStatus, str | None, str | None]] = {}
+
+        async def one(contact_id: UUID) -> None:
+            async with semaphore:
+                outcomes[contact_id] = await self._enroll_one(service, input, contact_id)
+
+        await asyncio.gather(*(one(c) for c in contact_ids))
+        with session_scope(self._engine) as session:
+            for contact_id, (status, reason, workflow_id) in outcomes.items():
+                session.execute(
+                    sa.update(CohortMember)
+                    .where(
+                        col(CohortMember.cohort_id) == input.cohort_id,
+                        col(CohortMember.contact_id) == contact_id,
+                    )
+                    .values(status=status, reason=reason, workflow_id=workflow_id)
+                )
+        enrolled = sum(1 for s, _, _ in outcomes.values() if s == MemberStatus.ENROLLED)
+        return LaunchBatchResult(
+            processed=len(contact_ids), enrolled=enrolled, skipped=len(contact_ids) - enrolled
+        )
+
+    async def _enroll_one(
+        self, service: EnrollmentService, input: LaunchBatchInput, contact_id: UUID
+    ) -> tuple[MemberStatus, str | None, str | None]:
+        try:
+            workflow_id = await service.enroll(
+                input.sequence,
+                contact_id,
+                cohort_id=input.cohort_id,
+                sender_id=input.sender_id,
+                params=input.params,
+                send_windows=input.send_windows,
+            )
+            return MemberStatus.ENROLLED, None, workflow_id
+        except SendBlocked as exc:
+            return MemberStatus.SKIPPED, f"{type(exc).__name__}: {exc}", None
+        except InvalidInput as exc:
+            return MemberStatus.SKIPPED, str(exc), None
+        except EnrollmentConflict as exc:
+            # A retry after a crash finds its own enrollment: that is this cohort's, not a conflict.
+            from models import search_attributes as keys
+            from models.enrollment import enrollment_workflow_id
+
+            workflow_id = enrollment_workflow_id(input.sequence, contact_id)
+            description = await activity.client().get_workflow_handle(workflow_id).describe()
+            if description.typed_search_attributes.get(keys.COHORT) == input.cohort_id:
+                return MemberStatus.ENROLLED, None, workflow_id
+            return MemberStatus.SKIPPED, f"already enrolled in {input.sequence} ({exc})", None
+
+    @activity.defn(name=FINISH_LAUNCH_ACTIVITY)
+    def finish_cohort_launch(self, cohort_id: str) -> None:
+        with session_scope(self._engine) as session:
+            cohort = session.get(Cohort, cohort_id)
+            if cohort is not None:
+                cohort.launched_at = utcnow()
+                if cohort.status == CohortStatus.LAUNCHING:
+                    cohort.status = CohortStatus.RUNNING
+                session.add(cohort)
+
+    def all(self) -> list[Any]:
+        return [self.launch_batch, self.finish_cohort_launch]
+
+
+__all__ = [
+    "CohortActivities",
+    "CohortNotKnown",
+    "CohortService",
+    "CohortStarted",
+    "ContentLintFailed",
+    "parse_segment",
+]
