@@ -39,6 +39,7 @@ def loop_stack(database_url, dev_server_address):
         sendgrid_webhook_public_key=public_key,
         forwarder_poll_seconds=0.2,
         inbound_domain="in.example.test",
+        api_token="e2e-token",
     )
     with live_api(base) as api_url:
         with running_simulator(
@@ -157,3 +158,82 @@ async def test_one_click_unsubscribe_from_the_mail_ends_unsubscribed(loop_stack)
 
     result, _, _ = await run_enrollment(settings, unsubscribe)
     assert result.outcome == Outcome.UNSUBSCRIBED
+
+
+async def test_cohort_funnel_counts_scripted_events_and_cancel_ends_every_enrollment(loop_stack):
+    settings, sim, api_url = loop_stack
+    engine = get_engine(settings.database_url)
+    make_sender(engine)
+    contacts = [
+        make_contact(engine, email=f"b{i}@funnel{i}.example.de", country="DE") for i in range(4)
+    ]
+    auth = {"Authorization": f"Bearer {settings.api_token}"}
+    client = await connect(settings)
+    with ThreadPoolExecutor(4) as pool:
+        async with worker_module.build_worker(client, settings, engine, executor=pool):
+            async with httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api:
+                started = await api.post(
+                    "/api/cohorts",
+                    json={
+                        "name": "Funnel test",
+                        "sequence": "trade_intro",
+                        "segment": "country=DE",
+                        "params": SLOW,
+                        "send_windows": False,
+                    },
+                )
+                assert started.status_code == 201, started.text
+                cohort_id = started.json()["cohort_id"]
+                await until(lambda: asyncio.sleep(0, len(sim.store.messages())), lambda n: n == 4)
+                by_recipient = {m.recipient: m for m in sim.store.messages()}
+                ids = [by_recipient[c.email].custom_args["nurture_message_id"] for c in contacts]
+                for message_id in ids:
+                    await script(sim, message_id=message_id, event="delivered")
+                await script(sim, message_id=ids[0], event="open")
+                await script(
+                    sim, message_id=ids[0], event="click", url="https://example.com/specifications"
+                )
+                await script(sim, message_id=ids[1], event="open", sg_machine_open=True)
+                await script(sim, message_id=ids[2], event="bounce", status="5.1.1", type="bounce")
+                await script(sim, message_id=ids[3], reply={"text": "Please call me."})
+
+                async def funnel():
+                    return (await api.get(f"/api/cohorts/{cohort_id}")).json()
+
+                def settled(f) -> bool:
+                    steps = {s["step"]: s["counts"] for s in f["steps"]}
+                    intro = steps.get("intro", {})
+                    return (
+                        intro.get("replied_human") == 1
+                        and intro.get("bounced_hard") == 1
+                        and intro.get("clicked") == 1
+                    )
+
+                result = await until(funnel, settled)
+                intro = next(s for s in result["steps"] if s["step"] == "intro")["counts"]
+                assert result["enrolled"] == 4 and result["skipped"] == 0
+                assert intro["sent"] == 4 and intro["delivered"] == 4
+                assert (
+                    intro["opened_human"] == 1
+                    and intro["opened_machine"] == 1
+                    and intro["clicked"] == 1
+                )
+                assert (
+                    intro["bounced_hard"] == 1
+                    and intro["replied_human"] == 1
+                    and intro["complained"] == 0
+                )
+
+                cancelled = await api.post(
+                    f"/api/cohorts/{cohort_id}/cancel", json={"reason": "test"}
+                )
+                assert cancelled.json()["status"] == "cancelled"
+
+                async def outcomes():
+                    return (await funnel())["outcomes"]
+
+                final = await until(outcomes, lambda o: "running" not in o and sum(o.values()) == 4)
+    assert final.get("replied") == 1 and final.get("bounced") == 1
+    assert (
+        final.get("cancelled", 0) + final.get("completed", 0) == 2
+    )  # the clicked one got its offer
