@@ -13,13 +13,13 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 from temporalio import activity
 from temporalio.client import Client
 
 from activities.content_lint import LintReport, lint_before_start
 from activities.enrolling import EnrollmentService, validate_params
+from activities.event_ingest import insert_once
 from models.cohort import (
     COHORT_LAUNCH_WORKFLOW,
     FINISH_LAUNCH_ACTIVITY,
@@ -37,7 +37,6 @@ from models.tables import (
     CohortStatus,
     Contact,
     Enrollment,
-    Event,
     EventSignal,
     MemberStatus,
     Sender,
@@ -231,26 +230,22 @@ class CohortService:
                 if signal == EventSignal.CANCEL
                 else {}
             )
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             for workflow_id in live:
-                session.execute(
-                    insert(Event)
-                    .values(
-                        esp_event_id=f"cohort-{signal.value}-{stamp.timestamp():.6f}-{workflow_id}"[
-                            :200
-                        ],
-                        esp_type=f"cohort_{signal.value}",
-                        workflow_id=workflow_id,
-                        occurred_at=stamp,
-                        received_at=stamp,
-                        details={},
-                        signal=signal,
-                        payload=payload,
-                        forward_attempts=0,
-                        late=False,
-                    )
-                    .on_conflict_do_nothing(index_elements=["esp_event_id"])
+                insert_once(
+                    session,
+                    esp_event_id=f"cohort-{signal.value}-{stamp.timestamp():.6f}-{workflow_id}"[
+                        :200
+                    ],
+                    esp_type=f"cohort_{signal.value}",
+                    kind=None,
+                    message_id=None,
+                    workflow_id=workflow_id,
+                    contact_id=None,
+                    occurred_at=stamp,
+                    details={},
+                    signal=signal,
+                    payload=payload,
+                    forwarded_at=None,
                 )
             session.flush()
             return cohort

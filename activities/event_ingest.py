@@ -145,7 +145,7 @@ class EventIngestService:
         details = dict(item.details)
         if item.event is not None and item.event.bounce_class is not None:
             details["bounce_class"] = item.event.bounce_class.value
-        row_id = _insert_once(
+        row_id = insert_once(
             session,
             esp_event_id=item.esp_event_id,
             esp_type=item.esp_type,
@@ -258,7 +258,7 @@ class EventIngestService:
             )
         ).all()
         for workflow_id in colleagues:
-            row_id = _insert_once(
+            row_id = insert_once(
                 session,
                 esp_event_id=f"company-stop:{item.esp_event_id}:{workflow_id}"[:200],
                 esp_type="company_stop",
@@ -338,7 +338,7 @@ def correlate_by_email(session: Session, email: str) -> Correlation:
 # -- rows ------------------------------------------------------------------------------------------
 
 
-def _insert_once(session: Session, **values: Any) -> int | None:
+def insert_once(session: Session, **values: Any) -> int | None:
     """Insert an event row unless its `esp_event_id` exists; the new row's id, or None."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -384,4 +384,5 @@ __all__ = [
     "correlate",
     "correlate_by_email",
     "correlation_of",
+    "insert_once",
 ]

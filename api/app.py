@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import cohorts, enrollments, health, senders, unsubscribe, webhooks
+from api import cohorts, contacts, enrollments, health, privacy, senders, unsubscribe, webhooks
 from api.services import build_services
 from models.db import get_engine
 from models.settings import Settings, get_settings
@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.include_router(senders.router)
     app.include_router(enrollments.router)
     app.include_router(cohorts.router)
+    app.include_router(privacy.router)
+    app.include_router(contacts.router)
+    app.include_router(contacts.confirm_router)
     return app
 
 

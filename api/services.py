@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from activities.double_opt_in import OptInService
 from activities.event_ingest import EventIngestService
 from activities.forwarder import EventForwarder
 from activities.replies import ReplyService
@@ -35,6 +36,7 @@ class ApiServices:
     unsubscribe: UnsubscribeService
     forwarder: EventForwarder
     senders: SenderService
+    opt_in: OptInService
     #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
     verifier: WebhookVerifier | None
 
@@ -66,6 +68,7 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         ),
         verifier=verifier,
         senders=SenderService(engine, HealthPolicy.from_settings(settings)),
+        opt_in=OptInService.from_settings(settings, engine),
     )
 
 

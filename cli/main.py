@@ -10,6 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from cli import privacy
+from cli.cohorts import app as cohort_app
+from cli.contacts import import_ as contacts_import
+from cli.contacts import opt_in as contacts_opt_in
 from cli.lint import lint
 from cli.senders import app as senders_app
 from models.errors import NurtureError
@@ -24,6 +28,11 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(senders_app, name="senders")
 app.add_typer(db_app, name="db")
 app.command("lint")(lint)
+app.add_typer(cohort_app, name="cohort")
+contacts_app.command("erase")(privacy.erase)
+contacts_app.command("import")(contacts_import)
+contacts_app.command("opt-in")(contacts_opt_in)
+contacts_app.command("export")(privacy.export)
 
 console = Console()
 err = Console(stderr=True)

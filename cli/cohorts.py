@@ -1,0 +1,208 @@
+"""`nurture cohort …`: start a cohort (progress bar until the launch is done), its funnel, and
+pause / resume / cancel — the same services as `/api/cohorts`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import func, select
+
+from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
+from activities.contact_import import import_file, read_rows
+from activities.contacts import contact_id_by_email
+from activities.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
+from models.cohort import cohort_launch_workflow_id
+from models.db import get_engine, session_scope
+from models.errors import InvalidInput
+from models.settings import get_settings
+from models.tables import CohortMember, MemberStatus
+from models.temporal_client import connect
+
+app = typer.Typer(
+    help="Cohorts: start, watch the funnel, pause, resume, cancel.", no_args_is_help=True
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+async def _service() -> CohortService:
+    settings = get_settings()
+    client = await connect(settings)
+    return CohortService(
+        get_engine(settings.effective_database_url),
+        client,
+        settings.task_queue,
+        settings.templates_dir,
+    )
+
+
+@app.command("start")
+def start(
+    sequence: Annotated[str, typer.Option(help="Sequence name, e.g. trade_intro.")],
+    name: Annotated[str, typer.Option(help="A name ops will recognise.")],
+    segment: Annotated[
+        str | None, typer.Option(help="e.g. 'country=DE industry=machinery'.")
+    ] = None,
+    contacts: Annotated[
+        str | None, typer.Option(help="A file of contacts (CSV/JSON): imported, then enrolled.")
+    ] = None,
+    sender: Annotated[str, typer.Option(help="Sender id.")] = "default",
+    per_second: Annotated[
+        float, typer.Option(help="Enrollments started per second, at most.")
+    ] = 50.0,
+    no_send_windows: Annotated[bool, typer.Option("--no-send-windows")] = False,
+) -> None:
+    """Lint the sequence, then launch the cohort durably; shows progress until the launch is done."""
+    if (segment is None) == (contacts is None):
+        fail("give exactly one of --segment and --contacts")
+    settings = get_settings()
+    engine = get_engine(settings.effective_database_url)
+
+    async def go() -> Any:
+        service = await _service()
+        contact_ids = None
+        if contacts is not None:
+            contact_ids = import_for_cohort(engine, Path(contacts))
+        return await service.start(
+            name=name,
+            sequence=sequence,
+            sender_id=sender,
+            segment=parse_segment(segment) if segment else None,
+            contact_ids=contact_ids,
+            send_windows=not no_send_windows,
+            per_second=per_second,
+        )
+
+    try:
+        started = asyncio.run(go())
+    except ContentLintFailed as exc:
+        for f in exc.report.errors:
+            err.print(f"[bold red]lint error[/] {f.template}: {f.message} — {f.fix}")
+        fail("content lint errors block the start (run `nurture lint` for details)")
+    except InvalidInput as exc:
+        fail(f"{exc.field}: {exc.reason}")
+    for f in started.lint.warnings:
+        console.print(f"[yellow]lint warning[/] {f.template}: {f.message}")
+    console.print(f"cohort [bold]{started.cohort_id}[/]: {started.members} contacts")
+    follow_launch(started.cohort_id, started.members)
+
+
+def import_for_cohort(engine: Any, path: Path) -> list[UUID]:
+    """Import the file (its rows' consent goes to the ledger), report rejected rows, and return
+    the contacts of the accepted ones."""
+    data = path.read_bytes()
+    rows = read_rows(data, filename=path.name)
+    report = import_file(engine, data, filename=path.name)
+    rejected = {p.row_number for p in report.rejected}
+    for problem in report.rejected:
+        err.print(
+            f"[yellow]row {problem.row_number}[/] {problem.field}: {problem.reason} (not in the cohort)"
+        )
+    ids: list[UUID] = []
+    for row in rows:
+        email = row.values.get("email")
+        if row.row_number in rejected or not isinstance(email, str):
+            continue
+        ids.append(contact_id_by_email(engine, email))
+    return list(dict.fromkeys(ids))
+
+
+def follow_launch(cohort_id: str, members: int) -> None:
+    engine = get_engine(get_settings().effective_database_url)
+    columns = (TextColumn("launching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("launch", total=members)
+        while True:
+            with session_scope(engine) as session:
+                done = session.exec(
+                    select(func.count())
+                    .select_from(CohortMember)
+                    .where(
+                        CohortMember.cohort_id == cohort_id,
+                        CohortMember.status != MemberStatus.PENDING,
+                    )
+                ).one()
+            progress.update(task, completed=done)
+            if done >= members:
+                break
+            asyncio.run(asyncio.sleep(0.5))
+    show_funnel(cohort_id)
+
+
+def show_funnel(cohort_id: str) -> None:
+    engine = get_engine(get_settings().effective_database_url)
+    with session_scope(engine) as session:
+        funnel = cohort_funnel(session, cohort_id)
+    if funnel is None:
+        fail(f"no cohort {cohort_id!r}")
+    assert funnel is not None
+    print_funnel(funnel)
+
+
+def print_funnel(f: CohortFunnel) -> None:
+    console.print(
+        f"[bold]{f.name}[/] ({f.cohort_id}) · {f.sequence} · {f.status} · "
+        f"{f.enrolled} enrolled, {f.skipped} skipped, {f.pending} pending"
+    )
+    for reason, n in sorted(f.skip_reasons.items()):
+        console.print(f"  skipped {n}: {reason}")
+    table = Table("step", *[m.replace("_", " ") for m in STEP_METRICS])
+    for step in f.steps:
+        cells = [str(step.counts["sent"])]
+        cells += [f"{step.counts[m]} ({step.rates[m]:.0%})" for m in STEP_METRICS[1:]]
+        table.add_row(step.step, *cells)
+    console.print(table)
+    if f.outcomes:
+        console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(f.outcomes.items())))
+
+
+@app.command("status")
+def status(cohort_id: str) -> None:
+    """The cohort's funnel per step, and how its enrollments ended."""
+    show_funnel(cohort_id)
+
+
+def control(cohort_id: str, action: str, reason: str | None = None) -> None:
+    async def go() -> Any:
+        return await (await _service()).control(cohort_id, action, reason)
+
+    try:
+        cohort = asyncio.run(go())
+    except CohortNotKnown:
+        fail(f"no cohort {cohort_id!r}")
+    except InvalidInput as exc:
+        fail(exc.reason)
+    console.print(f"cohort {cohort.id}: {cohort.status} (signals queued for its enrollments)")
+
+
+@app.command("pause")
+def pause(cohort_id: str) -> None:
+    """Hold every send of the cohort (and its launch); waits keep counting."""
+    control(cohort_id, "pause")
+
+
+@app.command("resume")
+def resume(cohort_id: str) -> None:
+    """Let the cohort send again."""
+    control(cohort_id, "resume")
+
+
+@app.command("cancel")
+def cancel(cohort_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """End every enrollment of the cohort with outcome `cancelled`."""
+    control(cohort_id, "cancel", reason)
+
+
+__all__ = ["app", "cohort_launch_workflow_id"]

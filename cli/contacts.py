@@ -1,0 +1,107 @@
+"""`nurture contacts import` (CSV / JSON / JSON Lines, with a progress bar and the report) and
+`nurture contacts opt-in` (send the double opt-in email). Exit codes: 0 ok, 1 rows refused, 2 bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from activities.contact_import import ImportReport, import_file
+from models.db import get_engine
+from models.errors import InvalidInput, NurtureError
+from models.settings import get_settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def print_report(report: ImportReport, *, dry_run: bool) -> None:
+    prefix = "[bold]dry run[/] — would have " if dry_run else ""
+    console.print(
+        f"{prefix}created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, rejected {len(report.rejected)}"
+    )
+    if report.needs_opt_in:
+        console.print(
+            f"[yellow]{report.needs_opt_in} contact(s) have no consent on record:[/] they "
+            "cannot be mailed until they confirm (nurture contacts opt-in EMAIL)."
+        )
+    if report.rejected:
+        table = Table(title="Rejected rows")
+        table.add_column("row", justify="right")
+        table.add_column("field")
+        table.add_column("reason")
+        for problem in report.rejected:
+            table.add_row(str(problem.row_number), problem.field, problem.reason)
+        console.print(table)
+
+
+def import_(
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8 or GBK), JSON array or JSON Lines.", exists=True)
+    ],
+    check_mx: Annotated[
+        bool, typer.Option("--check-mx/--no-check-mx", help="Look up each domain's MX.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
+    ] = False,
+) -> None:
+    """Import contacts; rows without consent_source come in needing double opt-in."""
+    engine = get_engine(get_settings().effective_database_url)
+    data = file.read_bytes()
+    with Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("import", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = import_file(
+                engine,
+                data,
+                filename=file.name,
+                check_mx=check_mx,
+                dry_run=dry_run,
+                progress=advance,
+            )
+        except InvalidInput as exc:
+            err.print(f"[bold red]error:[/] {file.name}: {exc}")
+            raise typer.Exit(2) from exc
+    print_report(report, dry_run=dry_run)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def opt_in(
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    sender: Annotated[str, typer.Option(help="Sender id whose name and address it carries.")] = (
+        "default"
+    ),
+) -> None:
+    """Email the contact a double opt-in link; its confirmation makes it mailable."""
+    from activities.contacts import contact_id_by_email
+    from activities.double_opt_in import OptInService, OptInStatus
+
+    settings = get_settings()
+    engine = get_engine(settings.effective_database_url)
+    try:
+        contact_id = contact_id_by_email(engine, email)
+        result = OptInService.from_settings(settings, engine).request(contact_id, sender_id=sender)
+    except NurtureError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if result.status == OptInStatus.ALREADY_CONFIRMED:
+        console.print(f"{email} already confirmed; nothing sent.")
+    else:
+        console.print(f"confirmation email sent to {email}.")
+
+
+__all__ = ["import_", "opt_in", "print_report"]
