@@ -106,11 +106,7 @@ class OptInService:
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> OptInService:
         return cls(
             engine,
-            SendGridTransport(
-                api_key=settings.sendgrid_api_key,
-                host=settings.sendgrid_host,
-                timeout_seconds=settings.sendgrid_timeout_seconds,
-            ),
+            SendGridTransport.from_settings(settings),
             OptInLinks(settings.public_url, settings.secret_key),
             settings.templates_dir,
         )

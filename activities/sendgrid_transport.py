@@ -14,6 +14,7 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from models.errors import EspRateLimited, EspRejected, EspUnavailable
+from models.settings import Settings
 
 #: Client errors that resending the same request can never fix.
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 413})
@@ -28,6 +29,14 @@ class SendGridTransport:
         # The client waits forever by default; a hung ESP call must not hold a worker slot.
         self._client.client.timeout = timeout_seconds
         self.timeout_seconds = timeout_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendGridTransport:
+        return cls(
+            api_key=settings.sendgrid_api_key,
+            host=settings.sendgrid_host,
+            timeout_seconds=settings.sendgrid_timeout_seconds,
+        )
 
     def send(self, payload: dict[str, Any]) -> str:
         try:

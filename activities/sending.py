@@ -112,11 +112,7 @@ class SendingService:
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> SendingService:
         return cls(
             engine,
-            SendGridTransport(
-                api_key=settings.sendgrid_api_key,
-                host=settings.sendgrid_host,
-                timeout_seconds=settings.sendgrid_timeout_seconds,
-            ),
+            SendGridTransport.from_settings(settings),
             Renderer(settings.templates_dir),
             Links(settings.public_url, settings.inbound_domain, settings.secret_key),
             QuotaService(contact_weekly_cap=settings.contact_weekly_cap),

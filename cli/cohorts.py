@@ -158,11 +158,14 @@ def print_funnel(f: CohortFunnel) -> None:
     )
     for reason, n in sorted(f.skip_reasons.items()):
         console.print(f"  skipped {n}: {reason}")
-    table = Table("step", *[m.replace("_", " ") for m in STEP_METRICS])
-    for step in f.steps:
-        cells = [str(step.counts["sent"])]
-        cells += [f"{step.counts[m]} ({step.rates[m]:.0%})" for m in STEP_METRICS[1:]]
-        table.add_row(step.step, *cells)
+    # Metrics down, steps across: a funnel reads top to bottom and fits a terminal.
+    table = Table("", *[step.step for step in f.steps])
+    for metric in STEP_METRICS:
+        cells = []
+        for step in f.steps:
+            n = step.counts[metric]
+            cells.append(str(n) if metric == "sent" else f"{n} ({step.rates[metric]:.0%})")
+        table.add_row(metric.replace("_", " "), *cells)
     console.print(table)
     if f.outcomes:
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(f.outcomes.items())))
