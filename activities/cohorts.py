@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.content_lint import LintReport, lint_before_start
 from activities.enrolling import EnrollmentService, validate_params
-from activities.event_ingest import insert_once
+from activities.enrollment_control import ACTIONS, queue_control
 from models.cohort import (
     COHORT_LAUNCH_WORKFLOW,
     FINISH_LAUNCH_ACTIVITY,
@@ -189,22 +190,19 @@ class CohortService:
 
     async def control(self, cohort_id: str, action: str, reason: str | None = None) -> Cohort:
         """pause / resume / cancel the launch and every enrollment of the cohort."""
-        signal = {
-            "pause": EventSignal.PAUSE,
-            "resume": EventSignal.RESUME,
-            "cancel": EventSignal.CANCEL,
-        }[action]
-        cohort = await asyncio.to_thread(self._queue_signals, cohort_id, signal, reason)
+        cohort = await asyncio.to_thread(self._queue_signals, cohort_id, action, reason)
         handle = self._client.get_workflow_handle(cohort_launch_workflow_id(cohort_id))
         try:
-            await handle.signal(action, reason) if action == "cancel" else await handle.signal(
-                action
-            )
-        except Exception:
-            pass
+            if action == "cancel":
+                await handle.signal(action, reason)
+            else:
+                await handle.signal(action)
+        except RPCError:
+            pass  # the launch is over: the enrollments got their outbox rows, which is what counts
         return cohort
 
-    def _queue_signals(self, cohort_id: str, signal: EventSignal, reason: str | None) -> Cohort:
+    def _queue_signals(self, cohort_id: str, action: str, reason: str | None) -> Cohort:
+        signal = ACTIONS[action]
         with session_scope(self._engine) as session:
             cohort = session.get(Cohort, cohort_id)
             if cohort is None:
@@ -224,29 +222,8 @@ class CohortService:
                     Enrollment.cohort_id == cohort_id, col(Enrollment.outcome).is_(None)
                 )
             ).all()
-            stamp = utcnow()
-            payload = (
-                {"reason": reason or f"cohort {signal.value}"}
-                if signal == EventSignal.CANCEL
-                else {}
-            )
             for workflow_id in live:
-                insert_once(
-                    session,
-                    esp_event_id=f"cohort-{signal.value}-{stamp.timestamp():.6f}-{workflow_id}"[
-                        :200
-                    ],
-                    esp_type=f"cohort_{signal.value}",
-                    kind=None,
-                    message_id=None,
-                    workflow_id=workflow_id,
-                    contact_id=None,
-                    occurred_at=stamp,
-                    details={},
-                    signal=signal,
-                    payload=payload,
-                    forwarded_at=None,
-                )
+                queue_control(session, workflow_id, action, reason or f"cohort {action}")
             session.flush()
             return cohort
 

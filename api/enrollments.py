@@ -1,10 +1,17 @@
-"""`/api/enrollments/...`: enrollment counts read from Temporal's visibility (search attributes)."""
+"""`/api/enrollments/...`: counts of waiting enrollments (Temporal visibility) and ops control of
+one enrollment (pause, resume, cancel through the outbox)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from typing import Literal
 
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from activities.enrollment_control import EnrollmentNotKnown, control_enrollment
 from api.auth import require_api_token
+from models.db import session_scope
 from models.enrollment import EnrollmentStatus
 
 router = APIRouter(
@@ -29,3 +36,28 @@ async def waiting(request: Request) -> dict[str, int]:
         )
         counts[status.value] = result.count
     return counts
+
+
+class ControlRequest(BaseModel):
+    reason: str | None = Field(None, max_length=300)
+
+
+@router.post("/{workflow_id:path}/{action}")
+async def control(
+    workflow_id: str,
+    action: Literal["pause", "resume", "cancel"],
+    request: Request,
+    body: ControlRequest | None = None,
+) -> dict[str, str]:
+    """Pause, resume or cancel one enrollment (`nurture/{sequence}/{contact_id}`)."""
+
+    def queue() -> None:
+        with session_scope(request.app.state.engine) as session:
+            control_enrollment(session, workflow_id, action, body.reason if body else None)
+
+    try:
+        await run_in_threadpool(queue)
+    except EnrollmentNotKnown:
+        raise HTTPException(404, f"no enrollment {workflow_id!r}") from None
+    request.app.state.services.forwarder.wake()
+    return {"workflow_id": workflow_id, "queued": action}

@@ -14,6 +14,7 @@ from cli import privacy
 from cli.cohorts import app as cohort_app
 from cli.contacts import import_ as contacts_import
 from cli.contacts import opt_in as contacts_opt_in
+from cli.enrollments import app as enrollment_app
 from cli.lint import lint
 from cli.senders import app as senders_app
 from models.errors import NurtureError
@@ -29,6 +30,7 @@ app.add_typer(senders_app, name="senders")
 app.add_typer(db_app, name="db")
 app.command("lint")(lint)
 app.add_typer(cohort_app, name="cohort")
+app.add_typer(enrollment_app, name="enrollment")
 contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)
