@@ -34,9 +34,16 @@ class EnrollmentService:
         self._client = client
         self._task_queue = task_queue
 
-    def _check(self, contact_id: UUID, sender_id: str) -> ContactCalendar:
-        """Refuse what cannot be mailed; the contact's calendar for its send windows."""
+    def _check(self, sequence: str, contact_id: UUID, sender_id: str) -> ContactCalendar:
+        """Refuse what cannot be mailed or re-enrolled; the contact's calendar for send windows."""
         with session_scope(self._engine) as session:
+            previous = session.get(Enrollment, enrollment_workflow_id(sequence, contact_id))
+            if previous is not None:
+                from workflows.registry import by_name  # workflow classes only, no I/O
+
+                refusal = by_name(sequence).reenrollment.refusal(previous.ended_at, utcnow())
+                if refusal is not None:
+                    raise EnrollmentConflict(f"contact {contact_id} in {sequence}: {refusal}")
             contact = session.get(Contact, contact_id)
             if contact is None:
                 raise InvalidInput("contact_id", f"no contact {contact_id}")
@@ -76,7 +83,7 @@ class EnrollmentService:
         `send_windows=False` lets steps go whenever due (demos and tests that run in seconds).
         """
         validate_params(sequence, params or {})
-        calendar = await asyncio.to_thread(self._check, contact_id, sender_id)
+        calendar = await asyncio.to_thread(self._check, sequence, contact_id, sender_id)
         workflow_id = enrollment_workflow_id(sequence, contact_id)
         input = EnrollmentInput(
             contact_id=contact_id,

@@ -241,7 +241,7 @@ async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Cons
         except EnrollmentConflict:
             pass
     console.print(
-        f"demo cohort [bold]{cohort}[/]: {started} new enrollments ({len(DEMO_CONTACTS) - started} already running)"
+        f"demo cohort [bold]{cohort}[/]: {started} new enrollments ({len(DEMO_CONTACTS) - started} already enrolled)"
     )
     return cohort
 

@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         SentStep,
     )
     from models.events import BounceClass, EngagementEvent, EventKind
+    from models.reenrollment import Reenrollment
     from workflows.calendar import add_business_days, next_send_time
 
 #: `ApplicationError.type`s the send activity raises that no retry can fix.
@@ -155,6 +156,8 @@ class Sequence:
     #: When this sequence may send, in the contact's local time (default: business days
     #: 09:00–17:00 of the contact's country). Needs `EnrollmentInput.calendar`.
     send_window: ClassVar[SendWindow] = SendWindow()
+    #: May a contact enrolled before be enrolled again (checked by the enrolling service)?
+    reenrollment: ClassVar[Reenrollment] = Reenrollment.never()
 
     def __init__(self) -> None:
         self.params: BaseModel = NoParams()

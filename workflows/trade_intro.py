@@ -29,6 +29,7 @@ from workflows.sequence import Sequence
 with workflow.unsafe.imports_passed_through():
     from models.enrollment import EnrollmentInput, EnrollmentResult
     from models.events import EventKind
+    from models.reenrollment import Reenrollment
 
 
 class TradeIntroParams(BaseModel):
@@ -62,6 +63,8 @@ class TradeIntroSequence(Sequence):
     name = "trade_intro"
     params_model = TradeIntroParams
     stop_company_on_reply = True
+    #: A buyer who went through the whole sequence may hear from us again next season.
+    reenrollment = Reenrollment.after_days(180)
     params: TradeIntroParams
 
     @workflow.run

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -103,3 +104,27 @@ async def test_enrollment_carries_the_contacts_calendar_not_its_identity(setting
         await handle.terminate("test over")
     assert calendars[0] == {"time_zone": "Europe/Berlin", "country": "DE"}
     assert calendars[1] == {"time_zone": "Asia/Shanghai", "country": None}  # the sender's zone
+
+
+async def test_reenrollment_follows_the_sequence_rule(settings, sim):
+    engine = get_engine(settings.database_url)
+    make_sender(engine)
+    contact = make_contact(engine)
+    client = await connect(settings)
+    service = EnrollmentService(engine, client, settings.task_queue)
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        async with worker_module.build_worker(client, settings, engine, executor=executor):
+            workflow_id = await service.enroll(
+                "trade_intro", contact.id, params=FAST, send_windows=False
+            )
+            await asyncio.wait_for(client.get_workflow_handle(workflow_id).result(), 60)
+            # trade_intro re-enrolls 180 days after the last enrollment ended: not today.
+            with pytest.raises(EnrollmentConflict, match="180 days"):
+                await service.enroll("trade_intro", contact.id, params=FAST, send_windows=False)
+            with session_scope(engine) as s:  # half a year later
+                row = s.get(Enrollment, workflow_id)
+                row.ended_at = row.ended_at - timedelta(days=181)
+                s.add(row)
+            again = await service.enroll("trade_intro", contact.id, params=FAST, send_windows=False)
+            assert again == workflow_id
+            await client.get_workflow_handle(again).terminate("test over")
