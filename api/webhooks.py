@@ -6,6 +6,8 @@ after, from the outbox, so a Temporal outage never loses an event.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import logging
 from datetime import UTC, datetime
 
@@ -71,8 +73,28 @@ async def event_webhook(request: Request) -> dict[str, int]:
     }
 
 
+def check_inbound_auth(request: Request) -> None:
+    """SendGrid does not sign Inbound Parse; a password in the URL (HTTP Basic) keeps strangers
+    from posting fake replies when NURTURE_INBOUND_PARSE_PASSWORD is set."""
+    expected: str = request.app.state.settings.inbound_parse_password
+    if not expected:
+        return
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        _, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        password = ""
+    if scheme.lower() != "basic" or not hmac.compare_digest(password.encode(), expected.encode()):
+        raise HTTPException(
+            401,
+            "inbound parse needs the configured Basic auth",
+            headers={"WWW-Authenticate": "Basic"},
+        )
+
+
 @router.post("/inbound")
 async def inbound_parse(request: Request) -> dict[str, bool]:
+    check_inbound_auth(request)
     services: ApiServices = request.app.state.services
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > INBOUND_MAX_BYTES:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     templates_dir: Path = PROJECT_ROOT / "templates"
 
     # Webhooks and replies.
+    inbound_parse_password: str = Field(
+        "",
+        description="If set, Inbound Parse posts must carry HTTP Basic auth with this password "
+        "(configure the URL in SendGrid as https://nurture:PASSWORD@host/webhooks/sendgrid/inbound).",
+    )
     webhook_max_bytes: int = Field(5_000_000, gt=0, description="Larger event batches get 413.")
     webhook_replay_window_seconds: int = Field(
         300, ge=0, description="Signed timestamps older or newer are refused."

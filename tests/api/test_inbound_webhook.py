@@ -205,3 +205,19 @@ def test_not_multipart_is_400(client):
 def test_arbitrary_inbound_posts_never_cause_a_500(client, fields):
     response = client.post("/webhooks/sendgrid/inbound", data=fields)
     assert response.status_code in (200, 400), response.text
+
+
+def test_inbound_parse_requires_basic_auth_when_a_password_is_set(client, api_engine, sent):
+    import base64
+
+    contact, message = sent
+    client.app.state.settings.inbound_parse_password = "s3cret"
+    fields = reply_fields(contact, message)
+    assert client.post("/webhooks/sendgrid/inbound", data=fields).status_code == 401
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"nurture:nope").decode()}
+    assert client.post("/webhooks/sendgrid/inbound", data=fields, headers=wrong).status_code == 401
+    assert replies(api_engine) == []
+    right = {"Authorization": "Basic " + base64.b64encode(b"nurture:s3cret").decode()}
+    assert client.post("/webhooks/sendgrid/inbound", data=fields, headers=right).json()[
+        "correlated"
+    ]
