@@ -21,10 +21,10 @@ from models.settings import Settings
 from models.temporal_client import connect
 from simulator import running_simulator
 from tests.factories import make_contact, make_sender
+from tests.integration.enrollments import SLOW
 from tests.integration.live_api import live_api
 
 SIM_KEY = "SG.e2e-key"
-SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope
 from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
 from models.settings import Settings
-from models.tables import Event, Message
+from models.tables import Event
 from models.temporal_client import connect
 from tests.factories import make_contact, make_sender, sendgrid_event
+from tests.integration.enrollments import SLOW, live_enrollment, until_intro_sent
 from tests.sim_fixtures import SIM_API_KEY
 
-SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
 KEYS = generate_key_pair()
 
 
@@ -54,27 +54,6 @@ def post(client: TestClient, events: list[dict]) -> dict:
     return response.json()
 
 
-def intro_of(engine, workflow_id: str) -> Message:
-    with session_scope(engine) as s:
-        return s.exec(
-            select(Message).where(Message.workflow_id == workflow_id, Message.step == "intro")
-        ).one()
-
-
-async def until_sent(engine, workflow_id: str, seconds: float = 20) -> Message:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            message = await asyncio.to_thread(intro_of, engine, workflow_id)
-            if message.status == "sent":
-                return message
-        except Exception:  # no row yet
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("intro never sent")
-        await asyncio.sleep(0.1)
-
-
 @pytest.fixture
 def stack(database_url, simulator, dev_server_address):
     settings = settings_for(database_url, dev_server_address, simulator.url)
@@ -85,29 +64,21 @@ def stack(database_url, simulator, dev_server_address):
 
 async def test_events_reach_the_workflow_once_whatever_the_order_and_duplicates(stack, sim):
     settings, client, services = stack
-    engine = get_engine(settings.database_url)
-    make_sender(engine)
-    contact = make_contact(engine)
-    temporal = await connect(settings)
-    with ThreadPoolExecutor(4) as pool:
-        async with worker_module.build_worker(temporal, settings, engine, executor=pool):
-            workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
-                "trade_intro", contact.id, params=SLOW, send_windows=False
-            )
-            intro = await until_sent(engine, workflow_id)
-            # A click that arrives before its delivered event, and the same batch twice.
-            click = sendgrid_event(
-                "click", intro, email=contact.email, url="https://example.com/catalogue"
-            )
-            delivered = sendgrid_event("delivered", intro, email=contact.email)
-            await asyncio.to_thread(post, client, [click, delivered])
-            await asyncio.to_thread(post, client, [click, delivered])
-            first = await services.forwarder.forward_pending()
-            second = await services.forwarder.forward_pending()
+    async with live_enrollment(settings) as live:
+        # A click that arrives before its delivered event, and the same batch twice.
+        email = live.contact.email
+        click = sendgrid_event(
+            "click", live.intro, email=email, url="https://example.com/catalogue"
+        )
+        delivered = sendgrid_event("delivered", live.intro, email=email)
+        await asyncio.to_thread(post, client, [click, delivered])
+        await asyncio.to_thread(post, client, [click, delivered])
+        first = await services.forwarder.forward_pending()
+        second = await services.forwarder.forward_pending()
 
-            handle = temporal.get_workflow_handle(workflow_id, result_type=EnrollmentResult)
-            result = await asyncio.wait_for(handle.result(), 30)
-            state = await handle.query(STATE_QUERY, result_type=EnrollmentState)
+        handle = live.client.get_workflow_handle(live.workflow_id, result_type=EnrollmentResult)
+        result = await asyncio.wait_for(handle.result(), 30)
+        state = await handle.query(STATE_QUERY, result_type=EnrollmentState)
 
     assert first.forwarded == 2 and second.handled == 0
     assert [e.kind for e in state.events_seen] == ["click", "delivered"]
@@ -119,20 +90,13 @@ async def test_events_reach_the_workflow_once_whatever_the_order_and_duplicates(
 async def test_event_for_a_closed_workflow_is_kept_as_late(stack, sim):
     settings, client, services = stack
     engine = get_engine(settings.database_url)
-    make_sender(engine)
-    contact = make_contact(engine)
-    temporal = await connect(settings)
-    with ThreadPoolExecutor(4) as pool:
-        async with worker_module.build_worker(temporal, settings, engine, executor=pool):
-            workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
-                "trade_intro", contact.id, params=SLOW, send_windows=False
-            )
-            intro = await until_sent(engine, workflow_id)
-            await temporal.get_workflow_handle(workflow_id).terminate("test")
-            await asyncio.to_thread(
-                post, client, [sendgrid_event("open", intro, email=contact.email)]
-            )
-            result = await services.forwarder.forward_pending()
+    async with live_enrollment(settings) as live:
+        workflow_id = live.workflow_id
+        await live.client.get_workflow_handle(workflow_id).terminate("test")
+        await asyncio.to_thread(
+            post, client, [sendgrid_event("open", live.intro, email=live.contact.email)]
+        )
+        result = await services.forwarder.forward_pending()
     assert result.late == 1
     with session_scope(engine) as s:
         [row] = s.exec(select(Event).where(Event.workflow_id == workflow_id)).all()
@@ -158,7 +122,7 @@ async def test_events_arriving_while_temporal_is_down_are_delivered_after_it_ret
                 workflow_id = await EnrollmentService(engine, temporal, settings.task_queue).enroll(
                     "trade_intro", contact.id, params=SLOW, send_windows=False
                 )
-                intro = await until_sent(engine, workflow_id)
+                intro = await until_intro_sent(engine, workflow_id)
         server.stop()  # Temporal goes away
 
         app = create_app(settings, run_forwarder=False)

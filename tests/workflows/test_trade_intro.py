@@ -127,6 +127,118 @@ async def test_click_after_an_open_still_brings_the_offer_forward(
     assert result.outcome == Outcome.COMPLETED
 
 
+@pytest.mark.parametrize(
+    ("days", "waiting_after", "steps", "offer_day"),
+    [
+        (3, "bump", ["intro", "bump", "offer"], 3),  # still before the case study: offer now
+        (5, "case_study", ["intro", "bump", "case_study", "offer"], 8),  # too late to skip
+    ],
+    ids=["after-the-bump-brings-the-offer-forward", "after-the-case-study-skips-nothing"],
+)
+async def test_click_later_in_the_sequence(
+    enroll: Enroll,
+    sender: FakeSender,
+    days: int,
+    waiting_after: str,
+    steps: list[str],
+    offer_day: float,
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=days)
+    await e.until_waiting(waiting_after)
+    await e.event(EventKind.CLICK, "intro")
+    result = await e.result()
+
+    assert sender.steps == steps
+    assert sender.days_after_start("offer") == pytest.approx(offer_day, abs=0.01)
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_send_inputs_carry_ids_and_thread_the_bump(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(cohort_id="cohort-7")
+    result = await e.result()
+
+    intro, bump = sender.input_of("intro"), sender.input_of("bump")
+    for sent in sender.sent:
+        assert sent.contact_id == e.contact_id
+        assert sent.workflow_id == e.handle.id == f"nurture/trade_intro/{e.contact_id}"
+        assert sent.sequence == "trade_intro"
+        assert sent.cohort_id == "cohort-7"
+        assert sent.sender_id == "default"
+    assert bump.in_reply_to_message_id == intro.message_id
+    assert all(s.in_reply_to_message_id is None for s in sender.sent if s.step != "bump")
+    assert len({s.message_id for s in sender.sent}) == 4
+    assert [s.message_id for s in result.steps_sent] == [s.message_id for s in sender.sent]
+    assert all(s.status == "sent" for s in result.steps_sent)
+
+
+async def test_human_open_skips_the_bump(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=12)
+    await e.event(EventKind.OPEN, "intro")
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "case_study", "offer"]
+    assert sender.days_after_start("case_study") == pytest.approx(4, abs=0.01)
+    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
+
+
+async def test_machine_open_only_still_sends_the_bump(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=1)
+    await e.event(EventKind.OPEN, "intro", machine_open=True)
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+
+
+async def test_open_of_another_message_does_not_count_for_the_intro(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.event(EventKind.OPEN, None)
+    result = await e.result()
+
+    assert sender.steps == ["intro", "bump", "case_study", "offer"]
+    assert result.outcome == Outcome.COMPLETED
+
+
+async def test_click_on_intro_brings_the_offer_forward(enroll: Enroll, sender: FakeSender) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.CLICK, "intro", url="https://example.com/catalogue")
+    result = await e.result()
+
+    assert result.outcome == Outcome.COMPLETED
+    assert sender.steps == ["intro", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(1, abs=0.01)
+
+
+async def test_click_after_an_open_still_brings_the_offer_forward(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(hours=6)
+    await e.event(EventKind.OPEN, "intro")
+    await e.sleep(days=2)
+    await e.event(EventKind.CLICK, "intro")
+    result = await e.result()
+
+    assert sender.steps == ["intro", "offer"]
+    assert sender.days_after_start("offer") == pytest.approx(2.25, abs=0.01)
+    assert result.outcome == Outcome.COMPLETED
+
+
 async def test_click_after_the_bump_brings_the_offer_forward(
     enroll: Enroll, sender: FakeSender
 ) -> None:
