@@ -1,6 +1,7 @@
-"""Cohorts for ops: start one (members chosen by segment or list, content lint first, a durable
-`cohort_launch` workflow enrolls them), pause, resume or cancel it (through the outbox, so every
-enrollment gets the signal even across outages), and the launch's activities."""
+"""Cohorts for ops: start one (members chosen by segment or list, content lint first, an optional
+holdout share and A/B test, a durable `cohort_launch` workflow enrolls them), pause, resume or
+cancel it (through the outbox, so every enrollment gets the signal even across outages), and the
+launch's activities."""
 
 from __future__ import annotations
 
@@ -18,9 +19,16 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.ab_testing import (
+    AbTestActivities,
+    assign_members,
+    record_test,
+    resolve_variants,
+)
 from activities.content_lint import LintReport, lint_before_start
 from activities.enrolling import EnrollmentService, validate_params
 from activities.enrollment_control import ACTIONS, queue_control
+from models.ab_test import AbAssignment, AbTestSpec
 from models.cohort import (
     COHORT_LAUNCH_WORKFLOW,
     FINISH_LAUNCH_ACTIVITY,
@@ -33,6 +41,7 @@ from models.cohort import (
 from models.db import session_scope
 from models.errors import EnrollmentConflict, InvalidInput, SendBlocked
 from models.tables import (
+    AbTest,
     Cohort,
     CohortMember,
     CohortStatus,
@@ -86,11 +95,17 @@ def segment_filter(segment: dict[str, str]) -> list[Any]:
     return conditions
 
 
+#: At most this share of a cohort may be held out.
+MAX_HOLDOUT = 0.5
+
+
 @dataclass(frozen=True)
 class CohortStarted:
     cohort_id: str
     members: int
     lint: LintReport
+    holdout: int = 0
+    ab_variants: tuple[str, ...] = ()
 
 
 class CohortService:
@@ -116,17 +131,35 @@ class CohortService:
         send_windows: bool = True,
         per_second: float = 50.0,
         batch_size: int = 100,
+        holdout: float = 0.0,
+        ab_test: AbTestSpec | None = None,
     ) -> CohortStarted:
-        """Lint, record the cohort and its members, start the durable launch."""
+        """Lint, record the cohort and its members, start the durable launch.
+
+        `holdout`: the share of members never mailed (the baseline for lift). `ab_test`: a step
+        whose variants a sample gets first; the rest get the winner once it is called.
+        """
         validate_params(sequence, params or {})
         if (segment is None) == (contact_ids is None):
             raise InvalidInput("contacts", "give either a segment or a list of contacts")
+        if not 0.0 <= holdout <= MAX_HOLDOUT:
+            raise InvalidInput("holdout", f"a share between 0 and {MAX_HOLDOUT}, not {holdout}")
+        variants = resolve_variants(ab_test, sequence, self._templates_dir) if ab_test else None
         report = lint_before_start(sequence, self._templates_dir)
         if not report.ok:
             raise ContentLintFailed(report)
         cohort_id = f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:60] or 'cohort'}-{uuid.uuid4().hex[:6]}"
-        members = await asyncio.to_thread(
-            self._record, cohort_id, name, sequence, sender_id, segment, contact_ids, params or {}
+        cohort = Cohort(
+            id=cohort_id,
+            name=name,
+            sequence=sequence,
+            sender_id=sender_id,
+            params=params or {},
+            segment=segment,
+            holdout=holdout,
+        )
+        members, held = await asyncio.to_thread(
+            self._record, cohort, contact_ids, ab_test, variants
         )
         await self._client.start_workflow(
             COHORT_LAUNCH_WORKFLOW,
@@ -138,35 +171,30 @@ class CohortService:
                 send_windows=send_windows,
                 per_second=per_second,
                 batch_size=batch_size,
+                decide_ab=ab_test is not None,
             ),
             id=cohort_launch_workflow_id(cohort_id),
             task_queue=self._task_queue,
         )
-        return CohortStarted(cohort_id, members, report)
+        return CohortStarted(cohort_id, members, report, held, tuple(variants or ()))
 
     def _record(
         self,
-        cohort_id: str,
-        name: str,
-        sequence: str,
-        sender_id: str,
-        segment: dict[str, str] | None,
+        cohort: Cohort,
         contact_ids: list[UUID] | None,
-        params: dict[str, Any],
-    ) -> int:
+        ab_test: AbTestSpec | None,
+        variants: list[str] | None,
+    ) -> tuple[int, int]:
+        """The cohort, its A/B test and its members, each held out or pending with its variant;
+        (members, held out)."""
+        segment = cohort.segment
         with session_scope(self._engine) as session:
-            if session.get(Sender, sender_id) is None:
-                raise InvalidInput("sender_id", f"no sender {sender_id!r}")
-            session.add(
-                Cohort(
-                    id=cohort_id,
-                    name=name,
-                    sequence=sequence,
-                    sender_id=sender_id,
-                    params=params,
-                    segment=segment,
-                )
-            )
+            if session.get(Sender, cohort.sender_id) is None:
+                raise InvalidInput("sender_id", f"no sender {cohort.sender_id!r}")
+            session.add(cohort)
+            session.flush()  # the test and the members refer to it
+            if ab_test is not None and variants is not None:
+                record_test(session, cohort.id, ab_test, variants)
             session.flush()
             if segment is not None:
                 ids = list(session.exec(select(Contact.id).where(*segment_filter(segment))).all())
@@ -179,14 +207,22 @@ class CohortService:
                     raise InvalidInput("contact_ids", f"unknown contacts: {', '.join(unknown[:5])}")
             if not ids:
                 raise InvalidInput("contacts", "the cohort would be empty")
+            assigned = assign_members(
+                cohort.id,
+                ids,
+                holdout=cohort.holdout,
+                variants=variants,
+                sample_per_variant=ab_test.sample_per_variant if ab_test else 0,
+            )
             session.execute(
                 sa.insert(CohortMember),
                 [
-                    {"cohort_id": cohort_id, "contact_id": i, "status": MemberStatus.PENDING}
-                    for i in ids
+                    {"cohort_id": cohort.id, "contact_id": i, "status": status, "variant": variant}
+                    for i, (status, variant) in assigned.items()
                 ],
             )
-        return len(ids)
+        held = sum(1 for status, _ in assigned.values() if status == MemberStatus.HOLDOUT)
+        return len(ids), held
 
     async def control(self, cohort_id: str, action: str, reason: str | None = None) -> Cohort:
         """pause / resume / cancel the launch and every enrollment of the cohort."""
@@ -228,15 +264,18 @@ class CohortService:
             return cohort
 
 
-def claim_batch(session: Session, cohort_id: str, limit: int) -> list[UUID]:
-    return list(
-        session.exec(
-            select(CohortMember.contact_id)
+def claim_batch(session: Session, cohort_id: str, limit: int) -> list[tuple[UUID, str | None]]:
+    """The next pending members and their A/B sample variants: the sample first, so its sends
+    (and the decision) come as early as they can."""
+    return [
+        (contact_id, variant)
+        for contact_id, variant in session.exec(
+            select(CohortMember.contact_id, CohortMember.variant)
             .where(CohortMember.cohort_id == cohort_id, CohortMember.status == MemberStatus.PENDING)
-            .order_by(col(CohortMember.contact_id))
+            .order_by(col(CohortMember.variant).is_(None), col(CohortMember.contact_id))
             .limit(limit)
         ).all()
-    )
+    ]
 
 
 class CohortActivities:
@@ -246,20 +285,25 @@ class CohortActivities:
         self._engine = engine
         self._task_queue = task_queue
         self._concurrency = concurrency
+        self._ab = AbTestActivities(engine, concurrency=concurrency)
 
     @activity.defn(name=LAUNCH_BATCH_ACTIVITY)
     async def launch_batch(self, input: LaunchBatchInput) -> LaunchBatchResult:
         with session_scope(self._engine) as session:
-            contact_ids = claim_batch(session, input.cohort_id, input.limit)
+            batch = claim_batch(session, input.cohort_id, input.limit)
+            test = session.get(AbTest, input.cohort_id)
+            tested_step = test.step if test is not None else None
         service = EnrollmentService(self._engine, activity.client(), self._task_queue)
         semaphore = asyncio.Semaphore(self._concurrency)
         outcomes: dict[UUID, tuple[MemberStatus, str | None, str | None]] = {}
 
-        async def one(contact_id: UUID) -> None:
+        async def one(contact_id: UUID, variant: str | None) -> None:
+            ab = AbAssignment(step=tested_step, variant=variant) if tested_step else None
             async with semaphore:
-                outcomes[contact_id] = await self._enroll_one(service, input, contact_id)
+                outcomes[contact_id] = await self._enroll_one(service, input, contact_id, ab)
 
-        await asyncio.gather(*(one(c) for c in contact_ids))
+        await asyncio.gather(*(one(c, v) for c, v in batch))
+        contact_ids = [c for c, _ in batch]
         with session_scope(self._engine) as session:
             for contact_id, (status, reason, workflow_id) in outcomes.items():
                 session.execute(
@@ -276,7 +320,11 @@ class CohortActivities:
         )
 
     async def _enroll_one(
-        self, service: EnrollmentService, input: LaunchBatchInput, contact_id: UUID
+        self,
+        service: EnrollmentService,
+        input: LaunchBatchInput,
+        contact_id: UUID,
+        ab: AbAssignment | None,
     ) -> tuple[MemberStatus, str | None, str | None]:
         try:
             workflow_id = await service.enroll(
@@ -286,6 +334,7 @@ class CohortActivities:
                 sender_id=input.sender_id,
                 params=input.params,
                 send_windows=input.send_windows,
+                ab=ab,
             )
             return MemberStatus.ENROLLED, None, workflow_id
         except SendBlocked as exc:
@@ -307,14 +356,14 @@ class CohortActivities:
     def finish_cohort_launch(self, cohort_id: str) -> None:
         with session_scope(self._engine) as session:
             cohort = session.get(Cohort, cohort_id)
-            if cohort is not None:
+            if cohort is not None and cohort.launched_at is None:
                 cohort.launched_at = utcnow()
                 if cohort.status == CohortStatus.LAUNCHING:
                     cohort.status = CohortStatus.RUNNING
                 session.add(cohort)
 
     def all(self) -> list[Any]:
-        return [self.launch_batch, self.finish_cohort_launch]
+        return [self.launch_batch, self.finish_cohort_launch, *self._ab.all()]
 
 
 __all__ = [

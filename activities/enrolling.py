@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.sending import check_consent
 from models import search_attributes as sa_keys
+from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.db import session_scope
 from models.enrollment import EnrollmentInput, FinishEnrollmentInput, enrollment_workflow_id
@@ -77,10 +78,12 @@ class EnrollmentService:
         sender_id: str = "default",
         params: dict[str, Any] | None = None,
         send_windows: bool = True,
+        ab: AbAssignment | None = None,
     ) -> str:
         """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live.
 
         `send_windows=False` lets steps go whenever due (demos and tests that run in seconds).
+        `ab`: the variant of the cohort's A/B-tested step this contact gets.
         """
         validate_params(sequence, params or {})
         calendar = await asyncio.to_thread(self._check, sequence, contact_id, sender_id)
@@ -91,6 +94,7 @@ class EnrollmentService:
             cohort_id=cohort_id,
             params=params or {},
             calendar=calendar if send_windows else None,
+            ab=ab,
         )
         pairs = [SearchAttributePair(sa_keys.SEQUENCE, sequence)]
         if cohort_id:

@@ -1,17 +1,17 @@
-"""The funnel of a cohort, per step: sent, delivered, opened (human / machine), clicked, replied
-(human / auto), unsubscribed, bounced (hard / soft / block), complained, unknown — with rates over
-sent — plus the enrollments' outcomes and the launch's enrolled / skipped counts."""
+"""The funnel of a cohort, per step (and per variant of an A/B-tested step): sent, delivered,
+opened (human / machine), clicked, replied (human / auto), unsubscribed, bounced (hard / soft /
+block), complained, unknown — with rates over sent — plus the enrollments' outcomes, the launch's
+enrolled / skipped / held-out counts and the A/B test's figures and decision."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from models.events import BounceClass, EventKind
+from activities.ab_testing import AbSummary, summary
+from activities.event_metrics import STEP_METRICS, event_metrics
 from models.tables import (
     Cohort,
     CohortMember,
@@ -22,25 +22,11 @@ from models.tables import (
     MessageStatus,
 )
 
-STEP_METRICS = (
-    "sent",
-    "delivered",
-    "opened_human",
-    "opened_machine",
-    "clicked",
-    "replied_human",
-    "replied_auto",
-    "unsubscribed",
-    "bounced_hard",
-    "bounced_soft",
-    "bounced_block",
-    "complained",
-    "unknown",
-)
-
 
 class StepFunnel(BaseModel):
     step: str
+    #: The A/B variant these figures are of; None for a step that is not tested.
+    variant: str | None = None
     counts: dict[str, int]
     rates: dict[str, float]
 
@@ -54,34 +40,12 @@ class CohortFunnel(BaseModel):
     enrolled: int
     skipped: int
     pending: int
+    #: Members held out of the cohort (never mailed), the baseline for lift.
+    holdout: int = 0
     skip_reasons: dict[str, int]
     outcomes: dict[str, int]
     steps: list[StepFunnel]
-
-
-def _metrics_of(
-    kind: str | None, payload: Mapping[str, Any] | None, details: Mapping[str, Any] | None
-) -> list[str]:
-    payload = payload or {}
-    details = details or {}
-    if kind == EventKind.DELIVERED:
-        return ["delivered"]
-    if kind == EventKind.OPEN:
-        return ["opened_machine" if payload.get("machine_open") else "opened_human"]
-    if kind == EventKind.CLICK:
-        return ["clicked"]
-    if kind == EventKind.REPLY:
-        return ["replied_auto" if payload.get("auto_reply") else "replied_human"]
-    if kind == EventKind.UNSUBSCRIBE:
-        return ["unsubscribed"]
-    if kind == EventKind.COMPLAINT:
-        return ["complained"]
-    if kind == EventKind.BOUNCE:
-        cls = str(payload.get("bounce_class") or details.get("bounce_class") or "")
-        if cls == BounceClass.HARD:
-            return ["bounced_hard"]
-        return ["bounced_block"] if cls == BounceClass.BLOCK else ["bounced_soft"]
-    return []
+    ab_test: AbSummary | None = None
 
 
 def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
@@ -110,18 +74,21 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
         ).all()
     )
     messages = session.exec(
-        select(Message.id, Message.step, Message.status).where(Message.cohort_id == cohort_id)
+        select(Message.id, Message.step, Message.variant, Message.status).where(
+            Message.cohort_id == cohort_id
+        )
     ).all()
-    step_of = {message_id: step for message_id, step, _ in messages}
-    seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    order: list[str] = []
-    for message_id, step, status in messages:
-        if step not in order:
-            order.append(step)
+    # A row per step, or per (step, variant) where the step is A/B-tested.
+    row_of = {message_id: (step, variant) for message_id, step, variant, _ in messages}
+    seen: dict[tuple[str, str | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    order: list[tuple[str, str | None]] = []
+    for message_id, step, variant, status in messages:
+        if (step, variant) not in order:
+            order.append((step, variant))
         if status == MessageStatus.SENT:
-            seen[step]["sent"].add(message_id)
+            seen[step, variant]["sent"].add(message_id)
         elif status == MessageStatus.UNKNOWN:
-            seen[step]["unknown"].add(message_id)
+            seen[step, variant]["unknown"].add(message_id)
     events = session.exec(
         select(Event.message_id, Event.kind, Event.payload, Event.details)
         .join(Message, col(Message.id) == col(Event.message_id))
@@ -130,18 +97,19 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
     for event_message_id, kind, payload, details in events:
         if event_message_id is None:
             continue
-        for metric in _metrics_of(kind, payload, details):
-            seen[step_of[event_message_id]][metric].add(event_message_id)
+        for metric in event_metrics(kind, payload, details):
+            seen[row_of[event_message_id]][metric].add(event_message_id)
     steps = []
-    for step in order:
-        counts = {metric: len(seen[step][metric]) for metric in STEP_METRICS}
+    first_seen = {step: i for i, (step, _) in reversed(list(enumerate(order)))}
+    for step, variant in sorted(order, key=lambda r: (first_seen[r[0]], r[1] or "")):
+        counts = {metric: len(seen[step, variant][metric]) for metric in STEP_METRICS}
         sent = counts["sent"] + counts["unknown"]
         rates = {
             m: round(counts[m] / sent, 4) if sent else 0.0
             for m in STEP_METRICS
             if m not in ("sent",)
         }
-        steps.append(StepFunnel(step=step, counts=counts, rates=rates))
+        steps.append(StepFunnel(step=step, variant=variant, counts=counts, rates=rates))
     return CohortFunnel(
         cohort_id=cohort.id,
         name=cohort.name,
@@ -151,9 +119,11 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
         enrolled=member_counts.get(MemberStatus.ENROLLED, 0),
         skipped=member_counts.get(MemberStatus.SKIPPED, 0),
         pending=member_counts.get(MemberStatus.PENDING, 0),
+        holdout=member_counts.get(MemberStatus.HOLDOUT, 0),
         skip_reasons=dict(reasons),
         outcomes=dict(outcomes),
         steps=steps,
+        ab_test=summary(session, cohort_id),
     )
 
 

@@ -16,9 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from activities.ab_testing import winner_of
 from activities.quota import QuotaService
 from activities.rendering import Recipient, RenderedEmail, Renderer, SenderIdentity
 from activities.sendgrid_transport import SendGridTransport
+from models.ab_test import variant_template
 from models.db import session_scope
 from models.enrollment import SendStatus, SendStepInput, SendStepResult
 from models.errors import (
@@ -31,6 +33,7 @@ from models.errors import (
     EspUnavailable,
     SenderNotFound,
     SenderPaused,
+    WinnerPending,
 )
 from models.settings import Settings
 from models.tables import (
@@ -129,20 +132,21 @@ class SendingService:
             check_consent(session, contact)
             if sender.paused_at is not None:
                 raise SenderPaused(f"sender {sender.id} is paused: {sender.paused_reason}")
+            variant = self._variant(session, step)
             thread = self._thread(session, step)
-            email = self._render(step, contact, sender, thread)
+            email = self._render(step, variant, contact, sender, thread)
             payload = self._payload(step, contact, sender, email, thread)
             reserved_at = utcnow()
             # Same transaction as the claim below: a lost claim or a crash gives the quota back.
             self._quota.reserve(session, sender, contact, reserved_at)
-            if not self._claim(session, step, existing, email, payload):
+            if not self._claim(session, step, variant, existing, email, payload):
                 # Someone else claimed this step between our read and our write.
                 session.rollback()
                 again = session.get(Message, step.message_id)
                 assert again is not None
                 return self._settle_existing(session, again)
         try:
-            return self._deliver(step, payload)
+            return self._deliver(step, payload).model_copy(update={"variant": variant})
         except EspError as exc:
             if not (isinstance(exc, EspUnavailable) and exc.maybe_accepted):
                 with session_scope(self._engine) as session:
@@ -152,7 +156,10 @@ class SendingService:
     def _settle_existing(self, session: Session, message: Message) -> SendStepResult:
         if message.status == MessageStatus.SENT:
             return SendStepResult(
-                message_id=message.id, status=SendStatus.SENT, esp_message_id=message.esp_message_id
+                message_id=message.id,
+                status=SendStatus.SENT,
+                esp_message_id=message.esp_message_id,
+                variant=message.variant,
             )
         if message.status == MessageStatus.FAILED:
             raise EspRejected(message.error or "SendGrid rejected this message earlier")
@@ -162,7 +169,9 @@ class SendingService:
             )
             message.status = MessageStatus.UNKNOWN
             session.add(message)
-        return SendStepResult(message_id=message.id, status=SendStatus.UNKNOWN)
+        return SendStepResult(
+            message_id=message.id, status=SendStatus.UNKNOWN, variant=message.variant
+        )
 
     def _load(self, session: Session, step: SendStepInput) -> tuple[Contact, Sender]:
         contact = session.get(Contact, step.contact_id)
@@ -173,16 +182,32 @@ class SendingService:
             raise SenderNotFound(f"sender {step.sender_id!r} does not exist")
         return contact, sender
 
+    def _variant(self, session: Session, step: SendStepInput) -> str | None:
+        """The A/B variant to send: the assigned one, or the cohort's winner once decided."""
+        if not step.await_winner:
+            return step.variant
+        winner = winner_of(session, step.cohort_id, step.step)
+        if winner is None:
+            raise WinnerPending(
+                f"cohort {step.cohort_id}: the A/B winner of step {step.step} is not decided yet"
+            )
+        return winner
+
     def _thread(self, session: Session, step: SendStepInput) -> Message | None:
         if step.in_reply_to_message_id is None:
             return None
         return session.get(Message, step.in_reply_to_message_id)
 
     def _render(
-        self, step: SendStepInput, contact: Contact, sender: Sender, thread: Message | None
+        self,
+        step: SendStepInput,
+        variant: str | None,
+        contact: Contact,
+        sender: Sender,
+        thread: Message | None,
     ) -> RenderedEmail:
         email = self._renderer.render(
-            step.template,
+            variant_template(step.template, variant),
             Recipient(
                 first_name=contact.first_name,
                 last_name=contact.last_name,
@@ -246,6 +271,7 @@ class SendingService:
         self,
         session: Session,
         step: SendStepInput,
+        variant: str | None,
         existing: Message | None,
         email: RenderedEmail,
         payload: dict[str, Any],
@@ -268,6 +294,7 @@ class SendingService:
                     subject=email.subject,
                     body_text=email.text,
                     body_html=email.html,
+                    variant=variant,
                 )
             )
             try:
@@ -285,6 +312,7 @@ class SendingService:
                 subject=email.subject,
                 body_text=email.text,
                 body_html=email.html,
+                variant=variant,
                 error=None,
             )
         )

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
 from activities.funnel import CohortFunnel, cohort_funnel
 from api.auth import require_api_token
+from models.ab_test import AbTestSpec
 from models.db import session_scope
 from models.errors import InvalidInput
 from models.tables import Cohort
@@ -33,6 +34,8 @@ class CohortStart(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     send_windows: bool = True
     per_second: float = Field(50.0, gt=0, le=1000)
+    holdout: float = Field(0.0, ge=0, le=0.5, description="Share of members never mailed.")
+    ab_test: AbTestSpec | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> CohortStart:
@@ -73,6 +76,8 @@ async def start_cohort(body: CohortStart, request: Request) -> dict[str, Any]:
             params=body.params,
             send_windows=body.send_windows,
             per_second=body.per_second,
+            holdout=body.holdout,
+            ab_test=body.ab_test,
         )
     except ContentLintFailed as exc:
         raise HTTPException(
@@ -87,6 +92,8 @@ async def start_cohort(body: CohortStart, request: Request) -> dict[str, Any]:
     return {
         "cohort_id": started.cohort_id,
         "members": started.members,
+        "holdout": started.holdout,
+        "ab_variants": list(started.ab_variants),
         "lint_warnings": [f"{f.template}: {f.message}" for f in started.lint.warnings],
     }
 

@@ -4,20 +4,24 @@ pause / resume / cancel — the same services as `/api/cohorts`."""
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
 from activities.contact_import import import_file, read_rows
 from activities.contacts import contact_id_by_email
 from activities.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
+from models.ab_test import AbTestSpec
 from models.cohort import cohort_launch_workflow_id
 from models.db import get_engine, session_scope
 from models.errors import InvalidInput
@@ -63,10 +67,43 @@ def start(
         float, typer.Option(help="Enrollments started per second, at most.")
     ] = 50.0,
     no_send_windows: Annotated[bool, typer.Option("--no-send-windows")] = False,
+    holdout: Annotated[
+        float, typer.Option(help="Share of members never mailed, to measure lift (0–0.5).")
+    ] = 0.0,
+    ab_test: Annotated[
+        str | None, typer.Option(help="A/B-test this step: a sample gets each variant first.")
+    ] = None,
+    ab_variants: Annotated[
+        str | None,
+        typer.Option(
+            help="e.g. 'control,short_subject' (default: every <step>@<variant> template)."
+        ),
+    ] = None,
+    ab_sample: Annotated[int, typer.Option(help="Contacts per variant in the sample.")] = 100,
+    ab_min_sample: Annotated[
+        int | None, typer.Option(help="Sends a variant needs to win (default: half the sample).")
+    ] = None,
+    ab_window: Annotated[
+        str, typer.Option(help="How long answers count after the sample's last send: 72h, 3d, P3D.")
+    ] = "3d",
 ) -> None:
     """Lint the sequence, then launch the cohort durably; shows progress until the launch is done."""
     if (segment is None) == (contacts is None):
         fail("give exactly one of --segment and --contacts")
+    spec = None
+    if ab_test is not None:
+        try:
+            spec = AbTestSpec(
+                step=ab_test,
+                variants=[v.strip() for v in ab_variants.split(",") if v.strip()]
+                if ab_variants
+                else [],
+                sample_per_variant=ab_sample,
+                min_sample=ab_min_sample,
+                window=parse_duration(ab_window),
+            )
+        except (ValidationError, ValueError) as exc:
+            fail(f"--ab-*: {exc}")
     settings = get_settings()
     engine = get_engine(settings.effective_database_url)
 
@@ -83,6 +120,8 @@ def start(
             contact_ids=contact_ids,
             send_windows=not no_send_windows,
             per_second=per_second,
+            holdout=holdout,
+            ab_test=spec,
         )
 
     try:
@@ -96,7 +135,23 @@ def start(
     for f in started.lint.warnings:
         console.print(f"[yellow]lint warning[/] {f.template}: {f.message}")
     console.print(f"cohort [bold]{started.cohort_id}[/]: {started.members} contacts")
-    follow_launch(started.cohort_id, started.members)
+    if started.holdout:
+        console.print(f"held out: {started.holdout} (never mailed)")
+    if started.ab_variants:
+        console.print(f"A/B test of {ab_test}: {', '.join(started.ab_variants)}")
+    follow_launch(started.cohort_id, started.members - started.holdout)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`72h`, `3d`, `90m`, `45s`, or ISO 8601 (`P3D`, `PT12H`)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*", text)
+    if match:
+        unit = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match[2]]
+        return timedelta(**{unit: float(match[1])})
+    try:
+        return TypeAdapter(timedelta).validate_python(text)
+    except ValidationError:
+        raise ValueError(f"{text!r} is not a duration (72h, 3d, 90m, 45s, P3D)") from None
 
 
 def import_for_cohort(engine: Any, path: Path) -> list[UUID]:
@@ -131,7 +186,7 @@ def follow_launch(cohort_id: str, members: int) -> None:
                     .select_from(CohortMember)
                     .where(
                         CohortMember.cohort_id == cohort_id,
-                        CohortMember.status != MemberStatus.PENDING,
+                        col(CohortMember.status).in_([MemberStatus.ENROLLED, MemberStatus.SKIPPED]),
                     )
                 ).one()
             progress.update(task, completed=done)
@@ -155,11 +210,14 @@ def print_funnel(f: CohortFunnel) -> None:
     console.print(
         f"[bold]{f.name}[/] ({f.cohort_id}) · {f.sequence} · {f.status} · "
         f"{f.enrolled} enrolled, {f.skipped} skipped, {f.pending} pending"
+        + (f", {f.holdout} held out" if f.holdout else "")
     )
     for reason, n in sorted(f.skip_reasons.items()):
         console.print(f"  skipped {n}: {reason}")
     # Metrics down, steps across: a funnel reads top to bottom and fits a terminal.
-    table = Table("", *[step.step for step in f.steps])
+    table = Table(
+        "", *[step.step + (f" ({step.variant})" if step.variant else "") for step in f.steps]
+    )
     for metric in STEP_METRICS:
         cells = []
         for step in f.steps:
@@ -169,6 +227,19 @@ def print_funnel(f: CohortFunnel) -> None:
     console.print(table)
     if f.outcomes:
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(f.outcomes.items())))
+    if f.ab_test is not None:
+        ab = f.ab_test
+        console.print(f"A/B test of {ab.step} (sample {ab.sample_per_variant} per variant):")
+        for variant in ab.variants:
+            fig = ab.figures.get(variant)
+            if fig is not None:
+                console.print(
+                    f"  {variant}: {fig.sent} sent, {fig.replied_human} human replies "
+                    f"({fig.reply_rate:.1%}), {fig.clicked} clicks ({fig.click_rate:.1%})"
+                )
+        console.print(
+            f"  winner: [bold]{ab.winner}[/] — {ab.reason}" if ab.winner else "  winner: not yet"
+        )
 
 
 @app.command("status")

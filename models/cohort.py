@@ -23,6 +23,9 @@ class CohortLaunchInput(BaseModel):
     send_windows: bool = True
     batch_size: int = Field(100, ge=1, le=1000)
     per_second: float = Field(50.0, gt=0, description="Enrollments started per second, at most.")
+    decide_ab: bool = Field(
+        False, description="After the launch, call the cohort's A/B winner once it is due."
+    )
     #: Carried across continue-as-new.
     enrolled: int = 0
     skipped: int = 0
@@ -57,6 +60,7 @@ class CohortLaunchResult(BaseModel):
     enrolled: int
     skipped: int
     cancelled: bool
+    ab_winner: str | None = None
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.events import EngagementEvent
 
@@ -47,6 +48,8 @@ class EnrollmentStatus(StrEnum):
     WAITING_FOR_QUOTA = "waiting_for_quota"
     #: The sender is paused (health or ops); the step goes once it is resumed.
     SENDER_PAUSED = "sender_paused"
+    #: An A/B-tested step waits for the cohort's winner (the rest of the cohort after the sample).
+    WAITING_FOR_WINNER = "waiting_for_winner"
     ENDED = "ended"
 
 
@@ -64,6 +67,9 @@ class EnrollmentInput(BaseModel):
         description="The contact's time zone and country for send windows and business days "
         "(not identities). None: no send windows (sends go when due).",
     )
+    ab: AbAssignment | None = Field(
+        None, description="The variant this contact gets at the cohort's A/B-tested step."
+    )
 
 
 class SentStep(BaseModel):
@@ -72,6 +78,7 @@ class SentStep(BaseModel):
     step: str
     message_id: str
     status: str
+    variant: str | None = None
 
 
 class EnrollmentResult(BaseModel):
@@ -119,6 +126,10 @@ class SendStepInput(BaseModel):
     in_reply_to_message_id: str | None = Field(
         None, description="Send in the thread of this earlier message: Re: subject, In-Reply-To."
     )
+    variant: str | None = Field(None, description="The A/B variant of the step to send.")
+    await_winner: bool = Field(
+        False, description="Send the cohort's A/B winner; deferred (WinnerPending) until decided."
+    )
 
 
 class SendStepResult(BaseModel):
@@ -127,6 +138,7 @@ class SendStepResult(BaseModel):
     message_id: str
     status: SendStatus
     esp_message_id: str | None = None
+    variant: str | None = None
 
 
 class FinishEnrollmentInput(BaseModel):
@@ -148,4 +160,6 @@ SENDER_RESUMED_SIGNAL = "sender_resumed"
 #: Ops hold an enrollment (cohort paused): nothing is sent until `resume`; waits go on meanwhile.
 PAUSE_SIGNAL = "pause"
 RESUME_SIGNAL = "resume"
+#: The cohort's A/B winner is decided: a step waiting for it tries again now.
+AB_DECIDED_SIGNAL = "ab_decided"
 STATE_QUERY = "state"

@@ -82,6 +82,13 @@ class SenderPaused(SendDeferred):
         super().__init__(message, retry_at=None)
 
 
+class WinnerPending(SendDeferred):
+    """The step is A/B-tested and this contact gets the winner, which is not decided yet."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_at=None)
+
+
 class SenderNotFound(NurtureError):
     permanent = True
 

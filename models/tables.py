@@ -247,6 +247,8 @@ class Message(SQLModel, table=True):
     body_text: str | None = None
     body_html: str | None = None
     error: str | None = None
+    #: The A/B variant sent (`control` or a `<step>@<variant>` template), None if not tested.
+    variant: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
@@ -267,6 +269,8 @@ class Cohort(SQLModel, table=True):
     sender_id: str = Field(foreign_key="sender.id", max_length=64)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     segment: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    #: Share of members held out (never mailed), so lift can be measured against them.
+    holdout: float = 0.0
     status: CohortStatus = Field(default=CohortStatus.LAUNCHING, sa_type=sa.String(16))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     launched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -276,6 +280,8 @@ class MemberStatus(StrEnum):
     PENDING = "pending"
     ENROLLED = "enrolled"
     SKIPPED = "skipped"
+    #: In the cohort's holdout share: never enrolled, never mailed.
+    HOLDOUT = "holdout"
 
 
 class CohortMember(SQLModel, table=True):
@@ -290,6 +296,28 @@ class CohortMember(SQLModel, table=True):
     status: MemberStatus = Field(default=MemberStatus.PENDING, sa_type=sa.String(16), index=True)
     reason: str | None = Field(default=None, max_length=300)
     workflow_id: str | None = Field(default=None, max_length=300)
+    #: The A/B variant this member was assigned for the sample; None: the winner (or no test).
+    variant: str | None = Field(default=None, max_length=64)
+
+
+class AbTest(SQLModel, table=True):
+    """A cohort's A/B test of one step, and its decision once called."""
+
+    __tablename__ = "ab_test"
+
+    cohort_id: str = Field(
+        foreign_key="cohort.id", primary_key=True, max_length=100, ondelete="CASCADE"
+    )
+    step: str = Field(max_length=100)
+    variants: list[str] = Field(sa_type=sa.JSON)
+    sample_per_variant: int
+    min_sample: int
+    window_seconds: int
+    winner: str | None = Field(default=None, max_length=64)
+    reason: str | None = None
+    #: Per variant at the decision: sent, replied_human, clicked and their rates.
+    figures: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class EventSignal(StrEnum):
@@ -334,6 +362,7 @@ class Event(SQLModel, table=True):
 
 
 __all__ = [
+    "AbTest",
     "Cohort",
     "CohortMember",
     "CohortStatus",

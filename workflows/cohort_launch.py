@@ -1,6 +1,7 @@
 """`cohort_launch`: the durable launch of a cohort. It pages through the cohort's pending members,
 has an activity enroll (or skip, with the reason) each batch, keeps to a rate, continues as new
-before its history grows large, and can be paused, resumed and cancelled. A crash or restart
+before its history grows large, and can be paused, resumed and cancelled. A cohort with an A/B
+test then looks, now and then, whether its winner is due, until it is called. A crash or restart
 resumes where it was: members are marked in the database, and an enrollment's workflow id is
 unique per contact and sequence, so no contact is enrolled twice."""
 
@@ -12,6 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from models.ab_test import DECIDE_AB_ACTIVITY, AbDecision
     from models.cohort import (
         COHORT_LAUNCH_WORKFLOW,
         FINISH_LAUNCH_ACTIVITY,
@@ -39,6 +41,7 @@ class CohortLaunch:
         self._skipped = 0
         self._done = False
         self._cohort_id = ""
+        self._ab_winner: str | None = None
 
     @workflow.run
     async def run(self, input: CohortLaunchInput) -> CohortLaunchResult:
@@ -79,12 +82,40 @@ class CohortLaunch:
             retry_policy=BATCH_RETRY,
         )
         self._done = True
+        if input.decide_ab:
+            await self._decide_ab(input)
         return CohortLaunchResult(
             cohort_id=input.cohort_id,
             enrolled=self._enrolled,
             skipped=self._skipped,
             cancelled=self._cancelled,
+            ab_winner=self._ab_winner,
         )
+
+    async def _decide_ab(self, input: CohortLaunchInput) -> None:
+        """Until the winner is called (or the cohort cancelled): ask, then wait as told."""
+        while not self._cancelled:
+            decision: AbDecision = await workflow.execute_activity(
+                DECIDE_AB_ACTIVITY,
+                input.cohort_id,
+                result_type=AbDecision,
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(minutes=1),
+                retry_policy=BATCH_RETRY,
+            )
+            if decision.decided:
+                self._ab_winner = decision.winner
+                return
+            try:
+                await workflow.wait_condition(
+                    lambda: self._cancelled,
+                    timeout=timedelta(seconds=decision.recheck_after_seconds),
+                    timeout_summary="A/B winner not due yet",
+                )
+            except TimeoutError:
+                pass
+            if workflow.info().is_continue_as_new_suggested():
+                self._continue(input)
 
     def _continue(self, input: CohortLaunchInput) -> None:
         workflow.continue_as_new(

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
     from models.calendar import ContactCalendar, SendWindow
     from models.enrollment import (
+        AB_DECIDED_SIGNAL,
         CANCEL_SIGNAL,
         EVENT_SIGNAL,
         FINISH_ENROLLMENT_ACTIVITY,
@@ -72,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
 PERMANENT_SEND_ERRORS = (
     "QuotaExhausted",
     "SenderPaused",
+    "WinnerPending",
     "ConsentWithdrawn",
     "ConsentMissing",
     "ContactSuppressed",
@@ -91,6 +93,8 @@ _SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
 SEND_START_TO_CLOSE = timedelta(minutes=1)
 #: How often a step held by a paused sender looks again (ops resume senders by hand).
 SENDER_PAUSED_RECHECK = timedelta(minutes=30)
+#: How often a step waiting for its cohort's A/B winner looks again (the decision also signals).
+WINNER_RECHECK = timedelta(hours=1)
 #: Mirroring the outcome into SQL retries until the database answers.
 FINISH_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
@@ -172,7 +176,8 @@ class Sequence:
         self._esp_event_ids: set[str] = set()
         self._search_attributes: dict[str, str] = {}
         self._paused_until: datetime | None = None
-        self._sender_resumes = 0
+        #: Bumped by `sender_resumed` and `ab_decided`: a deferred send tries again at once.
+        self._nudges = 0
         self._ops_paused = False
 
     # --- what a sequence implements ----------------------------------------------------------
@@ -250,13 +255,16 @@ class Sequence:
         """Send the email of `step` (template `{name}/{step}` unless given) and record it.
 
         `in_reply_to` names a step already sent: this email goes in its thread (the activity
-        makes it `Re:` with In-Reply-To / References). A send blocked for consent or suppression
+        makes it `Re:` with In-Reply-To / References). If the cohort A/B-tests this step, the
+        contact's variant is sent — or, outside the sample, the winner, waited for durably
+        (status `waiting_for_winner`) until the cohort launch calls it. A send blocked for consent or suppression
         ends the enrollment (`unsubscribed`, `no_consent`, `suppressed`; an unknown contact
         `cancelled`); any other failure fails the workflow.
         """
         self._raise_if_ended()
         await self._hold_while_paused()
         reply_to_message_id = self.message_id_of(in_reply_to) if in_reply_to else None
+        ab = self.input.ab if self.input.ab is not None and self.input.ab.step == step else None
         # From the workflow's seeded random: the same id on every retry and every replay, so the
         # activity finds its own message row instead of mailing twice.
         message_id = str(workflow.uuid4())
@@ -278,6 +286,8 @@ class Sequence:
                         sender_id=self.input.sender_id,
                         cohort_id=self.input.cohort_id,
                         in_reply_to_message_id=reply_to_message_id,
+                        variant=ab.variant if ab else None,
+                        await_winner=ab is not None and ab.variant is None,
                     ),
                     result_type=SendStepResult,
                     start_to_close_timeout=SEND_START_TO_CLOSE,
@@ -290,7 +300,9 @@ class Sequence:
                     self._on_send_failed(step, err)
             self._set_status(EnrollmentStatus.SENDING)
         self._steps_sent.append(
-            SentStep(step=step, message_id=message_id, status=result.status.value)
+            SentStep(
+                step=step, message_id=message_id, status=result.status.value, variant=result.variant
+            )
         )
         self._message_ids[step] = message_id
         # No upsert: whatever follows in this same workflow task (wait, send, end) sets it.
@@ -418,7 +430,12 @@ class Sequence:
     @workflow.signal(name=SENDER_RESUMED_SIGNAL)
     def on_sender_resumed(self) -> None:
         """A sender was resumed: a step waiting on a paused sender tries again now."""
-        self._sender_resumes += 1
+        self._nudges += 1
+
+    @workflow.signal(name=AB_DECIDED_SIGNAL)
+    def on_ab_decided(self) -> None:
+        """The cohort's A/B winner is decided: a step waiting for it sends now."""
+        self._nudges += 1
 
     @workflow.query(name=STATE_QUERY)
     def state(self) -> EnrollmentState:
@@ -491,7 +508,8 @@ class Sequence:
             self._raise_if_ended()
 
     async def _wait_out_deferral(self, err: ActivityError) -> bool:
-        """A send the activity deferred (quota full, sender paused): wait, then say retry.
+        """A send the activity deferred (quota full, sender paused, A/B winner not decided):
+        wait, then say retry.
 
         False if `err` is not a deferral. An exit during the wait ends the enrollment.
         """
@@ -499,19 +517,23 @@ class Sequence:
         if not isinstance(cause, ApplicationError) or cause.type not in (
             "QuotaExhausted",
             "SenderPaused",
+            "WinnerPending",
         ):
             return False
         retry_at = _deferral_time(cause)
         if cause.type == "QuotaExhausted" and retry_at is not None:
             self._set_status(EnrollmentStatus.WAITING_FOR_QUOTA)
             limit = max(retry_at - workflow.now(), timedelta(seconds=1))
+        elif cause.type == "WinnerPending":
+            self._set_status(EnrollmentStatus.WAITING_FOR_WINNER)
+            limit = WINNER_RECHECK
         else:
             self._set_status(EnrollmentStatus.SENDER_PAUSED)
             limit = SENDER_PAUSED_RECHECK
-        resumes = self._sender_resumes
+        nudges = self._nudges
         try:
             await workflow.wait_condition(
-                lambda: self._outcome is not None or self._sender_resumes != resumes,
+                lambda: self._outcome is not None or self._nudges != nudges,
                 timeout=limit,
                 timeout_summary=f"deferred: {cause.type}",
             )

@@ -1,13 +1,16 @@
-"""The nurture API served by uvicorn in a thread (forwarder included), for end-to-end tests."""
+"""The nurture API served by uvicorn in a thread (forwarder included), for end-to-end tests, and
+the waits and simulator scripting those tests share."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 
 from api.app import create_app
@@ -34,3 +37,20 @@ def live_api(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
+
+
+async def until(fetch, predicate, seconds: float = 20):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await fetch()
+        if predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition never held; last: {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def script(sim, **body) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{sim.url}/_sim/events", json=body)
+        assert response.status_code == 202, response.text

@@ -10,47 +10,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
 import worker as worker_module
 from activities.enrolling import EnrollmentService
-from activities.webhook_signature import generate_key_pair
 from models.db import get_engine
 from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
 from models.settings import Settings
 from models.temporal_client import connect
-from simulator import running_simulator
 from tests.factories import make_contact, make_sender
 from tests.integration.enrollments import SLOW
-from tests.integration.live_api import live_api
-
-SIM_KEY = "SG.e2e-key"
-
-
-@pytest.fixture
-def loop_stack(database_url, dev_server_address):
-    """API (with forwarder) ⇄ simulator (scripted) on free ports, plus settings for a worker."""
-    private_pem, public_key = generate_key_pair()
-    base = Settings(
-        database_url=database_url,
-        temporal_address=dev_server_address,
-        task_queue=f"e2e-{uuid.uuid4()}",
-        sendgrid_api_key=SIM_KEY,
-        sendgrid_webhook_public_key=public_key,
-        forwarder_poll_seconds=0.2,
-        inbound_domain="in.example.test",
-        api_token="e2e-token",
-    )
-    with live_api(base) as api_url:
-        with running_simulator(
-            SIM_KEY,
-            webhook_url=f"{api_url}/webhooks/sendgrid/events",
-            inbound_url=f"{api_url}/webhooks/sendgrid/inbound",
-            private_key_pem=private_pem,
-            flush_seconds=0.05,
-        ) as sim:
-            settings = base.model_copy(update={"sendgrid_host": sim.url, "public_url": api_url})
-            yield settings, sim, api_url
+from tests.integration.live_api import script, until
 
 
 async def run_enrollment(
@@ -82,23 +51,6 @@ async def run_enrollment(
                 await handle.signal("cancel", "test over")
             result = await asyncio.wait_for(handle.result(), 30)
     return result, state, elapsed
-
-
-async def until(fetch, predicate, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition never held; last: {value!r}")
-        await asyncio.sleep(0.05)
-
-
-async def script(sim, **body) -> None:
-    async with httpx.AsyncClient() as http:
-        response = await http.post(f"{sim.url}/_sim/events", json=body)
-        assert response.status_code == 202, response.text
 
 
 async def test_human_reply_ends_the_enrollment_replied(loop_stack):

@@ -30,6 +30,7 @@ from temporalio.worker import Worker
 
 from cli.processes import installed_binary
 from models import search_attributes
+from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.enrollment import (
     EVENT_SIGNAL,
@@ -114,6 +115,8 @@ class FakeSender:
     quota_full: dict[str, timedelta] = field(default_factory=dict)
     #: While set, every send raises SenderPaused.
     sender_paused: bool = False
+    #: The cohort's A/B winner; a send that awaits it raises WinnerPending while it is None.
+    winner: str | None = None
 
     @activity.defn(name=SEND_STEP_ACTIVITY)
     async def send_step(self, input: SendStepInput) -> SendStepResult:
@@ -138,10 +141,15 @@ class FakeSender:
             error_type = self.fail.get(input.step)
             if error_type is not None:
                 raise ApplicationError(f"{error_type} (fake)", type=error_type, non_retryable=True)
+            if input.await_winner and self.winner is None:
+                raise ApplicationError(
+                    "winner pending (fake)", None, type="WinnerPending", non_retryable=True
+                )
             return SendStepResult(
                 message_id=input.message_id,
                 status=SendStatus.SENT,
                 esp_message_id=f"esp-{input.message_id}",
+                variant=self.winner if input.await_winner else input.variant,
             )
         finally:
             self.finished += 1
@@ -264,6 +272,7 @@ async def start_enrollment(
     params: dict[str, Any] | None = None,
     cohort_id: str | None = "cohort-test",
     calendar: ContactCalendar | None = None,
+    ab: AbAssignment | None = None,
     **start_kwargs: Any,
 ) -> Enrollment:
     """Start an enrollment of a fresh contact id in `sequence` on `task_queue`."""
@@ -276,6 +285,7 @@ async def start_enrollment(
             cohort_id=cohort_id,
             params=params or {},
             calendar=calendar,
+            ab=ab,
         ),
         id=enrollment_workflow_id(sequence.name, contact_id),
         task_queue=task_queue,

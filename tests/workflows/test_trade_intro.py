@@ -9,7 +9,8 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from models.enrollment import EnrollmentStatus, Outcome
+from models.ab_test import AbAssignment
+from models.enrollment import AB_DECIDED_SIGNAL, EnrollmentStatus, Outcome
 from models.events import BounceClass, EventKind
 from tests.workflows.scenarios import Enrollment, FakeSender
 from workflows.trade_intro import TradeIntroParams
@@ -152,120 +153,6 @@ async def test_click_later_in_the_sequence(
 
     assert sender.steps == steps
     assert sender.days_after_start("offer") == pytest.approx(offer_day, abs=0.01)
-    assert result.outcome == Outcome.COMPLETED
-
-
-async def test_send_inputs_carry_ids_and_thread_the_bump(
-    enroll: Enroll, sender: FakeSender
-) -> None:
-    e = await enroll(cohort_id="cohort-7")
-    result = await e.result()
-
-    intro, bump = sender.input_of("intro"), sender.input_of("bump")
-    for sent in sender.sent:
-        assert sent.contact_id == e.contact_id
-        assert sent.workflow_id == e.handle.id == f"nurture/trade_intro/{e.contact_id}"
-        assert sent.sequence == "trade_intro"
-        assert sent.cohort_id == "cohort-7"
-        assert sent.sender_id == "default"
-    assert bump.in_reply_to_message_id == intro.message_id
-    assert all(s.in_reply_to_message_id is None for s in sender.sent if s.step != "bump")
-    assert len({s.message_id for s in sender.sent}) == 4
-    assert [s.message_id for s in result.steps_sent] == [s.message_id for s in sender.sent]
-    assert all(s.status == "sent" for s in result.steps_sent)
-
-
-async def test_human_open_skips_the_bump(enroll: Enroll, sender: FakeSender) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(hours=12)
-    await e.event(EventKind.OPEN, "intro")
-    result = await e.result()
-
-    assert result.outcome == Outcome.COMPLETED
-    assert sender.steps == ["intro", "case_study", "offer"]
-    assert sender.days_after_start("case_study") == pytest.approx(4, abs=0.01)
-    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
-
-
-async def test_machine_open_only_still_sends_the_bump(enroll: Enroll, sender: FakeSender) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(hours=1)
-    await e.event(EventKind.OPEN, "intro", machine_open=True)
-    result = await e.result()
-
-    assert result.outcome == Outcome.COMPLETED
-    assert sender.steps == ["intro", "bump", "case_study", "offer"]
-
-
-async def test_open_of_another_message_does_not_count_for_the_intro(
-    enroll: Enroll, sender: FakeSender
-) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.event(EventKind.OPEN, None)
-    result = await e.result()
-
-    assert sender.steps == ["intro", "bump", "case_study", "offer"]
-    assert result.outcome == Outcome.COMPLETED
-
-
-async def test_click_on_intro_brings_the_offer_forward(enroll: Enroll, sender: FakeSender) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(days=1)
-    await e.event(EventKind.CLICK, "intro", url="https://example.com/catalogue")
-    result = await e.result()
-
-    assert result.outcome == Outcome.COMPLETED
-    assert sender.steps == ["intro", "offer"]
-    assert sender.days_after_start("offer") == pytest.approx(1, abs=0.01)
-
-
-async def test_click_after_an_open_still_brings_the_offer_forward(
-    enroll: Enroll, sender: FakeSender
-) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(hours=6)
-    await e.event(EventKind.OPEN, "intro")
-    await e.sleep(days=2)
-    await e.event(EventKind.CLICK, "intro")
-    result = await e.result()
-
-    assert sender.steps == ["intro", "offer"]
-    assert sender.days_after_start("offer") == pytest.approx(2.25, abs=0.01)
-    assert result.outcome == Outcome.COMPLETED
-
-
-async def test_click_after_the_bump_brings_the_offer_forward(
-    enroll: Enroll, sender: FakeSender
-) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(days=3)
-    await e.until_waiting("bump")
-    await e.event(EventKind.CLICK, "intro")
-    result = await e.result()
-
-    assert sender.steps == ["intro", "bump", "offer"]
-    assert sender.days_after_start("offer") == pytest.approx(3, abs=0.01)
-    assert result.outcome == Outcome.COMPLETED
-
-
-async def test_click_after_the_case_study_does_not_skip_anything(
-    enroll: Enroll, sender: FakeSender
-) -> None:
-    e = await enroll()
-    await e.until_waiting("intro")
-    await e.sleep(days=5)
-    await e.until_waiting("case_study")
-    await e.event(EventKind.CLICK, "intro")
-    result = await e.result()
-
-    assert sender.steps == ["intro", "bump", "case_study", "offer"]
-    assert sender.days_after_start("offer") == pytest.approx(8, abs=0.01)
     assert result.outcome == Outcome.COMPLETED
 
 
@@ -578,3 +465,56 @@ async def test_cancel_while_paused_ends_cancelled(enroll: Enroll, sender: FakeSe
     await e.handle.signal("cancel", "cohort cancelled")
     result = await e.result()
     assert result.outcome == Outcome.CANCELLED and sender.steps == ["intro"]
+
+
+# --- A/B tests ----------------------------------------------------------------------------------
+
+
+async def test_sample_contact_sends_its_assigned_variant(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(ab=AbAssignment(step="intro", variant="question"))
+    result = await e.result()
+    intro = sender.input_of("intro")
+    assert intro.variant == "question" and not intro.await_winner
+    assert result.steps_sent[0].variant == "question"
+    assert sender.input_of("bump").variant is None  # only the tested step has variants
+
+
+async def test_rest_of_the_cohort_waits_for_the_winner_then_sends_it_once(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(ab=AbAssignment(step="intro", variant=None))
+    state = await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
+    assert state.steps_sent == []
+    await e.sleep(hours=30)  # rechecks find no winner yet
+    assert (await e.state()).status == EnrollmentStatus.WAITING_FOR_WINNER
+    sender.winner = "question"
+    await e.handle.signal(AB_DECIDED_SIGNAL)
+    state = await e.until(lambda s: bool(s.steps_sent))
+    assert state.steps_sent[0].variant == "question"
+    attempts = [i for i in sender.sent if i.step == "intro"]
+    assert len({i.message_id for i in attempts}) == 1  # one message row, however many tries
+    await e.handle.signal("cancel", "test over")
+    assert (await e.result()).outcome == Outcome.CANCELLED
+
+
+async def test_winner_is_found_by_the_recheck_without_a_signal(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(ab=AbAssignment(step="intro", variant=None))
+    await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
+    sender.winner = "control"
+    await e.sleep(hours=1, minutes=1)
+    state = await e.until(lambda s: bool(s.steps_sent))
+    assert state.steps_sent[0].variant == "control"
+
+
+async def test_exit_while_waiting_for_the_winner_sends_nothing(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll(ab=AbAssignment(step="intro", variant=None))
+    await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
+    await e.event(EventKind.UNSUBSCRIBE)
+    result = await e.result()
+    assert result.outcome == Outcome.UNSUBSCRIBED and result.steps_sent == []

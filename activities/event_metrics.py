@@ -1,0 +1,54 @@
+"""Which funnel metric a stored engagement event counts toward: the one reading of events that the
+cohort funnel and the A/B decision share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from models.events import BounceClass, EventKind
+
+STEP_METRICS = (
+    "sent",
+    "delivered",
+    "opened_human",
+    "opened_machine",
+    "clicked",
+    "replied_human",
+    "replied_auto",
+    "unsubscribed",
+    "bounced_hard",
+    "bounced_soft",
+    "bounced_block",
+    "complained",
+    "unknown",
+)
+
+
+def event_metrics(
+    kind: str | None, payload: Mapping[str, Any] | None, details: Mapping[str, Any] | None
+) -> list[str]:
+    """The funnel metrics one stored event counts toward (none for kinds the funnel ignores)."""
+    payload = payload or {}
+    details = details or {}
+    if kind == EventKind.DELIVERED:
+        return ["delivered"]
+    if kind == EventKind.OPEN:
+        return ["opened_machine" if payload.get("machine_open") else "opened_human"]
+    if kind == EventKind.CLICK:
+        return ["clicked"]
+    if kind == EventKind.REPLY:
+        return ["replied_auto" if payload.get("auto_reply") else "replied_human"]
+    if kind == EventKind.UNSUBSCRIBE:
+        return ["unsubscribed"]
+    if kind == EventKind.COMPLAINT:
+        return ["complained"]
+    if kind == EventKind.BOUNCE:
+        cls = str(payload.get("bounce_class") or details.get("bounce_class") or "")
+        if cls == BounceClass.HARD:
+            return ["bounced_hard"]
+        return ["bounced_block"] if cls == BounceClass.BLOCK else ["bounced_soft"]
+    return []
+
+
+__all__ = ["STEP_METRICS", "event_metrics"]
