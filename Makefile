@@ -20,8 +20,21 @@ dev: install
 	$(VENV)/bin/nurture dev
 
 ## make test: the whole suite (unit, workflow, integration; PostgreSQL too when NURTURE_TEST_POSTGRES_URL is set).
-test: install
+test: install browser
 	$(PY) -m pytest -q
+
+## make browser: Debian's chromium for the dashboard's browser tests, installed with apt where
+## this runs as root; elsewhere those tests skip. Nothing downloads a browser build of its own.
+.PHONY: browser
+browser:
+	@[ -x /usr/bin/chromium ] \
+	  || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	       && export DEBIAN_FRONTEND=noninteractive \
+	       && { timeout 900 apt-get install -y -q chromium >/dev/null 2>&1 \
+	            || { timeout 300 apt-get update -q >/dev/null 2>&1 \
+	                 && timeout 900 apt-get install -y -q chromium >/dev/null 2>&1; }; } \
+	       && echo "installed chromium for the browser tests"; } \
+	  || echo "chromium not installed: the dashboard's browser tests will skip"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
+import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.cohorts import CohortActivities
 from activities.enrollment_activities import EnrollmentActivities
 from activities.sending import SendingService
 from models.db import get_engine
+from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
-from models.temporal_client import connect
+from models.temporal_client import connect, metrics_runtime
 from workflows.cohort_launch import CohortLaunch
 from workflows.registry import SEQUENCES
 
 #: Activities block on SendGrid and the DB; this many run at once per worker.
 ACTIVITY_THREADS = 32
+
+log = structlog.stdlib.get_logger("worker")  # __name__ is "__main__" under `python -m`
 
 
 def build_worker(
@@ -49,25 +53,39 @@ def build_worker(
     )
 
 
-async def run(settings: Settings | None = None) -> None:
-    """Run a worker until SIGINT or SIGTERM, then finish in-flight tasks and stop."""
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """The runtime exporting Temporal SDK metrics when NURTURE_WORKER_METRICS_PORT is set."""
+    if settings.worker_metrics_port is None:
+        return None
+    return metrics_runtime(f"{settings.worker_metrics_host}:{settings.worker_metrics_port}")
+
+
+async def run(settings: Settings | None = None, *, stop: asyncio.Event | None = None) -> None:
+    """Run a worker until `stop` is set (by default: SIGINT or SIGTERM), then finish in-flight
+    tasks and stop."""
     settings = settings or get_settings()
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.effective_database_url)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, engine, executor=executor)
+    if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        worker = build_worker(client, settings, engine, executor=executor)
         async with worker:
-            logging.getLogger(__name__).info("worker polling task queue %s", settings.task_queue)
+            log.info(
+                "worker polling",
+                task_queue=settings.task_queue,
+                metrics_port=settings.worker_metrics_port,
+            )
             await stop.wait()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run())
+    settings = get_settings()
+    configure_logging(settings)
+    asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ signals them — in order within a workflow, concurrently across workflows — a
 result: forwarded, late (the workflow is closed or gone: kept, never retried), or failed (Temporal
 unreachable: retried after a growing pause). Nothing is lost across restarts: the rows are the
 queue. A duplicate signal is harmless: workflows drop events they have seen (`esp_event_id`).
+Each pass's result goes to the observers given to `observe()` (the API's `/metrics`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col
+from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 60.0
 
+#: Rows the forwarder still has to signal (due now or waiting out a retry pause).
+UNFORWARDED = sa.and_(col(Event.forwarded_at).is_(None), col(Event.workflow_id).is_not(None))
+
 
 @dataclass(frozen=True)
 class PendingSignal:
@@ -41,6 +45,7 @@ class PendingSignal:
     signal: str
     payload: dict[str, Any] | None
     attempts: int
+    received_at: datetime
 
 
 @dataclass
@@ -48,6 +53,8 @@ class PassResult:
     forwarded: int = 0
     late: int = 0
     failed: int = 0
+    #: For each forwarded event: seconds from its webhook's arrival to the signal's acceptance.
+    signal_latencies: list[float] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
@@ -73,6 +80,11 @@ class EventForwarder:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._observers: list[Callable[[PassResult], None]] = []
+
+    def observe(self, observer: Callable[[PassResult], None]) -> None:
+        """Call `observer` with the result of every pass that handled at least one event."""
+        self._observers.append(observer)
 
     def wake(self) -> None:
         """New rows were committed: forward them now instead of at the next poll."""
@@ -96,6 +108,13 @@ class EventForwarder:
 
     async def forward_pending(self) -> PassResult:
         """One pass over the due rows (at most one batch)."""
+        result = await self._forward_batch()
+        if result.handled:
+            for observer in self._observers:
+                observer(result)
+        return result
+
+    async def _forward_batch(self) -> PassResult:
         self._wake.clear()
         batch = await asyncio.to_thread(self._claim)
         if not batch:
@@ -110,6 +129,7 @@ class EventForwarder:
         for pending in batch:
             by_workflow[pending.workflow_id].append(pending)
         done: list[tuple[int, datetime]] = []
+        latencies: list[float] = []
         late: list[int] = []
         failed: list[tuple[PendingSignal, str]] = []
 
@@ -118,7 +138,9 @@ class EventForwarder:
                 for i, pending in enumerate(items):
                     try:
                         await self._signal(client, pending)
-                        done.append((pending.id, utcnow()))
+                        at = utcnow()
+                        done.append((pending.id, at))
+                        latencies.append((at - pending.received_at).total_seconds())
                     except RPCError as err:
                         if err.status == RPCStatusCode.NOT_FOUND:
                             late.append(pending.id)
@@ -133,7 +155,9 @@ class EventForwarder:
             log.info("forwarder: %d event(s) for closed workflows kept as late", len(late))
         if failed:
             log.warning("forwarder: %d event(s) not delivered; will retry", len(failed))
-        return PassResult(forwarded=len(done), late=len(late), failed=len(failed))
+        return PassResult(
+            forwarded=len(done), late=len(late), failed=len(failed), signal_latencies=latencies
+        )
 
     # -- Temporal --------------------------------------------------------------------------------
 
@@ -167,8 +191,7 @@ class EventForwarder:
     def _claim(self) -> list[PendingSignal]:
         now = utcnow()
         due = sa.and_(
-            col(Event.forwarded_at).is_(None),
-            col(Event.workflow_id).is_not(None),
+            UNFORWARDED,
             sa.or_(col(Event.claimed_until).is_(None), col(Event.claimed_until) < now),
         )
         ids = sa.select(col(Event.id)).where(due).order_by(col(Event.id)).limit(self._batch_size)
@@ -182,13 +205,16 @@ class EventForwarder:
                 col(Event.signal),
                 col(Event.payload),
                 col(Event.forward_attempts),
+                col(Event.received_at),
             )
         )
         with session_scope(self._engine) as session:
             rows = session.execute(stmt).all()
         return sorted(
             (
-                PendingSignal(r.id, r.workflow_id, r.signal, r.payload, r.forward_attempts)
+                PendingSignal(
+                    r.id, r.workflow_id, r.signal, r.payload, r.forward_attempts, r.received_at
+                )
                 for r in rows
             ),
             key=lambda p: p.id,
@@ -235,16 +261,34 @@ class EventForwarder:
                 )
 
 
+@dataclass(frozen=True)
+class OutboxState:
+    """How far behind the forwarder is: rows waiting, and when the oldest of them arrived."""
+
+    backlog: int
+    oldest_received_at: datetime | None
+
+    def lag_seconds(self, now: datetime) -> float:
+        """Age of the oldest waiting event; 0 when nothing waits."""
+        if self.oldest_received_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_received_at).total_seconds())
+
+
+def outbox_state(session: Session) -> OutboxState:
+    """The backlog and its oldest row, in one aggregate query."""
+    count, oldest = session.execute(
+        sa.select(sa.func.count(), sa.func.min(col(Event.received_at)))
+        .select_from(Event)
+        .where(UNFORWARDED)
+    ).one()  # MIN() keeps the column's type: an aware UTC datetime on every backend
+    return OutboxState(backlog=int(count), oldest_received_at=oldest)
+
+
 def backlog(engine: sa.Engine) -> int:
     """Events waiting to be signalled (for /metrics and tests)."""
     with session_scope(engine) as session:
-        return int(
-            session.execute(
-                sa.select(sa.func.count())
-                .select_from(Event)
-                .where(col(Event.forwarded_at).is_(None), col(Event.workflow_id).is_not(None))
-            ).scalar_one()
-        )
+        return outbox_state(session).backlog
 
 
-__all__ = ["EventForwarder", "PassResult", "backlog"]
+__all__ = ["EventForwarder", "OutboxState", "PassResult", "backlog", "outbox_state"]

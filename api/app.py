@@ -8,9 +8,22 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from api import cohorts, contacts, enrollments, health, privacy, senders, unsubscribe, webhooks
+from api import (
+    cohorts,
+    contacts,
+    dashboard,
+    enrollments,
+    health,
+    privacy,
+    senders,
+    unsubscribe,
+    webhooks,
+)
+from api.access_log import AccessLog
+from api.metrics import install_metrics
 from api.services import build_services
 from models.db import get_engine
+from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
 
 
@@ -35,6 +48,8 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.state.settings = settings
     app.state.engine = engine
     app.state.services = services
+    install_metrics(app, engine, services.forwarder)
+    app.add_middleware(AccessLog)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(unsubscribe.router)
@@ -44,9 +59,12 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.include_router(privacy.router)
     app.include_router(contacts.router)
     app.include_router(contacts.confirm_router)
+    app.include_router(dashboard.router)
     return app
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory api.app:app_from_env`."""
-    return create_app()
+    """Factory for `uvicorn --factory api.app:app_from_env`; configures this process's logs."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,6 +20,7 @@ from starlette.formparsers import MultiPartException
 from activities.esp_events import parse_event_batch
 from activities.inbound_parse import parse_inbound
 from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from api.metrics import observe_webhook
 from api.services import ApiServices
 from models.errors import InvalidSignature, MalformedInbound, MalformedPayload
 
@@ -44,6 +46,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 @router.post("/events")
 async def event_webhook(request: Request) -> dict[str, int]:
+    started = time.perf_counter()
     services: ApiServices = request.app.state.services
     body = await read_body(request, request.app.state.settings.webhook_max_bytes)
     if services.verifier is None:
@@ -62,6 +65,7 @@ async def event_webhook(request: Request) -> dict[str, int]:
     except MalformedPayload as exc:
         raise HTTPException(400, str(exc)) from None
     result = await run_in_threadpool(services.ingest.ingest_esp_events, events)
+    observe_webhook(request, "events", started)
     if result.event_ids:
         services.forwarder.wake()
     return {
@@ -94,6 +98,7 @@ def check_inbound_auth(request: Request) -> None:
 
 @router.post("/inbound")
 async def inbound_parse(request: Request) -> dict[str, bool]:
+    started = time.perf_counter()
     check_inbound_auth(request)
     services: ApiServices = request.app.state.services
     declared = request.headers.get("content-length")
@@ -111,6 +116,7 @@ async def inbound_parse(request: Request) -> dict[str, bool]:
     except MalformedInbound as exc:
         raise HTTPException(400, str(exc)) from None
     recorded = await run_in_threadpool(services.replies.record, inbound, received=received)
+    observe_webhook(request, "inbound", started)
     if recorded.correlated and not recorded.duplicate:
         services.forwarder.wake()
     return {

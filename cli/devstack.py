@@ -20,7 +20,7 @@ from activities.content_lint import lint_before_start
 from activities.enrolling import EnrollmentService
 from activities.senders import ensure_sender
 from activities.webhook_signature import generate_key_pair, public_key_of
-from cli.processes import ChildProcess, ProcessFailed, temporal_dev_server
+from cli.processes import ChildProcess, ProcessFailed, free_port, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.errors import EnrollmentConflict
 from models.settings import Settings
@@ -92,6 +92,8 @@ class DevStack:
         self.data_dir = self.settings.data_dir.resolve()
         self.log_dir = self.data_dir / "logs"
         self.children: list[ChildProcess] = []
+        #: Where the worker serves Temporal SDK metrics (NURTURE_WORKER_METRICS_PORT, else free).
+        self.worker_metrics_port = self.settings.worker_metrics_port or free_port()
 
     @property
     def simulator_url(self) -> str:
@@ -116,11 +118,13 @@ class DevStack:
             "NURTURE_DATABASE_URL": s.effective_database_url,
             "NURTURE_TEMPORAL_ADDRESS": f"127.0.0.1:{s.temporal_port}",
             "NURTURE_TEMPORAL_NAMESPACE": s.temporal_namespace,
+            "NURTURE_TEMPORAL_UI_URL": f"http://localhost:{s.temporal_ui_port}",
             "NURTURE_TASK_QUEUE": s.task_queue,
             "NURTURE_SENDGRID_HOST": self.simulator_url,
             "NURTURE_SENDGRID_API_KEY": s.sendgrid_api_key,
             "NURTURE_PUBLIC_URL": s.public_url,
             "NURTURE_SIMULATOR_PORT": str(s.simulator_port),
+            "NURTURE_WORKER_METRICS_PORT": str(self.worker_metrics_port),
         }
 
     def _start(self, child: ChildProcess, port: int | None) -> None:
@@ -272,6 +276,8 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
             "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
             + ui_line
             + f"  API             http://localhost:{s.api_port}/healthz\n"
+            f"  metrics         http://localhost:{s.api_port}/metrics\n"
+            f"  worker metrics  http://localhost:{stack.worker_metrics_port}/metrics\n"
             f"  ESP simulator   http://localhost:{s.simulator_port}/_sim/messages\n"
             f"  logs            {stack.log_dir}\n"
         )

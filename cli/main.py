@@ -18,6 +18,7 @@ from cli.enrollments import app as enrollment_app
 from cli.lint import lint
 from cli.senders import app as senders_app
 from models.errors import NurtureError
+from models.log_setup import configure_logging
 from models.settings import get_settings
 
 app = typer.Typer(
@@ -69,6 +70,7 @@ def dev(
     settings = get_settings().model_copy(
         update={k: v for k, v in overrides.items() if v is not None}
     )
+    configure_logging(settings)
     run_dev(settings, console, ui=not no_ui)
 
 
@@ -88,8 +90,13 @@ def api(
     """Run the HTTP API (webhooks, unsubscribe, ops API, dashboard)."""
     import uvicorn
 
+    # The app writes one access line per request itself (route templates, never tokens).
     uvicorn.run(
-        "api.app:app_from_env", factory=True, host=host, port=port or get_settings().api_port
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port or get_settings().api_port,
+        access_log=False,
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository (or installed tree) root: templates and `.nurture/` live beside the packages.
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "nurture"
+    temporal_ui_url: str = Field(
+        "http://localhost:8233",
+        description="Temporal UI base URL: the dashboard links each enrollment to its workflow.",
+    )
 
     sendgrid_api_key: str = "SG.dev-simulator-key"
     sendgrid_host: str = "http://localhost:8025"
@@ -74,6 +79,28 @@ class Settings(BaseSettings):
         0.02, gt=0, description="Hard-bounce rate that pauses a sender."
     )
     block_burst: int = Field(5, ge=1, description="Blocks within an hour that pause a sender.")
+
+    # Logs and metrics.
+    log_format: Literal["console", "json"] = Field(
+        "console", description="`console`: pretty, for a terminal; `json`: one object a line."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="If set, the worker serves Temporal SDK metrics at :PORT/metrics.",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Where the worker's metrics listen (0.0.0.0 in a container)."
+    )
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     # Ports of `nurture dev`.
     temporal_port: int = 7233

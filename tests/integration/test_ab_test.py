@@ -28,9 +28,7 @@ def sent_intros(engine) -> list[Message]:
     with session_scope(engine) as s:
         return list(
             s.exec(
-                select(Message).where(
-                    Message.step == "intro", Message.status == MessageStatus.SENT
-                )
+                select(Message).where(Message.step == "intro", Message.status == MessageStatus.SENT)
             ).all()
         )
 
