@@ -25,6 +25,22 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite under data_dir.")
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    temporal_tls: bool = Field(
+        False, description="TLS to Temporal (implied by a client certificate or an API key)."
+    )
+    temporal_tls_cert: Path | None = Field(
+        None, description="mTLS client certificate (PEM file), e.g. for Temporal Cloud."
+    )
+    temporal_tls_key: Path | None = Field(None, description="Its private key (PEM file).")
+    temporal_tls_ca: Path | None = Field(
+        None, description="Root CA of a self-hosted cluster's server certificate (PEM file)."
+    )
+    temporal_tls_server_name: str | None = Field(
+        None, description="Server name to verify, when it differs from the address's host."
+    )
+    temporal_api_key: str | None = Field(
+        None, description="Temporal Cloud API key (instead of mTLS certificates)."
+    )
     task_queue: str = "nurture"
     temporal_ui_url: str = Field(
         "http://localhost:8233",

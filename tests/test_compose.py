@@ -43,3 +43,15 @@ def test_worker_starts_after_migrations_and_search_attributes():
     setup = " ".join(services["temporal-setup"]["command"])
     for attribute in ("NurtureSequence", "NurtureCohort", "NurtureStep", "NurtureStatus"):
         assert attribute in setup
+
+
+def test_worker_serves_sdk_metrics_and_everything_logs_json():
+    services = load()["services"]
+    worker = services["worker"]
+    assert worker["environment"]["NURTURE_WORKER_METRICS_HOST"] == "0.0.0.0"
+    assert worker["environment"]["NURTURE_WORKER_METRICS_PORT"] in [
+        str(p) for p in worker["expose"]
+    ]
+    for name in ("worker", "api"):
+        assert services[name]["environment"]["NURTURE_LOG_FORMAT"] == "json"
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
