@@ -275,6 +275,8 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
         console.print(
             "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
             + ui_line
+            + f"  dashboard       http://localhost:{s.api_port}/  (log in with NURTURE_API_TOKEN"
+            + (" = dev-api-token)\n" if s.api_token == "dev-api-token" else ")\n")
             + f"  API             http://localhost:{s.api_port}/healthz\n"
             f"  metrics         http://localhost:{s.api_port}/metrics\n"
             f"  worker metrics  http://localhost:{stack.worker_metrics_port}/metrics\n"
