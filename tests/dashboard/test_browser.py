@@ -7,14 +7,12 @@ Screenshots go to test-output/screenshots/."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +26,7 @@ from models.tables import Contact
 from models.temporal_client import connect
 from simulator import running_simulator
 from tests.factories import make_contact, make_sender
-from tests.integration.live_api import live_api
+from tests.integration.live_api import live_api, until
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
@@ -49,21 +47,6 @@ playwright_api = pytest.importorskip(
     "playwright.async_api",
     reason="browser tests need Playwright's Python package (`pip install -e '.[dev]'`)",
 )
-
-T = TypeVar("T")
-
-
-async def until(
-    fetch: Callable[[], Awaitable[T]], predicate: Callable[[T], bool], seconds: float = 30
-) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await fetch()
-        if predicate(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition never held; last: {value!r}")
-        await asyncio.sleep(0.1)
 
 
 @dataclass

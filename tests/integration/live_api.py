@@ -39,7 +39,7 @@ def live_api(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-async def until(fetch, predicate, seconds: float = 20):
+async def until(fetch, predicate, seconds: float = 30):
     deadline = time.monotonic() + seconds
     while True:
         value = await fetch()
