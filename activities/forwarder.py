@@ -6,6 +6,8 @@ signals them — in order within a workflow, concurrently across workflows — a
 result: forwarded, late (the workflow is closed or gone: kept, never retried), or failed (Temporal
 unreachable: retried after a growing pause). Nothing is lost across restarts: the rows are the
 queue. A duplicate signal is harmless: workflows drop events they have seen (`esp_event_id`).
+Order holds within one pass only: an event waiting out its retry pause can be overtaken by a
+newer one for the same workflow, which the workflows allow for (ESP events come unordered too).
 Each pass's result goes to the observers given to `observe()` (the API's `/metrics`).
 """
 
