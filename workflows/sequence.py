@@ -298,6 +298,10 @@ class Sequence:
             except ActivityError as err:
                 if not await self._wait_out_deferral(err):
                     self._on_send_failed(step, err)
+            # Ops may have paused the enrollment while the step was deferred. (Histories from
+            # before this check replay without it.)
+            if workflow.patched("hold-after-deferral"):
+                await self._hold_while_paused()
             self._set_status(EnrollmentStatus.SENDING)
         self._steps_sent.append(
             SentStep(

@@ -10,6 +10,7 @@ Re-record the stored histories (after a deliberate, patched change to a sequence
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,8 +34,11 @@ from models import search_attributes
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.enrollment import (
+    AB_DECIDED_SIGNAL,
     EVENT_SIGNAL,
     FINISH_ENROLLMENT_ACTIVITY,
+    PAUSE_SIGNAL,
+    RESUME_SIGNAL,
     SEND_STEP_ACTIVITY,
     STATE_QUERY,
     EnrollmentInput,
@@ -334,12 +338,30 @@ async def machine_open_and_soft_bounce_ignored(e: Enrollment) -> None:
 
 
 #: Scenario name → driver; each recorded history is `histories/trade_intro-{name}.json`.
+async def winner_awaited_while_paused(e: Enrollment) -> None:
+    """Outside the A/B sample: waits for the winner, is paused meanwhile, sends after resume."""
+    await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
+    await e.handle.signal(PAUSE_SIGNAL)
+    await e.until(lambda s: s.paused_by_ops)
+    e.sender.winner = "question"
+    await e.handle.signal(AB_DECIDED_SIGNAL)
+    await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    await e.sleep(hours=2)
+    await e.handle.signal(RESUME_SIGNAL)
+    await e.result()
+
+
 SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
     "complete": no_engagement_completes,
     "opened": human_open_skips_bump,
     "click_forward": click_brings_offer_forward,
     "replied": reply_while_sleeping,
     "machine_open_soft_bounce": machine_open_and_soft_bounce_ignored,
+    "ab_winner_paused": winner_awaited_while_paused,
+}
+#: Start arguments of scenarios that need more than a plain enrollment.
+SCENARIO_START: dict[str, dict[str, Any]] = {
+    "ab_winner_paused": {"ab": AbAssignment(step="intro", variant=None)},
 }
 
 
@@ -357,16 +379,20 @@ async def record(env: WorkflowEnvironment, name: str) -> WorkflowHistory:
         workflows=list(SEQUENCES),
         activities=sender.activities,
     ):
-        enrollment = await start_enrollment(env.client, env, task_queue, sender)
+        enrollment = await start_enrollment(
+            env.client, env, task_queue, sender, **SCENARIO_START.get(name, {})
+        )
         await SCENARIOS[name](enrollment)
         return await enrollment.handle.fetch_history()
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    """Record the named scenarios' histories (default: those not stored yet). Stored histories
+    are what older code recorded: re-record one only when its old shape no longer matters."""
     HISTORIES_DIR.mkdir(parents=True, exist_ok=True)
     env = await start_env()
     try:
-        for name in SCENARIOS:
+        for name in names or [n for n in SCENARIOS if not history_path(n).exists()]:
             history = await record(env, name)
             history_path(name).write_text(history.to_json() + "\n")
             print(f"recorded {history_path(name)}")
@@ -375,4 +401,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

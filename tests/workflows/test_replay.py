@@ -69,6 +69,9 @@ def test_stored_history_holds_no_email_address(path: Path) -> None:
     assert payloads, "expected payloads in the history"
     for text in [raw, *payloads]:
         assert EMAIL.search(text) is None
-    # Inputs and results carry ids: the contact id, never an address or a name.
+    # Inputs and results carry ids: the contact id, never an address or a name (the calendar is
+    # a time zone and a country; the A/B assignment a step and a variant label).
     started = json.loads(payloads[0])
-    assert set(started) == {"contact_id", "sender_id", "cohort_id", "params"}
+    assert "contact_id" in started
+    assert set(started) <= {"contact_id", "sender_id", "cohort_id", "params", "calendar", "ab"}
+    assert set(started.get("calendar") or {}) <= {"time_zone", "country"}

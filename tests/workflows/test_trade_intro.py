@@ -467,6 +467,31 @@ async def test_cancel_while_paused_ends_cancelled(enroll: Enroll, sender: FakeSe
     assert result.outcome == Outcome.CANCELLED and sender.steps == ["intro"]
 
 
+@pytest.mark.parametrize("deferral", ["quota", "winner"])
+async def test_pause_while_a_step_is_deferred_holds_it_past_the_retry(
+    enroll: Enroll, sender: FakeSender, deferral: str
+) -> None:
+    if deferral == "quota":
+        sender.quota_full["intro"] = timedelta(hours=15)
+        e = await enroll()
+        await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_QUOTA)
+    else:
+        e = await enroll(ab=AbAssignment(step="intro", variant=None))
+        await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
+    await e.handle.signal("pause")
+    await e.until(lambda s: s.paused_by_ops)
+    sender.winner = "question"
+    await e.handle.signal(AB_DECIDED_SIGNAL)
+    await e.sleep(days=1)  # quota is back, the winner is known: still paused
+    state = await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    assert state.steps_sent == []
+    await e.handle.signal("resume")
+    state = await e.until(lambda s: bool(s.steps_sent))
+    assert [s.step for s in state.steps_sent] == ["intro"]
+    await e.handle.signal("cancel", "test over")
+    await e.result()
+
+
 # --- A/B tests ----------------------------------------------------------------------------------
 
 
