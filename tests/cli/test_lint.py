@@ -49,7 +49,7 @@ def write(root: Path, name: str, source: str) -> Path:
 def test_the_shipped_trade_intro_sequence_passes(run) -> None:
     result = run("trade_intro", "--templates-dir", str(PROJECT_ROOT / "templates"))
     assert result.exit_code == 0, result.output
-    assert "4 template(s), 0 error(s)" in result.output
+    assert "5 template(s), 0 error(s)" in result.output  # four steps and the intro's A/B variant
 
 
 def test_a_template_with_errors_exits_1_and_names_the_rules(run, tmp_path: Path) -> None:

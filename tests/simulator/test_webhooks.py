@@ -321,7 +321,7 @@ def test_forced_reordering_posts_a_batch_out_of_order(webhook_receiver: WebhookR
         SIM_API_KEY,
         webhook_url=webhook_receiver.events_url,
         scenario=Scenario(automatic=False, reorder=1.0),
-        flush_seconds=0.25,
+        flush_seconds=2.0,  # all four scripted well within one batch, even on a loaded machine
     ) as server:
         _send(server)
         queued = [
