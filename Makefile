@@ -36,6 +36,12 @@ browser:
 	       && echo "installed chromium for the browser tests"; } \
 	  || echo "chromium not installed: the dashboard's browser tests will skip"
 
+## make bench: not part of `make test`. Starts its own dev server, simulator, API and workers and
+## prints one JSON document (bench/README.md); BENCH_ARGS="--quick" for a smoke run.
+.PHONY: bench
+bench: install
+	@$(PY) -m bench.run $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -47,6 +47,15 @@ log = logging.getLogger(__name__)
 #: Soft bounces of one contact after which the address is suppressed.
 SOFT_BOUNCE_LIMIT = 3
 
+#: Kinds that change more than the event table (suppression, consent, sender health); a human
+#: reply too. The rest (opens, clicks, deliveries) are stored and signalled, nothing else.
+_KINDS_WITH_EFFECTS = frozenset(
+    {EventKind.BOUNCE, EventKind.COMPLAINT, EventKind.UNSUBSCRIBE, EventKind.DROPPED}
+)
+
+#: Ids per `IN (...)` when a batch's rows are loaded at once.
+_IN_CHUNK = 500
+
 #: SendGrid drops mail to addresses on its own suppression lists; mirror them.
 _DROP_REASONS = {
     "bounced address": SuppressionReason.HARD_BOUNCE,
@@ -109,6 +118,8 @@ class EventIngestService:
         """Store a webhook batch in one transaction (committed before the webhook answers)."""
         result = IngestResult()
         with session_scope(self._engine) as session:
+            # Held for the whole batch: the session's identity map only keeps what is referenced.
+            known = _load_referenced(session, events)  # noqa: F841
             for esp in events:
                 correlation = correlate(session, esp)
                 event = esp.event
@@ -176,6 +187,8 @@ class EventIngestService:
     def _apply_effects(self, session: Session, item: Incoming, result: IngestResult) -> None:
         event = item.event
         assert event is not None
+        if event.kind not in _KINDS_WITH_EFFECTS and not event.is_human_reply:
+            return  # opens, clicks, deliveries: nothing to do besides storing and signalling
         contact = (
             session.get(Contact, item.correlation.contact_id)
             if item.correlation.contact_id
@@ -338,17 +351,47 @@ def correlate_by_email(session: Session, email: str) -> Correlation:
 # -- rows ------------------------------------------------------------------------------------------
 
 
+#: One INSERT … ON CONFLICT DO NOTHING RETURNING id per dialect, built once: the values travel
+#: as parameters, so each event skips building and caching a statement of its own.
+_INSERT_ONCE: dict[str, Any] = {}
+
+
 def insert_once(session: Session, **values: Any) -> int | None:
     """Insert an event row unless its `esp_event_id` exists; the new row's id, or None."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Event)
-        .values(received_at=utcnow(), forward_attempts=0, late=False, **values)
-        .on_conflict_do_nothing(index_elements=["esp_event_id"])
-        .returning(col(Event.id))
+    stmt = _INSERT_ONCE.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = Event.__table__  # type: ignore[attr-defined]
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["esp_event_id"])
+            .returning(table.c.id)
+        )
+        _INSERT_ONCE[dialect] = stmt
+    row = {"received_at": utcnow(), "forward_attempts": 0, "late": False, **values}
+    return session.execute(stmt, row).scalar_one_or_none()
+
+
+def _load_referenced(session: Session, events: list[EspEvent]) -> list[Any]:
+    """Load the messages and enrollments a batch names by id in a few queries, so that
+    `correlate`'s `session.get` finds them in the identity map; the caller keeps the result."""
+    loaded: list[Any] = []
+    message_ids = list({e.message_id for e in events if e.message_id})
+    for start in range(0, len(message_ids), _IN_CHUNK):
+        chunk = message_ids[start : start + _IN_CHUNK]
+        loaded += session.exec(select(Message).where(col(Message.id).in_(chunk))).all()
+    found = {m.id for m in loaded}
+    # An enrollment is looked up only for events whose message is unknown.
+    workflow_ids = list(
+        {e.workflow_id for e in events if e.workflow_id and e.message_id not in found}
     )
-    return session.execute(stmt).scalar_one_or_none()
+    for start in range(0, len(workflow_ids), _IN_CHUNK):
+        chunk = workflow_ids[start : start + _IN_CHUNK]
+        loaded += session.exec(
+            select(Enrollment).where(col(Enrollment.workflow_id).in_(chunk))
+        ).all()
+    return loaded
 
 
 def _suppress(session: Session, email: str | None, reason: SuppressionReason) -> None:

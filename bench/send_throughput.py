@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 import uuid
@@ -22,6 +20,7 @@ from activities.senders import ensure_sender
 from activities.sendgrid_transport import SendGridTransport
 from activities.sending import Links, SendingService
 from bench import UNLIMITED
+from bench.figures import load_average, machine
 from models.db import get_engine, upgrade
 from models.enrollment import SendStepInput, enrollment_workflow_id
 from models.settings import PROJECT_ROOT
@@ -89,11 +88,7 @@ def main() -> None:
                 "sends_per_s_threaded": round(threaded, 1),
                 "threads": args.threads,
                 "messages": args.messages,
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
+                "machine": {**machine(), "load_after": load_average()},
             },
             indent=2,
         )

@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
-import statistics
 import tempfile
 import time
 import uuid
@@ -29,23 +26,21 @@ import worker as worker_module
 from activities.contacts import ConsentEvidence, upsert_contact
 from activities.enrolling import EnrollmentService
 from activities.senders import ensure_sender
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.webhook_signature import generate_key_pair
 from bench import UNLIMITED
+from bench.figures import latency_ms, load_average, machine, rate
+from bench.ingest import Target, build_batches, drained, post_signed
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope, upgrade
+from models.log_setup import configure_logging
 from models.settings import Settings
-from models.tables import Event, Message
+from models.tables import Message
 from models.temporal_client import connect
 from simulator import running_simulator
 from tests.integration.live_api import live_api
 
 API_KEY = "SG.bench"
 SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def main_async(args: argparse.Namespace) -> dict:
@@ -94,67 +89,38 @@ async def main_async(args: argparse.Namespace) -> dict:
                             if len(messages) >= args.contacts:
                                 break
                             await asyncio.sleep(0.2)
+                        targets = [Target(m.workflow_id, "x@example.com", m.id) for m in messages]
+                        prefix = f"bench-{uuid.uuid4().hex[:8]}"
+                        bodies = build_batches(
+                            targets,
+                            batches=args.batches,
+                            batch_size=args.batch_size,
+                            prefix=prefix,
+                        )
                         posted = 0
                         start = time.perf_counter()
                         async with httpx.AsyncClient(timeout=60) as http:
-                            for b in range(args.batches):
-                                batch = []
-                                for j in range(args.batch_size):
-                                    m = messages[(b * args.batch_size + j) % len(messages)]
-                                    batch.append(
-                                        {
-                                            "event": "open",
-                                            "timestamp": int(time.time()),
-                                            "sg_event_id": f"bench-{uuid.uuid4().hex}",
-                                            "email": "x@example.com",
-                                            "nurture_message_id": m.id,
-                                            "nurture_workflow_id": m.workflow_id,
-                                        }
-                                    )
-                                body = json.dumps(batch).encode()
-                                ts = str(int(time.time()))
-                                r = await http.post(
-                                    f"{api_url}/webhooks/sendgrid/events",
-                                    content=body,
-                                    headers={
-                                        SIGNATURE_HEADER: sign(private_pem, body, ts),
-                                        TIMESTAMP_HEADER: ts,
-                                    },
-                                )
-                                r.raise_for_status()
-                                posted += len(batch)
+                            for body in bodies:
+                                await post_signed(http, api_url, private_pem, body)
+                                posted += args.batch_size
                                 if args.interval:
                                     await asyncio.sleep(args.interval)
                         ingest_seconds = time.perf_counter() - start
-                        while True:
-                            with session_scope(engine) as s:
-                                rows = s.exec(select(Event).where(Event.esp_type == "open")).all()
-                            if all(r.forwarded_at for r in rows):
-                                break
-                            await asyncio.sleep(0.2)
+                        latencies = await drained(engine, prefix, within=600)
         finally:
             server.stop()
-    latencies = [(r.forwarded_at - r.received_at).total_seconds() * 1000 for r in rows]
     return {
         "benchmark": "webhook_latency",
         "events": posted,
         "batch_interval_s": args.interval,
-        "post_events_per_s": round(posted / ingest_seconds, 1),
-        "webhook_signal_latency_ms": {
-            "p50": round(percentile(latencies, 0.50), 1),
-            "p95": round(percentile(latencies, 0.95), 1),
-            "p99": round(percentile(latencies, 0.99), 1),
-            "mean": round(statistics.mean(latencies), 1),
-        },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "post_events_per_s": rate(posted, ingest_seconds),
+        "webhook_signal_latency_ms": latency_ms(latencies),
+        "machine": {**machine(), "load_after": load_average()},
     }
 
 
 def main() -> None:
+    configure_logging(level="WARNING")  # stderr: stdout carries only the JSON document
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=50)
     parser.add_argument("--batches", type=int, default=20)

@@ -1,0 +1,92 @@
+"""The raw baseline's worker, a process of its own like nurture's: the `bench.raw_workflows`
+workflows and a no-op activity, with nurture's worker settings (activity threads, cache size).
+
+The raw sequence's signals must arrive as the engine's do — after the intro is sent, while the
+workflow waits — or its timers would never be started. So once the no-op `intro` returns, this
+process plays the ESP and the forwarder: after `--signal-delay` (the simulator's batching
+interval) it signals the workflow its four events, in order, at most 64 workflows at once (the
+forwarder's concurrency).
+
+    python -m bench.raw_worker --address 127.0.0.1:7233 --task-queue bench-raw
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.raw_workflows import (
+    NOOP_ACTIVITY,
+    RAW_EVENT_SIGNAL,
+    RAW_SEQUENCE,
+    RAW_SIGNALS,
+    RawSequence,
+    RawWaiting,
+)
+from models.settings import Settings
+from models.temporal_client import connect
+from worker import ACTIVITY_THREADS
+
+#: As `activities.forwarder.EventForwarder`'s default.
+SIGNAL_CONCURRENCY = 64
+
+
+class RawActivities:
+    def __init__(self, client: Client, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        self._client = client
+        self._loop = loop
+        self._delay = delay
+        self._semaphore = asyncio.Semaphore(SIGNAL_CONCURRENCY)
+
+    @activity.defn(name=NOOP_ACTIVITY)
+    def noop(self, step: str) -> str:
+        info = activity.info()
+        if step == "intro" and info.workflow_type == RAW_SEQUENCE and info.workflow_id:
+            asyncio.run_coroutine_threadsafe(self._events(info.workflow_id), self._loop)
+        return step
+
+    async def _events(self, workflow_id: str) -> None:
+        await asyncio.sleep(self._delay)
+        handle = self._client.get_workflow_handle(workflow_id)
+        async with self._semaphore:
+            for kind in RAW_SIGNALS:
+                await handle.signal(RAW_EVENT_SIGNAL, kind)
+
+
+async def run(address: str, task_queue: str, signal_delay: float) -> None:
+    client = await connect(Settings(temporal_address=address))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    activities = RawActivities(client, loop, signal_delay)
+    # As worker.build_worker: the activity threads bound concurrent activities; the rest default.
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[RawSequence, RawWaiting],
+            activities=[activities.noop],
+            activity_executor=executor,
+            max_concurrent_activities=ACTIVITY_THREADS,
+        ):
+            await stop.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--signal-delay", type=float, default=0.5)
+    args = parser.parse_args()
+    asyncio.run(run(args.address, args.task_queue, args.signal_delay))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""`make bench`: starts its own stack (bench.stack) and prints one JSON document — raw baseline,
+engine, cohort launch, worker memory and webhook ingest (bench/README.md describes each key).
+
+    .venv/bin/python -m bench.run [--quick] [--only raw,engine,launch,ingest] [--sequences 500]
+        [--launch-contacts 10000] [--data-dir DIR]
+    .venv/bin/python -m bench.run --soak 3600 --rate 5      # the soak run (bench/soak.py)
+
+Progress goes to stderr, the JSON document alone to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.figures import load_average, machine, process_memory_mb, rate
+from bench.ingest import burst, paced
+from bench.launch import all_waiting, cohort_launch, launched_targets, raw_starts
+from bench.seeding import bench_sender, seed_contacts
+from bench.stack import BenchStack
+from bench.throughput import engine_sequences, raw_sequences
+from models.db import get_engine
+from models.temporal_client import connect
+
+PARTS = ("raw", "engine", "launch", "ingest")
+
+#: Key → (comparison, bound), as the issue states them.
+TARGETS: dict[str, tuple[str, float]] = {
+    "ratio": (">=", 0.8),
+    "ingest_events_per_s": (">=", 2000),
+    "webhook_signal_latency_ms.p95": ("<", 1000),
+    "launch_ratio": (">=", 0.8),
+}
+
+T = TypeVar("T")
+
+
+def say(text: str) -> None:
+    """Progress on stderr: stdout carries only the JSON document."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+async def measured(
+    stack: BenchStack, part: str, work: Awaitable[T], py_spy: Path | None = None
+) -> tuple[T, dict[str, float]]:
+    """`work`'s result and the CPU seconds each process spent meanwhile (sampled by py-spy
+    into `py_spy` if given)."""
+    before = stack.cpu_seconds()
+    with stack.profiled(part, py_spy):
+        result = await work
+    after = stack.cpu_seconds()
+    return result, {k: round(after[k] - before.get(k, 0.0), 1) for k in after}
+
+
+async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, Any]:
+    client = await connect(stack.settings, address=stack.temporal_address)
+    db = get_engine(stack.database_url)
+    queue = stack.settings.task_queue
+    bench_sender(db, "default")
+    out: dict[str, Any] = {}
+    memory: dict[str, Any] = {}
+    worker = stack.pid("worker")
+
+    if "raw" in args.parts:
+        say("raw: warm-up")
+        await raw_sequences(client, 5)
+        say(f"raw: {args.sequences} sequences")
+        out["raw"], out["raw"]["cpu_seconds"] = await measured(
+            stack, "raw", raw_sequences(client, args.sequences), args.py_spy
+        )
+        say(f"raw: {out['raw']['seq_per_s']} sequences/s")
+
+    if "engine" in args.parts:
+        say("engine: warm-up")
+        warm = seed_contacts(db, 5, tag="engine-warm")
+        await engine_sequences(client, db, queue, warm, tag="engine-warm", sender_id="default")
+        contacts = seed_contacts(db, args.sequences, tag="engine")
+        say(f"engine: {args.sequences} trade_intro enrollments")
+        out["engine"], out["engine"]["cpu_seconds"] = await measured(
+            stack,
+            "engine",
+            engine_sequences(client, db, queue, contacts, tag="engine", sender_id="default"),
+            args.py_spy,
+        )
+        say(f"engine: {out['engine']['seq_per_s']} sequences/s")
+
+    cohort_id = None
+    if "launch" in args.parts or "ingest" in args.parts:
+        memory["worker_before_launch"] = process_memory_mb(worker)
+        launch: dict[str, Any] = {}
+        if "launch" in args.parts:
+            say(f"launch: raw, {args.launch_contacts} start_workflow")
+            launch["raw"], launch["raw"]["cpu_seconds"] = await measured(
+                stack, "launch-raw", raw_starts(client, args.launch_contacts), args.py_spy
+            )
+            say(f"launch: raw {launch['raw']['starts_per_s']} starts/s")
+        bench_sender(db, "paused", paused=True)
+        seed_contacts(db, args.launch_contacts, tag="launch")
+        say(f"launch: a {args.launch_contacts}-contact cohort")
+        launch["cohort"], launch["cohort"]["cpu_seconds"] = await measured(
+            stack,
+            "launch",
+            cohort_launch(
+                client, db, queue, stack.settings.templates_dir, tag="launch", sender_id="paused"
+            ),
+            args.py_spy,
+        )
+        cohort_id = launch["cohort"]["cohort_id"]
+        enrolled = launch["cohort"]["enrolled"]
+        say(f"launch: {launch['cohort']['enrollments_per_s']} enrollments/s; waiting for all")
+        cohort = launch["cohort"]
+        cohort["settle_seconds"] = round(
+            await all_waiting(client, cohort_id, enrolled, within=900), 1
+        )
+        cohort["settled_per_s"] = rate(enrolled, cohort["seconds"] + cohort["settle_seconds"])
+        memory["enrollments_waiting"] = enrolled
+        memory["worker_enrollments_waiting"] = process_memory_mb(worker)
+        if "launch" in args.parts:
+            out["launch"] = launch
+
+    if "ingest" in args.parts:
+        assert cohort_id is not None
+        targets = launched_targets(db, cohort_id)
+        private_pem = stack.webhook_key()[0].read_text()
+        say(f"ingest: {args.ingest_batches} batches of 1,000 events back to back")
+        ingest: dict[str, Any] = {"targets": len(targets)}
+        ingest["burst"], ingest["burst"]["cpu_seconds"] = await measured(
+            stack,
+            "ingest-burst",
+            burst(stack.api_url, private_pem, db, targets, batches=args.ingest_batches),
+            args.py_spy,
+        )
+        say(f"ingest: {ingest['burst']['events_per_s']} events/s stored")
+        say(f"ingest: {args.paced_rate} events/s for {args.paced_seconds} s, latency")
+        ingest["paced"], ingest["paced"]["cpu_seconds"] = await measured(
+            stack,
+            "ingest-paced",
+            paced(
+                stack.api_url,
+                private_pem,
+                db,
+                targets,
+                events_per_s=args.paced_rate,
+                seconds=args.paced_seconds,
+                batch_size=args.paced_batch,
+            ),
+            args.py_spy,
+        )
+        say(f"ingest: latency {ingest['paced']['latency_ms']}")
+        out["ingest"] = ingest
+        memory["worker_after_ingest"] = process_memory_mb(worker)
+
+    if memory:
+        memory["max_cached_workflows"] = 1000  # temporalio's Worker default; build_worker keeps it
+        out["memory"] = memory
+    return out
+
+
+def dotted(doc: dict[str, Any], key: str) -> Any:
+    value: Any = doc
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def summary(out: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys scripts read, and each target met or not."""
+    raw = out.get("raw", {}).get("seq_per_s")
+    eng = out.get("engine", {}).get("seq_per_s")
+    launch = out.get("launch", {})
+    raw_start = launch.get("raw", {}).get("starts_per_s")
+    launched = launch.get("cohort", {}).get("enrollments_per_s")
+    ingest = out.get("ingest", {})
+    latency = ingest.get("paced", {}).get("latency_ms")
+    memory = out.get("memory", {})
+    doc: dict[str, Any] = {
+        "raw_seq_per_s": raw,
+        "engine_seq_per_s": eng,
+        "ratio": round(eng / raw, 2) if raw and eng else None,
+        "ingest_events_per_s": ingest.get("burst", {}).get("events_per_s"),
+        "webhook_signal_latency_ms": (
+            {k: latency[k] for k in ("p50", "p95", "p99")} if latency else None
+        ),
+        "launch_per_s": launched,
+        "launch_ratio": round(launched / raw_start, 2) if launched and raw_start else None,
+        "worker_rss_mb": memory.get("worker_enrollments_waiting", {}).get("rss"),
+    }
+    doc["targets"] = {}
+    for key, (op, bound) in TARGETS.items():
+        value = dotted(doc, key)
+        met = None if value is None else (value >= bound if op == ">=" else value < bound)
+        doc["targets"][key] = {"target": f"{op} {bound:g}", "value": value, "met": met}
+    return doc
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument("--sequences", type=int, help="raw and engine (default 500; quick 50)")
+    parser.add_argument("--launch-contacts", type=int, help="default 10000; quick 1000")
+    parser.add_argument("--ingest-batches", type=int, help="1,000-event batches (10; quick 3)")
+    parser.add_argument("--paced-rate", type=float, default=200.0, help="events/s for latency")
+    parser.add_argument("--paced-batch", type=int, default=100, help="events per paced batch")
+    parser.add_argument("--paced-seconds", type=float, help="default 30; quick 10")
+    parser.add_argument("--data-dir", type=Path, help="keep the stack's files (logs) here")
+    parser.add_argument(
+        "--py-spy", type=Path, metavar="DIR", help="profile each part's processes into DIR"
+    )
+    parser.add_argument("--soak", type=float, metavar="SECONDS", help="run the soak instead")
+    parser.add_argument("--rate", type=float, default=5.0, help="soak: enrollments per second")
+    parser.add_argument("--sample-every", type=float, default=60.0, help="soak: seconds")
+    args = parser.parse_args(argv)
+    args.parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    quick = args.quick
+    args.sequences = args.sequences or (50 if quick else 500)
+    args.launch_contacts = args.launch_contacts or (1000 if quick else 10_000)
+    args.ingest_batches = args.ingest_batches or (3 if quick else 10)
+    args.paced_seconds = args.paced_seconds or (10.0 if quick else 30.0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    load_before = load_average()
+    data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="nurture-bench-"))).resolve()
+    stack = BenchStack.create(data_dir)
+    began = time.monotonic()
+    try:
+        say(f"starting the stack under {data_dir}")
+        stack.start()
+        if args.soak:
+            from bench.soak import soak
+
+            out = asyncio.run(soak(args, stack, say))
+        else:
+            out = asyncio.run(run_parts(args, stack))
+    finally:
+        stack.stop()
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    doc = {} if args.soak else summary(out)
+    doc["machine"] = {**machine(), "load_before": load_before, "load_after": load_average()}
+    doc["bench_seconds"] = round(time.monotonic() - began, 1)
+    doc.update(out)
+    print(json.dumps(doc, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
