@@ -19,9 +19,6 @@ Machine opens (Apple MPP) and auto-replies are not engagement. Templates: ``trad
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from temporalio import workflow
 
 from workflows.sequence import Sequence
@@ -31,29 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from models.events import EventKind
     from models.reenrollment import Reenrollment
 
-
-class TradeIntroParams(BaseModel):
-    """Timings of `trade_intro`: ISO 8601 durations (``"P2D"``, ``"PT12H"``) or seconds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    open_window: timedelta = Field(
-        timedelta(days=2),
-        gt=timedelta(),
-        description="How long an intro may go unopened before the bump.",
-    )
-    case_study_after: timedelta = Field(
-        timedelta(days=4), gt=timedelta(), description="From the intro to the case study."
-    )
-    offer_after: timedelta = Field(
-        timedelta(days=4), gt=timedelta(), description="From the case study to the offer."
-    )
-
-    @model_validator(mode="after")
-    def _bump_before_case_study(self) -> TradeIntroParams:
-        if self.open_window >= self.case_study_after:
-            raise ValueError("open_window must be shorter than case_study_after")
-        return self
+    # Its params model lives outside the sandbox: built once per worker, not once per workflow.
+    from models.trade_intro import TradeIntroParams
 
 
 @workflow.defn(name="trade_intro")
