@@ -1,7 +1,9 @@
 # One image for the worker and the API (and the CLI): `docker compose up` runs both.
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Bytecode stays on (pip compiles the package at install): without it the workflow sandbox
+# recompiles the workflow modules from source for every workflow it runs.
+ENV PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY activities activities
 COPY api api

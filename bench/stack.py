@@ -90,12 +90,7 @@ class BenchStack(DevStack):
         env["NURTURE_SIMULATOR_FLUSH_SECONDS"] = str(self.flush_seconds)
         env["NURTURE_LOG_FORMAT"] = "json"
         env["PYTHONPATH"] = str(PROJECT_ROOT)
-        # Bytecode as a deployment has it (pip compiles it), kept out of the working tree. With
-        # PYTHONDONTWRITEBYTECODE the workflow sandbox recompiles workflows/sequence.py from
-        # source for every workflow instance it creates (see bench/README.md).
-        env["PYTHONDONTWRITEBYTECODE"] = ""
-        env["PYTHONPYCACHEPREFIX"] = str(self.data_dir / "pycache")
-        return env
+        return env  # bytecode under the data directory comes with DevStack's environment
 
     def start(self) -> None:
         super().start()

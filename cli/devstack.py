@@ -125,6 +125,11 @@ class DevStack:
             "NURTURE_PUBLIC_URL": s.public_url,
             "NURTURE_SIMULATOR_PORT": str(s.simulator_port),
             "NURTURE_WORKER_METRICS_PORT": str(self.worker_metrics_port),
+            # Bytecode even where PYTHONDONTWRITEBYTECODE is set, kept under the data directory:
+            # without it the workflow sandbox recompiles the workflow modules from source for
+            # every workflow it runs (bench/README.md).
+            "PYTHONDONTWRITEBYTECODE": "",
+            "PYTHONPYCACHEPREFIX": str(self.data_dir / "pycache"),
         }
 
     def _start(self, child: ChildProcess, port: int | None) -> None:
