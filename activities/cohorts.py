@@ -39,6 +39,7 @@ from models.cohort import (
     cohort_launch_workflow_id,
 )
 from models.db import session_scope
+from models.enrollment import EnrollmentInput
 from models.errors import EnrollmentConflict, InvalidInput, SendBlocked
 from models.tables import (
     AbTest,
@@ -294,25 +295,50 @@ class CohortActivities:
             test = session.get(AbTest, input.cohort_id)
             tested_step = test.step if test is not None else None
         service = EnrollmentService(self._engine, activity.client(), self._task_queue)
+        enrolled_or_refused = await service.enroll_many(
+            input.sequence,
+            [
+                (c, AbAssignment(step=tested_step, variant=v) if tested_step else None)
+                for c, v in batch
+            ],
+            cohort_id=input.cohort_id,
+            sender_id=input.sender_id,
+            params=input.params,
+            send_windows=input.send_windows,
+            concurrency=self._concurrency,
+        )
         semaphore = asyncio.Semaphore(self._concurrency)
         outcomes: dict[UUID, tuple[MemberStatus, str | None, str | None]] = {}
 
-        async def one(contact_id: UUID, variant: str | None) -> None:
-            ab = AbAssignment(step=tested_step, variant=variant) if tested_step else None
+        async def one(contact_id: UUID, result: str | Exception) -> None:
             async with semaphore:
-                outcomes[contact_id] = await self._enroll_one(service, input, contact_id, ab)
+                outcomes[contact_id] = await self._enroll_one(input, contact_id, result)
 
-        await asyncio.gather(*(one(c, v) for c, v in batch))
+        await asyncio.gather(*(one(c, r) for c, r in enrolled_or_refused.items()))
         contact_ids = [c for c, _ in batch]
-        with session_scope(self._engine) as session:
-            for contact_id, (status, reason, workflow_id) in outcomes.items():
+        if outcomes:
+            members = CohortMember.__table__  # type: ignore[attr-defined]
+            with session_scope(self._engine) as session:
                 session.execute(
-                    sa.update(CohortMember)
+                    sa.update(members)
                     .where(
-                        col(CohortMember.cohort_id) == input.cohort_id,
-                        col(CohortMember.contact_id) == contact_id,
+                        members.c.cohort_id == input.cohort_id,
+                        members.c.contact_id == sa.bindparam("member"),
                     )
-                    .values(status=status, reason=reason, workflow_id=workflow_id)
+                    .values(
+                        status=sa.bindparam("new_status"),
+                        reason=sa.bindparam("new_reason"),
+                        workflow_id=sa.bindparam("new_workflow_id"),
+                    ),
+                    [
+                        {
+                            "member": contact_id,
+                            "new_status": status,
+                            "new_reason": reason,
+                            "new_workflow_id": workflow_id,
+                        }
+                        for contact_id, (status, reason, workflow_id) in outcomes.items()
+                    ],
                 )
         enrolled = sum(1 for s, _, _ in outcomes.values() if s == MemberStatus.ENROLLED)
         return LaunchBatchResult(
@@ -320,28 +346,16 @@ class CohortActivities:
         )
 
     async def _enroll_one(
-        self,
-        service: EnrollmentService,
-        input: LaunchBatchInput,
-        contact_id: UUID,
-        ab: AbAssignment | None,
+        self, input: LaunchBatchInput, contact_id: UUID, result: str | Exception
     ) -> tuple[MemberStatus, str | None, str | None]:
-        try:
-            workflow_id = await service.enroll(
-                input.sequence,
-                contact_id,
-                cohort_id=input.cohort_id,
-                sender_id=input.sender_id,
-                params=input.params,
-                send_windows=input.send_windows,
-                ab=ab,
-            )
-            return MemberStatus.ENROLLED, None, workflow_id
-        except SendBlocked as exc:
-            return MemberStatus.SKIPPED, f"{type(exc).__name__}: {exc}", None
-        except InvalidInput as exc:
-            return MemberStatus.SKIPPED, str(exc), None
-        except EnrollmentConflict as exc:
+        """A member's status, skip reason and workflow id from what enrolling it gave."""
+        if isinstance(result, str):
+            return MemberStatus.ENROLLED, None, result
+        if isinstance(result, SendBlocked):
+            return MemberStatus.SKIPPED, f"{type(result).__name__}: {result}", None
+        if isinstance(result, InvalidInput):
+            return MemberStatus.SKIPPED, str(result), None
+        if isinstance(result, EnrollmentConflict):
             # A retry after a crash finds its own enrollment: that is this cohort's, not a conflict.
             from models import search_attributes as keys
             from models.enrollment import enrollment_workflow_id
@@ -349,8 +363,17 @@ class CohortActivities:
             workflow_id = enrollment_workflow_id(input.sequence, contact_id)
             description = await activity.client().get_workflow_handle(workflow_id).describe()
             if description.typed_search_attributes.get(keys.COHORT) == input.cohort_id:
+                # The crash may have come before its SQL row was written.
+                service = EnrollmentService(self._engine, activity.client(), self._task_queue)
+                mirrored = EnrollmentInput(
+                    contact_id=contact_id, sender_id=input.sender_id, cohort_id=input.cohort_id
+                )
+                await asyncio.to_thread(
+                    service.mirror_if_missing, input.sequence, workflow_id, mirrored
+                )
                 return MemberStatus.ENROLLED, None, workflow_id
-            return MemberStatus.SKIPPED, f"already enrolled in {input.sequence} ({exc})", None
+            return MemberStatus.SKIPPED, f"already enrolled in {input.sequence} ({result})", None
+        raise result
 
     @activity.defn(name=FINISH_LAUNCH_ACTIVITY)
     def finish_cohort_launch(self, cohort_id: str) -> None:

@@ -5,26 +5,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.sending import check_consent
 from models import search_attributes as sa_keys
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.db import session_scope
 from models.enrollment import EnrollmentInput, FinishEnrollmentInput, enrollment_workflow_id
-from models.errors import EnrollmentConflict, InvalidInput
-from models.tables import Contact, Enrollment, Sender, utcnow
+from models.errors import (
+    ConsentMissing,
+    ConsentWithdrawn,
+    ContactSuppressed,
+    EnrollmentConflict,
+    InvalidInput,
+    NurtureError,
+)
+from models.tables import (
+    ConsentAction,
+    ConsentRecord,
+    Contact,
+    Enrollment,
+    Sender,
+    Suppression,
+    address_hash,
+    utcnow,
+)
 from workflows.calendar import time_zone_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+#: Contacts per IN list: well under SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 500
 
 
 class EnrollmentService:
@@ -35,39 +58,113 @@ class EnrollmentService:
         self._client = client
         self._task_queue = task_queue
 
-    def _check(self, sequence: str, contact_id: UUID, sender_id: str) -> ContactCalendar:
-        """Refuse what cannot be mailed or re-enrolled; the contact's calendar for send windows."""
-        with session_scope(self._engine) as session:
-            previous = session.get(Enrollment, enrollment_workflow_id(sequence, contact_id))
-            if previous is not None:
-                from workflows.registry import by_name  # workflow classes only, no I/O
+    def _check_many(
+        self, sequence: str, contact_ids: list[UUID], sender_id: str
+    ) -> dict[UUID, ContactCalendar | NurtureError]:
+        """Per contact, refuse what cannot be mailed or re-enrolled — in the order and with the
+        errors of a single enrollment's checks: re-enrollment (`EnrollmentConflict`), unknown
+        contact, unknown sender (`InvalidInput`), consent (`check_consent`'s errors) — else the
+        contact's calendar for send windows. One session, a few set-based queries."""
+        from workflows.registry import by_name  # workflow classes only, no I/O
 
-                refusal = by_name(sequence).reenrollment.refusal(previous.ended_at, utcnow())
-                if refusal is not None:
-                    raise EnrollmentConflict(f"contact {contact_id} in {sequence}: {refusal}")
-            contact = session.get(Contact, contact_id)
-            if contact is None:
-                raise InvalidInput("contact_id", f"no contact {contact_id}")
+        reenrollment = by_name(sequence).reenrollment
+        workflow_ids = {enrollment_workflow_id(sequence, c): c for c in contact_ids}
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            previous: dict[UUID, Enrollment] = {}
+            contacts: dict[UUID, Contact] = {}
+            newest_consent: dict[UUID, ConsentAction] = {}
+            for chunk in _chunks(contact_ids):
+                ids = [enrollment_workflow_id(sequence, c) for c in chunk]
+                for row in session.exec(
+                    select(Enrollment).where(col(Enrollment.workflow_id).in_(ids))
+                ):
+                    previous[workflow_ids[row.workflow_id]] = row
+                for found in session.exec(select(Contact).where(col(Contact.id).in_(chunk))):
+                    contacts[found.id] = found
+                newest_consent.update(_newest_consent(session, chunk))
             sender = session.get(Sender, sender_id)
-            if sender is None:
-                raise InvalidInput("sender_id", f"no sender {sender_id!r}")
-            check_consent(session, contact)
-            return ContactCalendar(
-                time_zone=time_zone_for(contact.time_zone, contact.country, sender.time_zone),
-                country=contact.country,
-            )
-
-    def _mirror(self, workflow_id: str, sequence: str, input: EnrollmentInput) -> None:
-        with session_scope(self._engine) as session:
-            session.merge(
-                Enrollment(
-                    workflow_id=workflow_id,
-                    sequence=sequence,
-                    contact_id=input.contact_id,
-                    cohort_id=input.cohort_id,
-                    sender_id=input.sender_id,
+            hashes = {c.id: address_hash(c.email) for c in contacts.values()}
+            suppressed: set[str] = set()
+            for chunk_hashes in _chunks(sorted(set(hashes.values()))):
+                suppressed.update(
+                    session.exec(
+                        select(Suppression.address_hash).where(
+                            col(Suppression.address_hash).in_(chunk_hashes)
+                        )
+                    ).all()
                 )
-            )
+
+        results: dict[UUID, ContactCalendar | NurtureError] = {}
+        for contact_id in contact_ids:
+            before = previous.get(contact_id)
+            refusal = reenrollment.refusal(before.ended_at, now) if before is not None else None
+            contact = contacts.get(contact_id)
+            action = newest_consent.get(contact_id)
+            if refusal is not None:
+                results[contact_id] = EnrollmentConflict(
+                    f"contact {contact_id} in {sequence}: {refusal}"
+                )
+            elif contact is None:
+                results[contact_id] = InvalidInput("contact_id", f"no contact {contact_id}")
+            elif sender is None:
+                results[contact_id] = InvalidInput("sender_id", f"no sender {sender_id!r}")
+            # As check_consent: the ledger first, so an unsubscribe reads as withdrawn.
+            elif action is None:
+                results[contact_id] = ConsentMissing(
+                    f"contact {contact_id} has no consent on record"
+                )
+            elif action == ConsentAction.WITHDRAWN:
+                results[contact_id] = ConsentWithdrawn(f"contact {contact_id} withdrew consent")
+            elif hashes[contact_id] in suppressed:
+                results[contact_id] = ContactSuppressed(f"contact {contact_id} is suppressed")
+            else:
+                results[contact_id] = ContactCalendar(
+                    time_zone=time_zone_for(contact.time_zone, contact.country, sender.time_zone),
+                    country=contact.country,
+                )
+        return results
+
+    def mirror_if_missing(self, sequence: str, workflow_id: str, input: EnrollmentInput) -> None:
+        """Write an enrollment's SQL row unless it exists (a launch retried after a crash between
+        the workflow's start and its row); an existing row, maybe already ended, is kept."""
+        self._mirror_many(sequence, [(workflow_id, input)], replace=False)
+
+    def _mirror_many(
+        self, sequence: str, inputs: list[tuple[str, EnrollmentInput]], *, replace: bool = True
+    ) -> None:
+        """The enrollments' SQL rows, in one upsert: a re-enrollment's row starts afresh (no
+        outcome, no end), as `session.merge` of a new row would. `replace=False` keeps rows
+        that exist."""
+        if not inputs:
+            return
+        rows = [
+            {
+                "workflow_id": workflow_id,
+                "sequence": sequence,
+                "contact_id": input.contact_id,
+                "cohort_id": input.cohort_id,
+                "sender_id": input.sender_id,
+                "outcome": None,
+                "started_at": utcnow(),
+                "ended_at": None,
+            }
+            for workflow_id, input in inputs
+        ]
+        with session_scope(self._engine) as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            table = Enrollment.__table__  # type: ignore[attr-defined]
+            for chunk in _chunks(rows, 200):
+                stmt = insert(table).values(chunk)
+                if replace:
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=["workflow_id"],
+                        set_={n: stmt.excluded[n] for n in chunk[0] if n != "workflow_id"},
+                    )
+                else:
+                    stmt = stmt.on_conflict_do_nothing(index_elements=["workflow_id"])
+                session.execute(stmt)
 
     async def enroll(
         self,
@@ -85,36 +182,131 @@ class EnrollmentService:
         `send_windows=False` lets steps go whenever due (demos and tests that run in seconds).
         `ab`: the variant of the cohort's A/B-tested step this contact gets.
         """
-        validate_params(sequence, params or {})
-        calendar = await asyncio.to_thread(self._check, sequence, contact_id, sender_id)
-        workflow_id = enrollment_workflow_id(sequence, contact_id)
-        input = EnrollmentInput(
-            contact_id=contact_id,
-            sender_id=sender_id,
-            cohort_id=cohort_id,
-            params=params or {},
-            calendar=calendar if send_windows else None,
-            ab=ab,
+        result = (
+            await self.enroll_many(
+                sequence,
+                [(contact_id, ab)],
+                cohort_id=cohort_id,
+                sender_id=sender_id,
+                params=params,
+                send_windows=send_windows,
+            )
+        )[contact_id]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def enroll_many(
+        self,
+        sequence: str,
+        contacts: list[tuple[UUID, AbAssignment | None]],
+        *,
+        cohort_id: str | None = None,
+        sender_id: str = "default",
+        params: dict[str, Any] | None = None,
+        send_windows: bool = True,
+        concurrency: int = 20,
+    ) -> dict[UUID, str | NurtureError]:
+        """Enroll many contacts (each with its A/B assignment) in `sequence`: the checks of
+        `enroll` for the whole batch in one session, the workflows started `concurrency` at a
+        time, the SQL rows of the started ones written in one statement.
+
+        Per contact: its workflow id, or the error `enroll` would raise for it — `InvalidInput`
+        (bad params, unknown contact or sender), a `SendBlocked` (`ConsentMissing`,
+        `ConsentWithdrawn`, `ContactSuppressed`) or `EnrollmentConflict` (re-enrollment refused,
+        or the workflow is running). Any other error (Temporal or the database unreachable) is
+        raised, after the rows of the enrollments already started are written.
+        """
+        if not contacts:
+            return {}
+        try:
+            validate_params(sequence, params or {})
+        except InvalidInput as exc:
+            return {contact_id: exc for contact_id, _ in contacts}
+        checked = await asyncio.to_thread(
+            self._check_many, sequence, [c for c, _ in contacts], sender_id
         )
+        results: dict[UUID, str | NurtureError] = {}
+        unexpected: list[BaseException] = []
+        started: list[tuple[str, EnrollmentInput]] = []
+        semaphore = asyncio.Semaphore(concurrency)
         pairs = [SearchAttributePair(sa_keys.SEQUENCE, sequence)]
         if cohort_id:
             pairs.append(SearchAttributePair(sa_keys.COHORT, cohort_id))
-        try:
-            await self._client.start_workflow(
-                sequence,
-                input,
-                id=workflow_id,
-                task_queue=self._task_queue,
-                search_attributes=TypedSearchAttributes(pairs),
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes = TypedSearchAttributes(pairs)
+
+        async def start(contact_id: UUID, ab: AbAssignment | None) -> None:
+            calendar = checked[contact_id]
+            if isinstance(calendar, NurtureError):
+                results[contact_id] = calendar
+                return
+            workflow_id = enrollment_workflow_id(sequence, contact_id)
+            input = EnrollmentInput(
+                contact_id=contact_id,
+                sender_id=sender_id,
+                cohort_id=cohort_id,
+                params=params or {},
+                calendar=calendar if send_windows else None,
+                ab=ab,
             )
-        except WorkflowAlreadyStartedError as exc:
-            raise EnrollmentConflict(
-                f"contact {contact_id} is already enrolled in {sequence} ({workflow_id})"
-            ) from exc
-        await asyncio.to_thread(self._mirror, workflow_id, sequence, input)
-        log.info("enrolled contact %s in %s", contact_id, sequence)
-        return workflow_id
+            async with semaphore:
+                try:
+                    await self._client.start_workflow(
+                        sequence,
+                        input,
+                        id=workflow_id,
+                        task_queue=self._task_queue,
+                        search_attributes=search_attributes,
+                        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    )
+                except WorkflowAlreadyStartedError as exc:
+                    conflict = EnrollmentConflict(
+                        f"contact {contact_id} is already enrolled in {sequence} ({workflow_id})"
+                    )
+                    conflict.__cause__ = exc
+                    results[contact_id] = conflict
+                    return
+                except Exception as exc:  # raised below, once the started ones are mirrored
+                    unexpected.append(exc)
+                    return
+            started.append((workflow_id, input))
+            results[contact_id] = workflow_id
+
+        await asyncio.gather(*(start(contact_id, ab) for contact_id, ab in contacts))
+        await asyncio.to_thread(self._mirror_many, sequence, started)
+        for _, input in started:
+            log.info("enrolled contact %s in %s", input.contact_id, sequence)
+        if unexpected:
+            raise unexpected[0]
+        return results
+
+
+def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _newest_consent(session: Session, contact_ids: list[UUID]) -> dict[UUID, ConsentAction]:
+    """Each contact's newest consent action (newest `recorded_at`, then highest id: as
+    `check_consent`); contacts without a record are left out."""
+    ranked = (
+        select(
+            col(ConsentRecord.contact_id).label("contact_id"),
+            col(ConsentRecord.action).label("action"),
+            sa.func.row_number()
+            .over(
+                partition_by=col(ConsentRecord.contact_id),
+                order_by=(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc()),
+            )
+            .label("rank"),
+        )
+        .where(col(ConsentRecord.contact_id).in_(contact_ids))
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(ranked.c.contact_id, ranked.c.action).where(ranked.c.rank == 1)
+    ).all()
+    return {contact_id: ConsentAction(action) for contact_id, action in rows}
 
 
 def validate_params(sequence: str, params: dict[str, Any]) -> None:

@@ -1,7 +1,13 @@
 """Cohort launch: enrollments started per second by a real `CohortService` launch of a seeded
 cohort, against raw `start_workflow` at the launch's concurrency; then the enrollments are left
 waiting (their sender is paused: each tries its intro once, then waits in a 30-minute timer) —
-the state the worker's memory is read in."""
+the state the worker's memory is read in.
+
+The raw side is like with like: `bench_raw_launched` workflows, run by the raw worker on the same
+cores, doing what a launched enrollment does before it waits (the same search attributes at
+start, upserts, one refused activity, a long timer; see `bench.raw_workflows.RawLaunched`). The
+rate of bare starts on a task queue no worker polls — the dev server's start rate alone — is
+kept as a detail (`raw_unpolled`)."""
 
 from __future__ import annotations
 
@@ -18,12 +24,13 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from activities.cohorts import CohortService
 from bench.figures import rate
 from bench.ingest import Target
-from bench.raw_workflows import RAW_WAITING
+from bench.raw_workflows import RAW_LAUNCHED
+from bench.stack import RAW_TASK_QUEUE
 from bench.throughput import START_CONCURRENCY, start_all
 from models.cohort import CohortLaunchResult, cohort_launch_workflow_id
 from models.db import session_scope
 from models.enrollment import EnrollmentStatus
-from models.search_attributes import COHORT
+from models.search_attributes import COHORT, SEQUENCE
 from models.tables import CohortMember, Contact, MemberStatus
 
 #: The launch's own rate bound, set far above what it reaches so it never is the limiter.
@@ -35,22 +42,44 @@ RAW_WAIT_SECONDS = 1800.0
 UNPOLLED_TASK_QUEUE = "bench-unpolled"
 
 
-async def raw_starts(client: Client, count: int) -> dict[str, Any]:
-    """`count` `start_workflow`s of a trivial workflow at the launch's concurrency
-    (`START_CONCURRENCY`), on a task queue no worker polls: the dev server's start rate alone."""
+async def raw_starts(client: Client, count: int, *, within: float = 900) -> dict[str, Any]:
+    """The launch's baseline: `count` `bench_raw_launched` workflows started at the launch's
+    concurrency (`START_CONCURRENCY`) and run by the raw worker up to their wait, like the
+    enrollments (starts/s, then how long until all wait); `raw_unpolled`: as many bare starts
+    on a task queue no worker polls, the dev server's start rate alone."""
+    unpolled = await _starts(client, count, UNPOLLED_TASK_QUEUE)
+    launched = await _starts(client, count, RAW_TASK_QUEUE)
+    settle = await all_waiting(client, launched.pop("cohort"), count, within=within)
+    launched["settle_seconds"] = round(settle, 1)
+    launched["settled_per_s"] = rate(count, launched["seconds"] + settle)
+    launched["runs"] = (
+        "2 search attributes at start, 3 upserts, 1 activity failed non-retryably, "
+        "a 30-minute timer (as a launched trade_intro enrollment behind a paused sender)"
+    )
+    del unpolled["cohort"]
+    unpolled["runs"] = "nothing: no worker polls the task queue"
+    return {**launched, "raw_unpolled": unpolled}
+
+
+async def _starts(client: Client, count: int, task_queue: str) -> dict[str, Any]:
     tag = f"bench-rawlaunch-{uuid.uuid4().hex[:8]}"
+    attributes = TypedSearchAttributes(
+        [SearchAttributePair(SEQUENCE, RAW_LAUNCHED), SearchAttributePair(COHORT, tag)]
+    )
 
     async def start_one(i: int) -> None:
         await client.start_workflow(
-            RAW_WAITING,
-            RAW_WAIT_SECONDS,
+            RAW_LAUNCHED,
+            args=[tag, RAW_WAIT_SECONDS],
             id=f"{tag}/{i}",
-            task_queue=UNPOLLED_TASK_QUEUE,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(COHORT, tag)]),
+            task_queue=task_queue,
+            search_attributes=attributes,
         )
 
     seconds = await start_all(count, start_one)
     return {
+        "cohort": tag,
+        "task_queue": task_queue,
         "workflows": count,
         "seconds": round(seconds, 2),
         "starts_per_s": rate(count, seconds),

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from bench.raw_workflows import (
@@ -26,8 +27,9 @@ from bench.raw_workflows import (
     RAW_EVENT_SIGNAL,
     RAW_SEQUENCE,
     RAW_SIGNALS,
+    REFUSED_STEP,
+    RawLaunched,
     RawSequence,
-    RawWaiting,
 )
 from models.settings import Settings
 from models.temporal_client import connect
@@ -46,6 +48,9 @@ class RawActivities:
 
     @activity.defn(name=NOOP_ACTIVITY)
     def noop(self, step: str) -> str:
+        if step == REFUSED_STEP:
+            # As the send step refuses a paused sender's send (`SenderPaused`, permanent).
+            raise ApplicationError("sender paused", type="SenderPaused", non_retryable=True)
         info = activity.info()
         if step == "intro" and info.workflow_type == RAW_SEQUENCE and info.workflow_id:
             asyncio.run_coroutine_threadsafe(self._events(info.workflow_id), self._loop)
@@ -71,7 +76,7 @@ async def run(address: str, task_queue: str, signal_delay: float) -> None:
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[RawSequence, RawWaiting],
+            workflows=[RawSequence, RawLaunched],
             activities=[activities.noop],
             activity_executor=executor,
             max_concurrent_activities=ACTIVITY_THREADS,

@@ -6,8 +6,9 @@ no-op activities (deterministic code only; the worker is `bench.raw_worker`).
 open window and the wait for a click until the case study is due, both cut short by a signal),
 4 signals (the intro's processed, delivered, open and click events).
 
-`bench_raw_waiting` has the shape of a launched enrollment whose sender is paused: one
-activity, then a long timer.
+`bench_raw_launched` has what a launched `trade_intro` enrollment does before it waits behind its
+paused sender (see `RawLaunched`): started with 2 search attributes, 3 search-attribute upserts,
+one activity that fails non-retryably (the refused send), then a 30-minute timer.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from models.search_attributes import COHORT, SEQUENCE, STATUS, STEP
 
 RAW_SEQUENCE = "bench_raw_sequence"
-RAW_WAITING = "bench_raw_waiting"
+RAW_LAUNCHED = "bench_raw_launched"
 NOOP_ACTIVITY = "bench_noop"
+#: The no-op activity's step that fails as a paused sender's send does (non-retryable).
+REFUSED_STEP = "refused"
 RAW_EVENT_SIGNAL = "engagement_event"
 #: The signals one sequence receives, in the order the simulator posts them.
 RAW_SIGNALS = ("processed", "delivered", "open", "click")
@@ -60,22 +68,49 @@ class RawSequence:
         return result
 
 
-@workflow.defn(name=RAW_WAITING)
-class RawWaiting:
+@workflow.defn(name=RAW_LAUNCHED)
+class RawLaunched:
+    """A launched `trade_intro` enrollment whose sender is paused, up to its wait, event for event:
+
+    - started with `NurtureSequence` and `NurtureCohort` (the enrolling service sets both);
+    - first workflow task: `Sequence.enroll` upserts sequence, cohort and status (its record of
+      what is set starts empty), then `send("intro")` upserts step and status — 2 upserts — and
+      schedules the send;
+    - the send fails non-retryably (`SenderPaused`: one attempt);
+    - second workflow task: `_wait_out_deferral` upserts status `sender_paused` and starts its
+      30-minute timer (`SENDER_PAUSED_RECHECK`).
+    """
+
     @workflow.run
-    async def run(self, wait_seconds: float) -> None:
-        await workflow.execute_activity(
-            NOOP_ACTIVITY, "send", start_to_close_timeout=_ACTIVITY_TIMEOUT
+    async def run(self, cohort: str, wait_seconds: float) -> None:
+        workflow.upsert_search_attributes(
+            [
+                SEQUENCE.value_set(RAW_LAUNCHED),
+                COHORT.value_set(cohort),
+                STATUS.value_set("running"),
+            ]
         )
+        workflow.upsert_search_attributes([STEP.value_set("intro"), STATUS.value_set("sending")])
+        try:
+            await workflow.execute_activity(
+                NOOP_ACTIVITY,
+                REFUSED_STEP,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=RetryPolicy(non_retryable_error_types=["SenderPaused"]),
+            )
+        except ActivityError:
+            pass
+        workflow.upsert_search_attributes([STATUS.value_set("sender_paused")])
         await workflow.sleep(timedelta(seconds=wait_seconds))
 
 
 __all__ = [
     "NOOP_ACTIVITY",
     "RAW_EVENT_SIGNAL",
+    "RAW_LAUNCHED",
     "RAW_SEQUENCE",
     "RAW_SIGNALS",
-    "RAW_WAITING",
+    "REFUSED_STEP",
+    "RawLaunched",
     "RawSequence",
-    "RawWaiting",
 ]
