@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from api.app import create_app
 from models.db import get_engine, session_scope
 from models.enrollment import enrollment_workflow_id
@@ -30,36 +30,24 @@ from models.tables import (
     MessageStatus,
     utcnow,
 )
+from tests.api.conftest import api_settings, webhook_keys
 from tests.factories import (
-    INBOUND_DOMAIN,
-    PUBLIC_URL,
-    SECRET,
     make_contact,
     make_sender,
     sendgrid_event,
 )
 
+#: The API tests' fixtures, shared (pytest finds fixtures of another folder's conftest only so).
+__all__ = ["api_settings", "webhook_keys"]
+
 API_TOKEN = "dash-token-0123456789"
 TEMPORAL_UI = "http://temporal-ui.example.test:8233"
 
 
-@pytest.fixture(scope="session")
-def dashboard_webhook_keys() -> tuple[str, str]:
-    return generate_key_pair()
-
-
 @pytest.fixture
-def dash_settings(database_url: str, dashboard_webhook_keys: tuple[str, str]) -> Settings:
-    return Settings(
-        database_url=database_url,
-        sendgrid_webhook_public_key=dashboard_webhook_keys[1],
-        secret_key=SECRET,
-        api_token=API_TOKEN,
-        public_url=PUBLIC_URL,
-        inbound_domain=INBOUND_DOMAIN,
-        temporal_address="127.0.0.1:1",  # no Temporal: pages read the database only
-        temporal_ui_url=TEMPORAL_UI,
-    )
+def dash_settings(api_settings: Settings) -> Settings:
+    """The API tests' settings (no Temporal: pages read the database only), with a token."""
+    return api_settings.model_copy(update={"api_token": API_TOKEN, "temporal_ui_url": TEMPORAL_UI})
 
 
 @pytest.fixture
@@ -215,6 +203,6 @@ def seed_cohort(
 
 @pytest.fixture
 def seeded(
-    dash_engine: sa.Engine, dash_client: TestClient, dashboard_webhook_keys: tuple[str, str]
+    dash_engine: sa.Engine, dash_client: TestClient, webhook_keys: tuple[str, str]
 ) -> SeededCohort:
-    return seed_cohort(dash_engine, dash_client, dashboard_webhook_keys[0])
+    return seed_cohort(dash_engine, dash_client, webhook_keys[0])

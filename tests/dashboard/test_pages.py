@@ -288,13 +288,13 @@ def test_contact_page_shows_withdrawal_and_suppression_after_an_unsubscribe(
 
 
 def test_hostile_names_are_escaped_on_every_page(
-    dash_client: TestClient, dash_engine: sa.Engine, dashboard_webhook_keys: tuple[str, str]
+    dash_client: TestClient, dash_engine: sa.Engine, webhook_keys: tuple[str, str]
 ) -> None:
     script = "<script>alert('x')</script>"
     hostile = seed_cohort(
         dash_engine,
         dash_client,
-        dashboard_webhook_keys[0],
+        webhook_keys[0],
         name=f'Q4 "{script}"',
         company=f"ACME {script} & Sons",
     )
