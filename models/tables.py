@@ -230,6 +230,9 @@ class MessageStatus(StrEnum):
 class Message(SQLModel, table=True):
     """One email of one enrollment step; written before the ESP call (at most once per step)."""
 
+    #: /metrics counts messages per sender and status at every scrape: an index-only count.
+    __table_args__ = (sa.Index("ix_message_sender_status", "sender_id", "status"),)
+
     id: str = Field(primary_key=True, max_length=64)
     workflow_id: str = Field(max_length=300, index=True)
     contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
