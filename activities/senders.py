@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from activities.contacts import normalise_email
-from activities.quota import today
+from activities.quota import sender_day, today
 from activities.sender_health import HealthPolicy, figures, pause, resume
 from models.db import session_scope
 from models.errors import InvalidInput
@@ -62,6 +62,9 @@ def ensure_sender(engine: sa.Engine, sender_id: str, **fields: Any) -> Sender:
             sender = Sender(
                 **(data.model_dump() | {"from_email": normalise_email(data.from_email)})
             )
+            if "warmup_started_on" not in data.model_fields_set:
+                # The ramp's first day is the sender's own today (quota days are local), not UTC's.
+                sender.warmup_started_on = sender_day(sender, utcnow())
             session.add(sender)
     return sender
 
@@ -75,7 +78,7 @@ class SenderService:
         with session_scope(self._engine) as session:
             if session.get(Sender, data.id) is not None:
                 raise InvalidInput("id", f"sender {data.id!r} exists already")
-        ensure_sender(self._engine, data.id, **data.model_dump(exclude={"id"}))
+        ensure_sender(self._engine, data.id, **data.model_dump(exclude={"id"}, exclude_unset=True))
         return self.status(data.id)
 
     def update(self, sender_id: str, change: SenderUpdate) -> SenderStatus:

@@ -80,3 +80,14 @@ def test_change_caps(api):
 def test_unknown_sender_is_404(api):
     assert api.get("/api/senders/nope", headers=AUTH).status_code == 404
     assert api.post("/api/senders/nope/resume", headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14, UTC−11
+def test_the_ramp_starts_on_the_senders_own_today(api, zone):
+    # Between them, at any hour of the UTC day, one zone's date differs from UTC's.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    created = api.post("/api/senders", json={**BODY, "time_zone": zone}, headers=AUTH).json()
+    assert created["warmup"]["started_on"] == datetime.now(ZoneInfo(zone)).date().isoformat()
+    assert created["warmup"]["day"] == 1 and created["quota_today"]["cap"] == 20
