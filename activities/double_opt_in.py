@@ -175,14 +175,7 @@ class OptInService:
         return contact_id
 
     def _payload(self, contact: Contact, sender: Sender) -> dict[str, Any]:
-        recipient = Recipient(
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            company=contact.company,
-            country=contact.country,
-            language=contact.language,
-            custom=dict(contact.custom or {}),
-        )
+        recipient = Recipient.of(contact)
         try:
             template = self._env.get_template(TEMPLATE)
             context = template.new_context(

@@ -31,6 +31,18 @@ class Recipient:
     language: str | None
     custom: dict[str, Any]
 
+    @classmethod
+    def of(cls, contact: Any) -> Recipient:
+        """What templates may use of a stored contact (a `models.tables.Contact`)."""
+        return cls(
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            company=contact.company,
+            country=contact.country,
+            language=contact.language,
+            custom=dict(contact.custom or {}),
+        )
+
 
 @dataclass(frozen=True)
 class SenderIdentity:

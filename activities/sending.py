@@ -208,14 +208,7 @@ class SendingService:
     ) -> RenderedEmail:
         email = self._renderer.render(
             variant_template(step.template, variant),
-            Recipient(
-                first_name=contact.first_name,
-                last_name=contact.last_name,
-                company=contact.company,
-                country=contact.country,
-                language=contact.language,
-                custom=dict(contact.custom or {}),
-            ),
+            Recipient.of(contact),
             SenderIdentity(sender.from_name, sender.from_email, sender.postal_address),
             unsubscribe_url=self._links.unsubscribe_url(step.message_id),
         )

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
 from activities.funnel import CohortFunnel, cohort_funnel
 from api.auth import require_api_token
+from api.enrollments import ControlRequest
 from models.ab_test import AbTestSpec
 from models.db import session_scope
 from models.errors import InvalidInput
@@ -42,10 +43,6 @@ class CohortStart(BaseModel):
         if (self.segment is None) == (self.contact_ids is None):
             raise ValueError("give exactly one of segment and contact_ids")
         return self
-
-
-class ControlRequest(BaseModel):
-    reason: str | None = Field(None, max_length=300)
 
 
 async def service(request: Request) -> CohortService:
