@@ -51,6 +51,7 @@ class CohortLaunch:
             await workflow.wait_condition(lambda: not self._paused or self._cancelled)
             if self._cancelled:
                 break
+            batch_began = workflow.now()
             batch: LaunchBatchResult = await workflow.execute_activity(
                 LAUNCH_BATCH_ACTIVITY,
                 LaunchBatchInput(
@@ -70,7 +71,16 @@ class CohortLaunch:
             if batch.processed == 0:
                 break
             # The rate bound: this batch's share of a second at `per_second`.
-            await workflow.sleep(timedelta(seconds=batch.processed / input.per_second))
+            share = timedelta(seconds=batch.processed / input.per_second)
+            if workflow.patched("rate-from-batch-start"):
+                # Counted from the batch's start, so the time the batch took is part of its
+                # share; and no timer once it is used up (a timer waits for the server's timer
+                # tick, about a second, however short it is). Older histories sleep the share.
+                pause = batch_began + share - workflow.now()
+                if pause > timedelta():
+                    await workflow.sleep(pause)
+            else:
+                await workflow.sleep(share)
             if workflow.info().is_continue_as_new_suggested():
                 self._continue(input)
         else:
