@@ -21,7 +21,12 @@ from models import search_attributes as sa_keys
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.db import session_scope
-from models.enrollment import EnrollmentInput, FinishEnrollmentInput, enrollment_workflow_id
+from models.enrollment import (
+    EnrollmentInput,
+    EnrollmentStatus,
+    FinishEnrollmentInput,
+    enrollment_workflow_id,
+)
 from models.errors import (
     ConsentMissing,
     ConsentWithdrawn,
@@ -230,7 +235,11 @@ class EnrollmentService:
         unexpected: list[BaseException] = []
         started: list[tuple[str, EnrollmentInput]] = []
         semaphore = asyncio.Semaphore(concurrency)
-        pairs = [SearchAttributePair(sa_keys.SEQUENCE, sequence)]
+        # Everything the workflow's first task would upsert, set at start instead (it reads them).
+        pairs = [
+            SearchAttributePair(sa_keys.SEQUENCE, sequence),
+            SearchAttributePair(sa_keys.STATUS, EnrollmentStatus.RUNNING.value),
+        ]
         if cohort_id:
             pairs.append(SearchAttributePair(sa_keys.COHORT, cohort_id))
         search_attributes = TypedSearchAttributes(pairs)
@@ -258,6 +267,10 @@ class EnrollmentService:
                         task_queue=self._task_queue,
                         search_attributes=search_attributes,
                         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                        # Started from a worker (a cohort launch), the first workflow task
+                        # comes back in the start's answer and runs on that worker: no
+                        # matching, no poll. Elsewhere (the API, the CLI) it is a plain start.
+                        request_eager_start=True,
                     )
                 except WorkflowAlreadyStartedError as exc:
                     conflict = EnrollmentConflict(

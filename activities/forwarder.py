@@ -4,7 +4,9 @@
 Each pass leases a batch of unforwarded rows (`claimed_until`, safe with several API replicas),
 signals them — in order within a workflow, concurrently across workflows — and records the
 result: forwarded, late (the workflow is closed or gone: kept, never retried), or failed (Temporal
-unreachable: retried after a growing pause). Nothing is lost across restarts: the rows are the
+unreachable: retried after a growing pause). A workflow's consecutive engagement events in one
+pass go in one `engagement_events` signal (ESPs post processed, delivered and open together): one
+history event and one workflow task instead of one per event. Nothing is lost across restarts: the rows are the
 queue. A duplicate signal is harmless: workflows drop events they have seen (`esp_event_id`).
 Order holds within one pass only: an event waiting out its retry pause can be overtaken by a
 newer one for the same workflow, which the workflows allow for (ESP events come unordered too).
@@ -27,7 +29,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.db import session_scope
-from models.enrollment import CANCEL_SIGNAL, EVENT_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
+from models.enrollment import CANCEL_SIGNAL, EVENTS_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
 from models.events import EngagementEvent
 from models.tables import Event, EventSignal, utcnow
 
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 60.0
+#: Engagement events carried by one signal at most (a signal's payload is one history event).
+MAX_EVENTS_PER_SIGNAL = 100
 
 #: Rows the forwarder still has to signal (due now or waiting out a retry pause).
 UNFORWARDED = sa.and_(col(Event.forwarded_at).is_(None), col(Event.workflow_id).is_not(None))
@@ -136,20 +140,23 @@ class EventForwarder:
         failed: list[tuple[PendingSignal, str]] = []
 
         async def relay(items: list[PendingSignal]) -> None:
+            groups = signal_groups(items)
             async with self._semaphore:
-                for i, pending in enumerate(items):
+                for i, group in enumerate(groups):
                     try:
-                        await self._signal(client, pending)
-                        at = utcnow()
-                        done.append((pending.id, at))
-                        latencies.append((at - pending.received_at).total_seconds())
+                        await self._signal(client, group)
                     except RPCError as err:
                         if err.status == RPCStatusCode.NOT_FOUND:
-                            late.append(pending.id)
+                            late.extend(p.id for p in group)
                             continue
                         # Keep this workflow's order: the rest of its events wait too.
-                        failed.extend((p, f"{err.status.name}: {err.message}") for p in items[i:])
+                        error = f"{err.status.name}: {err.message}"
+                        failed.extend((p, error) for rest in groups[i:] for p in rest)
                         return
+                    at = utcnow()
+                    for pending in group:
+                        done.append((pending.id, at))
+                        latencies.append((at - pending.received_at).total_seconds())
 
         await asyncio.gather(*(relay(items) for items in by_workflow.values()))
         await asyncio.to_thread(self._record, done, late, failed)
@@ -176,17 +183,20 @@ class EventForwarder:
                 return None
         return self._client
 
-    async def _signal(self, client: Client, pending: PendingSignal) -> None:
-        handle = client.get_workflow_handle(pending.workflow_id)
-        if pending.signal == EventSignal.CANCEL:
-            reason = (pending.payload or {}).get("reason")
+    async def _signal(self, client: Client, group: list[PendingSignal]) -> None:
+        """One signal: a control signal (a group of one) or a group's engagement events."""
+        first = group[0]
+        handle = client.get_workflow_handle(first.workflow_id)
+        if first.signal == EventSignal.CANCEL:
+            reason = (first.payload or {}).get("reason")
             await handle.signal(CANCEL_SIGNAL, reason)
-        elif pending.signal == EventSignal.PAUSE:
+        elif first.signal == EventSignal.PAUSE:
             await handle.signal(PAUSE_SIGNAL)
-        elif pending.signal == EventSignal.RESUME:
+        elif first.signal == EventSignal.RESUME:
             await handle.signal(RESUME_SIGNAL)
         else:
-            await handle.signal(EVENT_SIGNAL, EngagementEvent.model_validate(pending.payload))
+            events = [EngagementEvent.model_validate(p.payload) for p in group]
+            await handle.signal(EVENTS_SIGNAL, events)
 
     # -- the outbox rows -----------------------------------------------------------------------
 
@@ -263,6 +273,25 @@ class EventForwarder:
                 )
 
 
+def signal_groups(items: list[PendingSignal]) -> list[list[PendingSignal]]:
+    """One workflow's pending rows, in order, cut into signals: runs of consecutive engagement
+    events (at most `MAX_EVENTS_PER_SIGNAL` each) and every control signal on its own."""
+    groups: list[list[PendingSignal]] = []
+    for pending in items:
+        batchable = pending.signal == EventSignal.ENGAGEMENT
+        last = groups[-1] if groups else None
+        if (
+            batchable
+            and last is not None
+            and last[0].signal == EventSignal.ENGAGEMENT
+            and len(last) < MAX_EVENTS_PER_SIGNAL
+        ):
+            last.append(pending)
+        else:
+            groups.append([pending])
+    return groups
+
+
 @dataclass(frozen=True)
 class OutboxState:
     """How far behind the forwarder is: rows waiting, and when the oldest of them arrived."""
@@ -293,4 +322,11 @@ def backlog(engine: sa.Engine) -> int:
         return outbox_state(session).backlog
 
 
-__all__ = ["EventForwarder", "OutboxState", "PassResult", "backlog", "outbox_state"]
+__all__ = [
+    "EventForwarder",
+    "OutboxState",
+    "PassResult",
+    "backlog",
+    "outbox_state",
+    "signal_groups",
+]

@@ -18,6 +18,9 @@ and a `steps()` coroutine written as straight-line code::
             if await self.wait_for({EventKind.OPEN, EventKind.CLICK}, timedelta(days=2), step="intro"):
                 ...
 
+Import `Sequence` inside `workflow.unsafe.imports_passed_through()` (this module is
+deterministic): the workflow sandbox then shares it instead of re-executing it for every run.
+
 An exit (a human reply, an unsubscribe, a complaint, a hard bounce, a `cancel` signal, workflow
 cancellation, or a send blocked for consent / suppression) ends the enrollment at once, even in
 the middle of a multi-day wait: `send`, `wait` and `wait_for` raise `EnrollmentEnded`, which
@@ -49,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         AB_DECIDED_SIGNAL,
         CANCEL_SIGNAL,
         EVENT_SIGNAL,
+        EVENTS_SIGNAL,
         FINISH_ENROLLMENT_ACTIVITY,
         PAUSE_SIGNAL,
         RESUME_SIGNAL,
@@ -89,6 +93,9 @@ _SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
     "ContactSuppressed": Outcome.SUPPRESSED,
     "ContactNotFound": Outcome.CANCELLED,
 }
+
+#: The search attributes a sequence keeps up to date (the starter may set some at start).
+_OWN_ATTRIBUTES = frozenset(key.name for key in sa.ALL)
 
 SEND_START_TO_CLOSE = timedelta(minutes=1)
 #: How often a step held by a paused sender looks again (ops resume senders by hand).
@@ -147,7 +154,8 @@ def matches(
 class Sequence:
     """Base of every sequence workflow: subclass it, set `name`, write `steps()`.
 
-    Subclasses inherit the `engagement_event` and `cancel` signals and the `state` query.
+    Subclasses inherit the `engagement_event(s)`, `cancel`, `pause` / `resume`, `sender_resumed`
+    and `ab_decided` signals and the `state` query.
     """
 
     #: The sequence name: workflow type, `NurtureSequence` search attribute, template folder.
@@ -195,6 +203,15 @@ class Sequence:
         Failures other than the exits (e.g. `TemplateError`, `EspRejected`) fail the workflow.
         """
         self._input = input
+        # What the starter set is not upserted again (each upsert is a history event and a
+        # visibility write): `EnrollmentService` sets all three, so nothing is upserted here. No
+        # patch needed: replay matches upserts by count, not content, and histories from before
+        # (started without a status) still upsert once here.
+        self._search_attributes = {
+            pair.key.name: str(pair.value)
+            for pair in workflow.info().typed_search_attributes
+            if pair.key.name in _OWN_ATTRIBUTES
+        }
         self._set_search_attributes(
             (sa.SEQUENCE, self.name),
             (sa.COHORT, input.cohort_id),
@@ -416,6 +433,12 @@ class Sequence:
         outcome = exit_outcome(event)
         if outcome is not None:
             self._end(outcome, f"{event.kind} event")
+
+    @workflow.signal(name=EVENTS_SIGNAL)
+    def on_engagement_events(self, events: list[EngagementEvent]) -> None:
+        """Record several events in their order, each as `on_engagement_event` would."""
+        for event in events:
+            self.on_engagement_event(event)
 
     @workflow.signal(name=CANCEL_SIGNAL)
     def cancel(self, reason: str | None = None) -> None:

@@ -210,7 +210,15 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
     arg, kw = client.started[enrollment_workflow_id("trade_intro", good.id)]
     assert arg.cohort_id == "c1" and arg.calendar.time_zone == "Europe/Berlin"
     assert arg.calendar.country == "DE"
-    assert {p.key.name for p in kw["search_attributes"]} == {"NurtureSequence", "NurtureCohort"}
+    # All the workflow's first task would otherwise upsert: sequence, cohort and status.
+    attributes = {p.key.name: p.value for p in kw["search_attributes"]}
+    assert attributes == {
+        "NurtureSequence": "trade_intro",
+        "NurtureCohort": "c1",
+        "NurtureStatus": "running",
+    }
+    # From a worker (a cohort launch) the first workflow task comes back with the start.
+    assert kw["request_eager_start"] is True
 
     rows = _rows(engine)
     for contact_id in started:

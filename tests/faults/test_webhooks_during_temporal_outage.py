@@ -22,7 +22,7 @@ from temporalio.service import RPCError
 
 from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from models.db import get_engine, session_scope
-from models.enrollment import EVENT_SIGNAL, STATE_QUERY, EnrollmentState
+from models.enrollment import EVENTS_SIGNAL, STATE_QUERY, EnrollmentState
 from models.tables import Contact, Event, Message, MessageStatus
 from models.temporal_client import connect
 from tests.factories import sendgrid_event
@@ -158,19 +158,20 @@ async def test_webhook_stream_through_a_temporal_crash_reaches_every_workflow_on
     assert len(rows) == total and not any(r.late for r in rows)
     assert any(r.forward_attempts > 0 for r in rows), "the forwarder never had to retry"
 
-    signals = 0
+    signals = carried = 0
     for workflow_id in workflow_ids:
         state = await state_of(client, workflow_id)
         seen = Counter(e.esp_event_id for e in state.events_seen)
         assert seen == Counter(posted[workflow_id]), workflow_id
         assert all(n == 1 for n in seen.values())
         history = await client.get_workflow_handle(workflow_id).fetch_history()
-        signals += sum(
-            1
-            for e in history.events
-            if e.HasField("workflow_execution_signaled_event_attributes")
-            and e.workflow_execution_signaled_event_attributes.signal_name == EVENT_SIGNAL
-        )
-    # A signal Temporal took whose answer was lost is sent again; the workflow drops it.
-    print(f"{signals} signals for {total} events ({signals - total} duplicates dropped)")
-    assert signals >= total
+        for e in history.events:
+            if not e.HasField("workflow_execution_signaled_event_attributes"):
+                continue
+            attributes = e.workflow_execution_signaled_event_attributes
+            assert attributes.signal_name == EVENTS_SIGNAL
+            signals += 1
+            carried += len(json.loads(attributes.input.payloads[0].data))
+    # A signal Temporal took whose answer was lost is sent again; the workflow drops its events.
+    print(f"{signals} signals carried {carried} events for {total} ({carried - total} dropped)")
+    assert carried >= total

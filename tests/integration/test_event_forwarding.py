@@ -20,7 +20,13 @@ from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, gen
 from api.app import create_app
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope
-from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
+from models.enrollment import (
+    EVENTS_SIGNAL,
+    STATE_QUERY,
+    EnrollmentResult,
+    EnrollmentState,
+    Outcome,
+)
 from models.settings import Settings
 from models.tables import Event
 from models.temporal_client import connect
@@ -87,6 +93,30 @@ async def test_events_reach_the_workflow_once_whatever_the_order_and_duplicates(
     assert [s.step for s in result.steps_sent] == ["intro", "offer"]
 
 
+async def test_one_pass_relays_a_workflows_events_in_one_signal(stack, sim):
+    settings, client, services = stack
+    async with live_enrollment(settings) as live:
+        email = live.contact.email
+        kinds = ["processed", "delivered", "open"]
+        posted = [sendgrid_event(kind, live.intro, email=email) for kind in kinds]
+        await asyncio.to_thread(post, client, posted)
+        result = await services.forwarder.forward_pending()
+        handle = live.client.get_workflow_handle(live.workflow_id)
+        history = await handle.fetch_history()
+        state = await handle.query(STATE_QUERY, result_type=EnrollmentState)
+
+    signalled = [
+        e.workflow_execution_signaled_event_attributes
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert result.forwarded == 3 and len(result.signal_latencies) == 3
+    assert [s.signal_name for s in signalled] == [EVENTS_SIGNAL]
+    [payload] = signalled[0].input.payloads
+    assert [e["kind"] for e in json.loads(payload.data)] == kinds
+    assert [e.kind for e in state.events_seen] == kinds
+
+
 async def test_event_for_a_closed_workflow_is_kept_as_late(stack, sim):
     settings, client, services = stack
     engine = get_engine(settings.database_url)
@@ -151,6 +181,9 @@ async def test_events_arriving_while_temporal_is_down_are_delivered_after_it_ret
             e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
         ]
         assert delivered == 3
-        assert len(signalled) == 3
+        # The three waited together: one signal carried them.
+        assert [e.workflow_execution_signaled_event_attributes.signal_name for e in signalled] == [
+            EVENTS_SIGNAL
+        ]
     finally:
         server.stop()

@@ -23,6 +23,7 @@ from temporalio import activity
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -36,6 +37,7 @@ from models.calendar import ContactCalendar
 from models.enrollment import (
     AB_DECIDED_SIGNAL,
     EVENT_SIGNAL,
+    EVENTS_SIGNAL,
     FINISH_ENROLLMENT_ACTIVITY,
     PAUSE_SIGNAL,
     RESUME_SIGNAL,
@@ -351,6 +353,27 @@ async def winner_awaited_while_paused(e: Enrollment) -> None:
     await e.result()
 
 
+async def batched_events_after_attributes_at_start(e: Enrollment) -> None:
+    """Started as `EnrollmentService` starts it (sequence, cohort and status set at start); the
+    intro's events arrive in one `engagement_events` signal, as the forwarder relays them."""
+    await e.until_waiting("intro")
+    intro = e.sender.input_of("intro").message_id
+    kinds = (EventKind.PROCESSED, EventKind.DELIVERED, EventKind.OPEN, EventKind.CLICK)
+    await e.handle.signal(EVENTS_SIGNAL, [engagement_event(kind, intro) for kind in kinds])
+    await e.result()
+
+
+def attributes_at_start(cohort_id: str | None = "cohort-test") -> TypedSearchAttributes:
+    """The search attributes `EnrollmentService` starts a trade_intro enrollment with."""
+    pairs = [
+        SearchAttributePair(search_attributes.SEQUENCE, TradeIntroSequence.name),
+        SearchAttributePair(search_attributes.STATUS, EnrollmentStatus.RUNNING.value),
+    ]
+    if cohort_id:
+        pairs.append(SearchAttributePair(search_attributes.COHORT, cohort_id))
+    return TypedSearchAttributes(pairs)
+
+
 SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
     "complete": no_engagement_completes,
     "opened": human_open_skips_bump,
@@ -358,10 +381,12 @@ SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
     "replied": reply_while_sleeping,
     "machine_open_soft_bounce": machine_open_and_soft_bounce_ignored,
     "ab_winner_paused": winner_awaited_while_paused,
+    "batched_events_attrs_at_start": batched_events_after_attributes_at_start,
 }
 #: Start arguments of scenarios that need more than a plain enrollment.
 SCENARIO_START: dict[str, dict[str, Any]] = {
     "ab_winner_paused": {"ab": AbAssignment(step="intro", variant=None)},
+    "batched_events_attrs_at_start": {"search_attributes": attributes_at_start()},
 }
 
 

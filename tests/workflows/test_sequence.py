@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
     from models.enrollment import (
         EVENT_SIGNAL,
+        EVENTS_SIGNAL,
         STATE_QUERY,
         EnrollmentInput,
         EnrollmentResult,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.workflows.scenarios import (
         Enrollment,
         FakeSender,
+        attributes_at_start,
         engagement_event,
         start_enrollment,
         start_env,
@@ -197,7 +199,70 @@ async def test_no_cohort_search_attribute_without_a_cohort(enroll: Enroll) -> No
     assert attrs.get(sa.SEQUENCE) == "trade_intro"
 
 
+async def test_attributes_set_at_start_are_not_upserted_again(enroll: Enroll) -> None:
+    # As EnrollmentService starts an enrollment: sequence, cohort and status at start.
+    e = await enroll(cohort_id="cohort-sa", search_attributes=attributes_at_start("cohort-sa"))
+    await e.until_waiting("intro")
+
+    history = await e.handle.fetch_history()
+    upserts = [
+        set(ev.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for ev in history.events
+        if ev.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    # The first task upserts only what changed (the step and `sending`), then `waiting`.
+    assert upserts == [{sa.STEP.name, sa.STATUS.name}, {sa.STATUS.name}]
+    attrs = (await e.handle.describe()).typed_search_attributes
+    assert attrs.get(sa.SEQUENCE) == "trade_intro"
+    assert attrs.get(sa.COHORT) == "cohort-sa"
+    assert attrs.get(sa.STATUS) == EnrollmentStatus.WAITING
+    await e.handle.signal(CANCEL_SIGNAL)
+    await e.result()
+
+
 # --- events ------------------------------------------------------------------------------------
+
+
+async def test_events_in_one_signal_are_recorded_in_order_once(enroll: Enroll) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    intro = (await e.state()).steps_sent[0].message_id
+    delivered = engagement_event(EventKind.DELIVERED, intro)
+    opened = engagement_event(EventKind.OPEN, intro)
+    # One signal with a duplicate inside; then the same events again in a second one.
+    await e.handle.signal(EVENTS_SIGNAL, [delivered, opened, delivered])
+    await e.handle.signal(EVENTS_SIGNAL, [opened, delivered])
+    await e.handle.signal(CANCEL_SIGNAL)
+    await e.result()
+
+    assert [ev.kind for ev in (await e.state()).events_seen] == [
+        EventKind.DELIVERED,
+        EventKind.OPEN,
+    ]
+
+
+async def test_an_exit_inside_a_batch_ends_the_enrollment(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    intro = (await e.state()).steps_sent[0].message_id
+    # The click would bring the offer forward, but the unsubscribe before it ends everything.
+    batch = [
+        engagement_event(EventKind.OPEN, intro),
+        engagement_event(EventKind.UNSUBSCRIBE, intro),
+        engagement_event(EventKind.CLICK, intro),
+    ]
+    await e.handle.signal(EVENTS_SIGNAL, batch)
+    result = await e.result()
+
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert sender.steps == ["intro"]
+    assert [ev.kind for ev in (await e.state()).events_seen] == [
+        EventKind.OPEN,
+        EventKind.UNSUBSCRIBE,
+        EventKind.CLICK,
+    ]
 
 
 async def test_duplicate_esp_events_are_recorded_once(enroll: Enroll) -> None:
