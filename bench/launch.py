@@ -1,13 +1,14 @@
 """Cohort launch: enrollments started per second by a real `CohortService` launch of a seeded
-cohort, against raw `start_workflow` at the launch's concurrency; then the enrollments are left
-waiting (their sender is paused: each tries its intro once, then waits in a 30-minute timer) —
-the state the worker's memory is read in.
+cohort, against raw `start_workflow` of the same shape at the launch's concurrency — each measured
+as a start rate with nothing running what was started meanwhile: the raw workflows go to a task
+queue no worker polls yet, and the launch (`bench.launcher`) enrolls onto one no worker polls yet.
+Then a worker polls each queue and the time until all of them wait is measured (the enrollments'
+sender is paused: each tries its intro once, then waits in a 30-minute timer) — so the rates
+with the running included are reported too, and the worker's memory is read with all waiting.
 
-The raw side is like with like: `bench_raw_launched` workflows, run by the raw worker on the same
-cores, doing what a launched enrollment does before it waits (the same search attributes at
-start, upserts, one refused activity, a long timer; see `bench.raw_workflows.RawLaunched`). The
-rate of bare starts on a task queue no worker polls — the dev server's start rate alone — is
-kept as a detail (`raw_unpolled`)."""
+The raw workflows do what a launched enrollment does before it waits (the same search
+attributes at start, upserts, one refused activity, a long timer; see
+`bench.raw_workflows.RawLaunched`)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,11 @@ from activities.cohorts import CohortService
 from bench.figures import rate
 from bench.ingest import Target
 from bench.raw_workflows import RAW_LAUNCHED
-from bench.stack import RAW_TASK_QUEUE
 from bench.throughput import START_CONCURRENCY, start_all
 from models.cohort import CohortLaunchResult, cohort_launch_workflow_id
 from models.db import session_scope
 from models.enrollment import EnrollmentStatus
-from models.search_attributes import COHORT, SEQUENCE
+from models.search_attributes import COHORT, SEQUENCE, STATUS
 from models.tables import CohortMember, Contact, MemberStatus
 
 #: The launch's own rate bound, set far above what it reaches so it never is the limiter.
@@ -38,33 +38,18 @@ LAUNCH_PER_SECOND = 100_000.0
 LAUNCH_BATCH_SIZE = 100
 #: The raw workflows wait this long, like the enrollments behind a paused sender.
 RAW_WAIT_SECONDS = 1800.0
-#: No worker polls it: the raw starts are never run, so nothing else competes with them.
-UNPOLLED_TASK_QUEUE = "bench-unpolled"
 
 
-async def raw_starts(client: Client, count: int, *, within: float = 900) -> dict[str, Any]:
+async def raw_starts(client: Client, count: int, task_queue: str) -> dict[str, Any]:
     """The launch's baseline: `count` `bench_raw_launched` workflows started at the launch's
-    concurrency (`START_CONCURRENCY`) and run by the raw worker up to their wait, like the
-    enrollments (starts/s, then how long until all wait); `raw_unpolled`: as many bare starts
-    on a task queue no worker polls, the dev server's start rate alone."""
-    unpolled = await _starts(client, count, UNPOLLED_TASK_QUEUE)
-    launched = await _starts(client, count, RAW_TASK_QUEUE)
-    settle = await all_waiting(client, launched.pop("cohort"), count, within=within)
-    launched["settle_seconds"] = round(settle, 1)
-    launched["settled_per_s"] = rate(count, launched["seconds"] + settle)
-    launched["runs"] = (
-        "2 search attributes at start, 3 upserts, 1 activity failed non-retryably, "
-        "a 30-minute timer (as a launched trade_intro enrollment behind a paused sender)"
-    )
-    del unpolled["cohort"]
-    unpolled["runs"] = "nothing: no worker polls the task queue"
-    return {**launched, "raw_unpolled": unpolled}
-
-
-async def _starts(client: Client, count: int, task_queue: str) -> dict[str, Any]:
+    concurrency (`START_CONCURRENCY`) onto `task_queue`, which no worker polls yet."""
     tag = f"bench-rawlaunch-{uuid.uuid4().hex[:8]}"
     attributes = TypedSearchAttributes(
-        [SearchAttributePair(SEQUENCE, RAW_LAUNCHED), SearchAttributePair(COHORT, tag)]
+        [
+            SearchAttributePair(SEQUENCE, RAW_LAUNCHED),
+            SearchAttributePair(STATUS, EnrollmentStatus.RUNNING.value),
+            SearchAttributePair(COHORT, tag),
+        ]
     )
 
     async def start_one(i: int) -> None:
@@ -84,21 +69,24 @@ async def _starts(client: Client, count: int, task_queue: str) -> dict[str, Any]
         "seconds": round(seconds, 2),
         "starts_per_s": rate(count, seconds),
         "concurrency": START_CONCURRENCY,
+        "runs": "3 search attributes at start, 2 upserts, 1 activity failed non-retryably, a "
+        "30-minute timer (as a launched trade_intro enrollment behind a paused sender)",
     }
 
 
 async def cohort_launch(
     client: Client,
     db: sa.Engine,
-    task_queue: str,
+    launcher_queue: str,
     templates_dir: Any,
     *,
     tag: str,
     sender_id: str,
     within: float = 1800,
 ) -> dict[str, Any]:
-    """Start the cohort of the contacts tagged `tag` and wait for its launch to finish."""
-    service = CohortService(db, client, task_queue, templates_dir)
+    """Start the cohort of the contacts tagged `tag` (its launch runs on `launcher_queue`) and
+    wait for the launch to finish."""
+    service = CohortService(db, client, launcher_queue, templates_dir)
     began = time.perf_counter()
     started = await service.start(
         name=f"bench {tag}",
@@ -132,7 +120,8 @@ async def cohort_launch(
 
 
 async def all_waiting(client: Client, cohort_id: str, count: int, *, within: float) -> float:
-    """Seconds until all `count` enrollments of the cohort wait behind their paused sender."""
+    """Seconds until all `count` enrollments of the cohort (raw workflows of the tag) wait
+    behind their paused sender."""
     query = (
         f"NurtureCohort = '{cohort_id}' AND NurtureStatus = '{EnrollmentStatus.SENDER_PAUSED}' "
         "AND ExecutionStatus = 'Running'"

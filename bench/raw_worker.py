@@ -2,10 +2,11 @@
 workflows and a no-op activity, with nurture's worker settings (activity threads, cache size).
 
 The raw sequence's signals must arrive as the engine's do — after the intro is sent, while the
-workflow waits — or its timers would never be started. So once the no-op `intro` returns, this
+workflow waits — or its timers would never be started. So once a no-op send returns, this
 process plays the ESP and the forwarder: after `--signal-delay` (the simulator's batching
-interval) it signals the workflow its four events, in order, at most 64 workflows at once (the
-forwarder's concurrency).
+interval) it signals the workflow that mail's events in one signal (the intro's four, the
+offer's two; a closed workflow's NOT_FOUND is ignored, as the forwarder keeps the events as
+late), at most 64 workflows at once (the forwarder's concurrency).
 
     python -m bench.raw_worker --address 127.0.0.1:7233 --task-queue bench-raw
 """
@@ -20,13 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from bench.raw_workflows import (
     NOOP_ACTIVITY,
-    RAW_EVENT_SIGNAL,
+    RAW_EVENTS_SIGNAL,
+    RAW_INTRO_EVENTS,
+    RAW_OFFER_EVENTS,
     RAW_SEQUENCE,
-    RAW_SIGNALS,
     REFUSED_STEP,
     RawLaunched,
     RawSequence,
@@ -52,16 +55,20 @@ class RawActivities:
             # As the send step refuses a paused sender's send (`SenderPaused`, permanent).
             raise ApplicationError("sender paused", type="SenderPaused", non_retryable=True)
         info = activity.info()
-        if step == "intro" and info.workflow_type == RAW_SEQUENCE and info.workflow_id:
-            asyncio.run_coroutine_threadsafe(self._events(info.workflow_id), self._loop)
+        events = {"intro": RAW_INTRO_EVENTS, "offer": RAW_OFFER_EVENTS}.get(step)
+        if events and info.workflow_type == RAW_SEQUENCE and info.workflow_id:
+            asyncio.run_coroutine_threadsafe(self._events(info.workflow_id, events), self._loop)
         return step
 
-    async def _events(self, workflow_id: str) -> None:
+    async def _events(self, workflow_id: str, events: tuple[str, ...]) -> None:
         await asyncio.sleep(self._delay)
         handle = self._client.get_workflow_handle(workflow_id)
         async with self._semaphore:
-            for kind in RAW_SIGNALS:
-                await handle.signal(RAW_EVENT_SIGNAL, kind)
+            try:
+                await handle.signal(RAW_EVENTS_SIGNAL, list(events))
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
 
 
 async def run(address: str, task_queue: str, signal_delay: float) -> None:

@@ -4,10 +4,12 @@ no-op activities (deterministic code only; the worker is `bench.raw_worker`).
 `bench_raw_sequence` has the history of one `trade_intro` enrollment on the bench's path
 (intro → open → click → offer): 3 activities (send intro, send offer, finish), 2 timers (the
 open window and the wait for a click until the case study is due, both cut short by a signal),
-4 signals (the intro's processed, delivered, open and click events).
+2 signals as the forwarder sends them — one pass's events for a workflow in one signal: the
+intro's processed, delivered, open and click together, then the offer's processed and delivered
+(which, as the engine's, mostly find the workflow closed).
 
 `bench_raw_launched` has what a launched `trade_intro` enrollment does before it waits behind its
-paused sender (see `RawLaunched`): started with 2 search attributes, 3 search-attribute upserts,
+paused sender (see `RawLaunched`): started with 3 search attributes, 2 search-attribute upserts,
 one activity that fails non-retryably (the refused send), then a 30-minute timer.
 """
 
@@ -20,16 +22,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.search_attributes import COHORT, SEQUENCE, STATUS, STEP
+    from models.search_attributes import STATUS, STEP
 
 RAW_SEQUENCE = "bench_raw_sequence"
 RAW_LAUNCHED = "bench_raw_launched"
 NOOP_ACTIVITY = "bench_noop"
 #: The no-op activity's step that fails as a paused sender's send does (non-retryable).
 REFUSED_STEP = "refused"
-RAW_EVENT_SIGNAL = "engagement_event"
-#: The signals one sequence receives, in the order the simulator posts them.
-RAW_SIGNALS = ("processed", "delivered", "open", "click")
+RAW_EVENTS_SIGNAL = "engagement_events"
+#: The events one sequence is signalled, in the order the simulator posts them: the intro's in
+#: one signal, the offer's in another (one webhook batch each).
+RAW_INTRO_EVENTS = ("processed", "delivered", "open", "click")
+RAW_OFFER_EVENTS = ("processed", "delivered")
 
 _ACTIVITY_TIMEOUT = timedelta(minutes=1)
 
@@ -39,9 +43,9 @@ class RawSequence:
     def __init__(self) -> None:
         self._events: list[str] = []
 
-    @workflow.signal(name=RAW_EVENT_SIGNAL)
-    def on_event(self, kind: str) -> None:
-        self._events.append(kind)
+    @workflow.signal(name=RAW_EVENTS_SIGNAL)
+    def on_events(self, kinds: list[str]) -> None:
+        self._events.extend(kinds)
 
     @workflow.run
     async def run(self, window_seconds: float) -> list[str]:
@@ -72,10 +76,10 @@ class RawSequence:
 class RawLaunched:
     """A launched `trade_intro` enrollment whose sender is paused, up to its wait, event for event:
 
-    - started with `NurtureSequence` and `NurtureCohort` (the enrolling service sets both);
-    - first workflow task: `Sequence.enroll` upserts sequence, cohort and status (its record of
-      what is set starts empty), then `send("intro")` upserts step and status — 2 upserts — and
-      schedules the send;
+    - started with `NurtureSequence`, `NurtureStatus` and `NurtureCohort` (as `EnrollmentService`
+      starts an enrollment);
+    - first workflow task: `Sequence.enroll` has nothing to upsert (the starter set it all), then
+      `send("intro")` upserts step and status — 1 upsert — and schedules the send;
     - the send fails non-retryably (`SenderPaused`: one attempt);
     - second workflow task: `_wait_out_deferral` upserts status `sender_paused` and starts its
       30-minute timer (`SENDER_PAUSED_RECHECK`).
@@ -83,13 +87,6 @@ class RawLaunched:
 
     @workflow.run
     async def run(self, cohort: str, wait_seconds: float) -> None:
-        workflow.upsert_search_attributes(
-            [
-                SEQUENCE.value_set(RAW_LAUNCHED),
-                COHORT.value_set(cohort),
-                STATUS.value_set("running"),
-            ]
-        )
         workflow.upsert_search_attributes([STEP.value_set("intro"), STATUS.value_set("sending")])
         try:
             await workflow.execute_activity(
@@ -106,10 +103,11 @@ class RawLaunched:
 
 __all__ = [
     "NOOP_ACTIVITY",
-    "RAW_EVENT_SIGNAL",
+    "RAW_EVENTS_SIGNAL",
+    "RAW_INTRO_EVENTS",
     "RAW_LAUNCHED",
+    "RAW_OFFER_EVENTS",
     "RAW_SEQUENCE",
-    "RAW_SIGNALS",
     "REFUSED_STEP",
     "RawLaunched",
     "RawSequence",

@@ -25,7 +25,12 @@ from bench.figures import load_average, machine, process_memory_mb, rate
 from bench.ingest import burst, paced
 from bench.launch import all_waiting, cohort_launch, launched_targets, raw_starts
 from bench.seeding import bench_sender, seed_contacts
-from bench.stack import BenchStack
+from bench.stack import (
+    LAUNCHED_TASK_QUEUE,
+    LAUNCHER_TASK_QUEUE,
+    RAW_LAUNCHED_TASK_QUEUE,
+    BenchStack,
+)
 from bench.throughput import engine_sequences, raw_sequences
 from models.db import get_engine
 from models.temporal_client import connect
@@ -93,15 +98,28 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
         say(f"engine: {out['engine']['seq_per_s']} sequences/s")
 
     cohort_id = None
+    launched_worker = worker
     if "launch" in args.parts or "ingest" in args.parts:
-        memory["worker_before_launch"] = process_memory_mb(worker)
         launch: dict[str, Any] = {}
         if "launch" in args.parts:
             say(f"launch: raw, {args.launch_contacts} start_workflow")
-            launch["raw"], launch["raw"]["cpu_seconds"] = await measured(
-                stack, "launch-raw", raw_starts(client, args.launch_contacts), args.py_spy
+            raw, raw["cpu_seconds"] = await measured(
+                stack,
+                "launch-raw",
+                raw_starts(client, args.launch_contacts, RAW_LAUNCHED_TASK_QUEUE),
+                args.py_spy,
             )
-            say(f"launch: raw {launch['raw']['starts_per_s']} starts/s")
+            say(f"launch: raw {raw['starts_per_s']} starts/s; a raw worker runs them")
+            stack.start_raw_worker("raw-launched-worker", RAW_LAUNCHED_TASK_QUEUE)
+            settle, raw["settle_cpu_seconds"] = await measured(
+                stack,
+                "launch-raw-settle",
+                all_waiting(client, raw.pop("cohort"), args.launch_contacts, within=1800),
+            )
+            stack.stop_child("raw-launched-worker")
+            raw["settle_seconds"] = round(settle, 1)
+            raw["settled_per_s"] = rate(args.launch_contacts, raw["seconds"] + settle)
+            launch["raw"] = raw
         bench_sender(db, "paused", paused=True)
         seed_contacts(db, args.launch_contacts, tag="launch")
         say(f"launch: a {args.launch_contacts}-contact cohort")
@@ -109,21 +127,37 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
             stack,
             "launch",
             cohort_launch(
-                client, db, queue, stack.settings.templates_dir, tag="launch", sender_id="paused"
+                client,
+                db,
+                LAUNCHER_TASK_QUEUE,
+                stack.settings.templates_dir,
+                tag="launch",
+                sender_id="paused",
             ),
             args.py_spy,
         )
-        cohort_id = launch["cohort"]["cohort_id"]
-        enrolled = launch["cohort"]["enrolled"]
-        say(f"launch: {launch['cohort']['enrollments_per_s']} enrollments/s; waiting for all")
         cohort = launch["cohort"]
-        cohort["settle_seconds"] = round(
-            await all_waiting(client, cohort_id, enrolled, within=900), 1
+        cohort_id = cohort["cohort_id"]
+        enrolled = cohort["enrolled"]
+        say(f"launch: {cohort['enrollments_per_s']} enrollments/s; a nurture worker runs them")
+        stack.start_worker("launched-worker", LAUNCHED_TASK_QUEUE)
+        launched_worker = stack.pid("launched-worker")
+        await asyncio.sleep(3)  # imported and polling, nothing run yet
+        memory["worker_before_launch"] = process_memory_mb(launched_worker)
+        settle, cohort["settle_cpu_seconds"] = await measured(
+            stack,
+            "launch-settle",
+            all_waiting(client, cohort_id, enrolled, within=1800),
+            args.py_spy,
         )
-        cohort["settled_per_s"] = rate(enrolled, cohort["seconds"] + cohort["settle_seconds"])
+        cohort["settle_seconds"] = round(settle, 1)
+        cohort["settled_per_s"] = rate(enrolled, cohort["seconds"] + settle)
         memory["enrollments_waiting"] = enrolled
-        memory["worker_enrollments_waiting"] = process_memory_mb(worker)
+        memory["worker_enrollments_waiting"] = process_memory_mb(launched_worker)
         if "launch" in args.parts:
+            launch["settled_ratio"] = round(
+                cohort["settled_per_s"] / launch["raw"]["settled_per_s"], 2
+            )
             out["launch"] = launch
 
     if "ingest" in args.parts:
@@ -156,7 +190,7 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
         )
         say(f"ingest: latency {ingest['paced']['latency_ms']}")
         out["ingest"] = ingest
-        memory["worker_after_ingest"] = process_memory_mb(worker)
+        memory["worker_after_ingest"] = process_memory_mb(launched_worker)
 
     if memory:
         memory["max_cached_workflows"] = 1000  # temporalio's Worker default; build_worker keeps it

@@ -1,7 +1,8 @@
 """The benchmark's own stack, started as `nurture dev` starts it (`cli.devstack.DevStack`): the
 Temporal dev server on a SQLite file with the WAL pragmas and the search attributes, the ESP
 simulator playing the bench scenario back to the API, the API with its forwarder, nurture's
-worker — plus the raw baseline's worker. Each is a process of its own, on free ports, under a
+worker — plus the raw baseline's worker, the cohort launcher (`bench.launcher`), and, once the
+launch part asks for them, a nurture worker and a raw worker for the launched workflows. Each is a process of its own, on free ports, under a
 temporary data directory; logs go to `<data dir>/logs`."""
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from simulator.scenario import Delays, Scenario, StepRates
 
 API_KEY = "SG.bench"
 RAW_TASK_QUEUE = "bench-raw"
+#: The bench's cohort launcher (`bench.launcher`) polls this one.
+LAUNCHER_TASK_QUEUE = "bench-launcher"
+#: Where the launcher enrolls and the raw launch baseline starts: polled only once timed.
+LAUNCHED_TASK_QUEUE = "bench-launched"
+RAW_LAUNCHED_TASK_QUEUE = "bench-raw-launched"
 
 #: Every intro is processed, delivered, opened and clicked at once; other mails are processed
 #: and delivered. So every enrollment takes the same path — intro → open → click → offer — with
@@ -94,25 +100,33 @@ class BenchStack(DevStack):
 
     def start(self) -> None:
         super().start()
-        self._start(
-            ChildProcess(
-                "raw-worker",
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.raw_worker",
-                    "--address",
-                    self.temporal_address,
-                    "--task-queue",
-                    RAW_TASK_QUEUE,
-                    "--signal-delay",
-                    str(self.flush_seconds),
-                ],
-                self.log_dir,
-                self.child_env(),
-            ),
-            None,
+        self.start_raw_worker("raw-worker", RAW_TASK_QUEUE)
+        launcher = ["-m", "bench.launcher", "--task-queue", LAUNCHER_TASK_QUEUE]
+        self.start_child("launcher", [*launcher, "--enroll-onto", LAUNCHED_TASK_QUEUE])
+
+    def start_child(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> ChildProcess:
+        """Start `python <argv>` as a child named `name` (stopped with the stack)."""
+        child = ChildProcess(
+            name, [sys.executable, *argv], self.log_dir, {**self.child_env(), **(env or {})}
         )
+        self._start(child, None)
+        return child
+
+    def start_raw_worker(self, name: str, task_queue: str) -> ChildProcess:
+        argv = ["-m", "bench.raw_worker", "--address", self.temporal_address]
+        argv += ["--task-queue", task_queue, "--signal-delay", str(self.flush_seconds)]
+        return self.start_child(name, argv)
+
+    def start_worker(self, name: str, task_queue: str) -> ChildProcess:
+        """Another nurture worker (`python -m worker`), polling `task_queue`."""
+        return self.start_child(name, ["-m", "worker"], {"NURTURE_TASK_QUEUE": task_queue})
+
+    def stop_child(self, name: str) -> None:
+        for child in [c for c in self.children if c.name == name]:
+            child.stop()
+            self.children.remove(child)
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds used so far by each child and by this (the driver) process."""
@@ -167,11 +181,20 @@ class BenchStack(DevStack):
                 spy.wait(timeout=30)
 
     def pid(self, name: str) -> int:
-        """The process id of a child (`temporal`, `simulator`, `api`, `worker`, `raw-worker`)."""
+        """The process id of a child (`temporal`, `simulator`, `api`, `worker`, `raw-worker`,
+        `launcher`, or one started later)."""
         for child in self.children:
             if child.name == name and child.proc is not None:
                 return child.proc.pid
         raise KeyError(name)
 
 
-__all__ = ["API_KEY", "BENCH_SCENARIO", "RAW_TASK_QUEUE", "BenchStack"]
+__all__ = [
+    "API_KEY",
+    "BENCH_SCENARIO",
+    "LAUNCHED_TASK_QUEUE",
+    "LAUNCHER_TASK_QUEUE",
+    "RAW_LAUNCHED_TASK_QUEUE",
+    "RAW_TASK_QUEUE",
+    "BenchStack",
+]

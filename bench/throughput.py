@@ -91,7 +91,7 @@ async def raw_sequences(client: Client, count: int, *, within: float = 900) -> d
         "seq_per_s": rate(count, wall),
         "start_seconds": round(start_seconds, 2),
         "statuses": statuses,
-        "per_sequence": {"activities": 3, "timers": 2, "signals": 4},
+        "per_sequence": {"activities": 3, "timers": 2, "signals": 2},
     }
 
 
