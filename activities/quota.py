@@ -2,8 +2,9 @@
 a daily cap with a warm-up ramp per sender (counted in the sender's local day), a per-recipient-
 domain hourly throttle, and a cross-sequence weekly cap per contact.
 
-A reservation is an `UPDATE … SET used = used + 1 WHERE used < cap` on a counter row: the row
-lock (PostgreSQL) or the single writer (SQLite) makes check and increment one step. It is made in
+A reservation is an `INSERT … ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < cap` on a
+counter row: the row lock (PostgreSQL) or the single writer (SQLite) makes check and increment
+one step. It is made in
 the same transaction that claims the message row, so a rolled-back send gives the quota back.
 """
 
@@ -160,17 +161,23 @@ def today(session: Session, sender: Sender, now: datetime) -> QuotaUse:
 
 
 def _increment(session: Session, table: type, key: dict[str, object], cap: int) -> bool:
-    """Add one to the counter row `key` if it stays within `cap`; False if it would not."""
+    """Add one to the counter row `key` (creating it at 1) if it stays within `cap`; False if
+    it would not. One statement: the upsert locks the row and checks the cap on its latest
+    value (PostgreSQL), or runs under the single writer (SQLite)."""
     if cap <= 0:
         return False
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(**key, used=0).on_conflict_do_nothing())
-    conditions = [getattr(table, name) == value for name, value in key.items()]
-    result = session.execute(
-        sa.update(table).where(*conditions, table.used < cap).values(used=table.used + 1)  # type: ignore[attr-defined]
+    used = table.used  # type: ignore[attr-defined]
+    statement = (
+        insert(table)
+        .values(**key, used=1)
+        .on_conflict_do_update(index_elements=list(key), set_={"used": used + 1}, where=used < cap)
+        # A row back: inserted or counted; none: the cap held. (Not rowcount: psycopg reports
+        # none for an upsert.)
+        .returning(used)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 __all__ = [
