@@ -5,9 +5,10 @@ Each pass leases a batch of unforwarded rows (`claimed_until`, safe with several
 signals them — in order within a workflow, concurrently across workflows — and records the
 result: forwarded, late (the workflow is closed or gone: kept, never retried), or failed (Temporal
 unreachable: retried after a growing pause). A workflow's consecutive engagement events in one
-pass go in one `engagement_events` signal (ESPs post processed, delivered and open together): one
-history event and one workflow task instead of one per event. Nothing is lost across restarts: the rows are the
-queue. A duplicate signal is harmless: workflows drop events they have seen (`esp_event_id`).
+pass go in one `engagement_events` signal (ESPs post processed, delivered and open together):
+one history event and one workflow task instead of one per event. Nothing is lost across
+restarts: the rows are the queue. A duplicate signal is harmless: workflows drop events they
+have seen (`esp_event_id`).
 Order holds within one pass only: an event waiting out its retry pause can be overtaken by a
 newer one for the same workflow, which the workflows allow for (ESP events come unordered too).
 Each pass's result goes to the observers given to `observe()` (the API's `/metrics`).

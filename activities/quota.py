@@ -4,8 +4,8 @@ domain hourly throttle, and a cross-sequence weekly cap per contact.
 
 A reservation is an `INSERT … ON CONFLICT DO UPDATE SET used = used + 1 WHERE used < cap` on a
 counter row: the row lock (PostgreSQL) or the single writer (SQLite) makes check and increment
-one step. It is made in
-the same transaction that claims the message row, so a rolled-back send gives the quota back.
+one step. It is made in the same transaction that claims the message row, so a rolled-back send
+gives the quota back.
 """
 
 from __future__ import annotations
