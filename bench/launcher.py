@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-from concurrent.futures import ThreadPoolExecutor
-
-from temporalio.worker import Worker
 
 from activities.cohorts import CohortActivities
+from bench.serving import serve
 from models.db import get_engine
 from models.settings import get_settings
 from models.temporal_client import connect
-from worker import ACTIVITY_THREADS
 from workflows.cohort_launch import CohortLaunch
 
 
@@ -28,22 +24,8 @@ async def run(task_queue: str, enroll_onto: str) -> None:
     settings = get_settings()
     client = await connect(settings)
     engine = get_engine(settings.effective_database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     cohorts = CohortActivities(engine, enroll_onto)
-    # As worker.build_worker: the activity threads bound concurrent activities; the rest default.
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[CohortLaunch],
-            activities=cohorts.all(),
-            activity_executor=executor,
-            max_concurrent_activities=ACTIVITY_THREADS,
-        ):
-            await stop.wait()
+    await serve(client, task_queue, [CohortLaunch], cohorts.all())
 
 
 def main() -> None:

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-from concurrent.futures import ThreadPoolExecutor
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
 
 from bench.raw_workflows import (
     NOOP_ACTIVITY,
@@ -34,9 +31,9 @@ from bench.raw_workflows import (
     RawLaunched,
     RawSequence,
 )
+from bench.serving import serve
 from models.settings import Settings
 from models.temporal_client import connect
-from worker import ACTIVITY_THREADS
 
 #: As `activities.forwarder.EventForwarder`'s default.
 SIGNAL_CONCURRENCY = 64
@@ -73,22 +70,8 @@ class RawActivities:
 
 async def run(address: str, task_queue: str, signal_delay: float) -> None:
     client = await connect(Settings(temporal_address=address))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    activities = RawActivities(client, loop, signal_delay)
-    # As worker.build_worker: the activity threads bound concurrent activities; the rest default.
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[RawSequence, RawLaunched],
-            activities=[activities.noop],
-            activity_executor=executor,
-            max_concurrent_activities=ACTIVITY_THREADS,
-        ):
-            await stop.wait()
+    activities = RawActivities(client, asyncio.get_running_loop(), signal_delay)
+    await serve(client, task_queue, [RawSequence, RawLaunched], [activities.noop])
 
 
 def main() -> None:

@@ -48,9 +48,17 @@ class RawSequence:
         self._events.extend(kinds)
 
     @workflow.run
-    async def run(self, window_seconds: float) -> list[str]:
+    async def run(self, window_seconds: float, upserts: bool = False) -> list[str]:
+        """With `upserts`, also the search-attribute upserts of a `trade_intro` enrollment on
+        this path, at the same points (a detail that prices them; the baseline has none)."""
         window = timedelta(seconds=window_seconds)
+        if upserts:
+            workflow.upsert_search_attributes(
+                [STEP.value_set("intro"), STATUS.value_set("sending")]
+            )
         sent = [await self._send("intro")]
+        if upserts:
+            workflow.upsert_search_attributes([STATUS.value_set("waiting")])
         try:
             await workflow.wait_condition(
                 lambda: "open" in self._events or "click" in self._events, timeout=window
@@ -61,7 +69,13 @@ class RawSequence:
             await workflow.wait_condition(lambda: "click" in self._events, timeout=window)
         except TimeoutError:
             pass
+        if upserts:
+            workflow.upsert_search_attributes(
+                [STEP.value_set("offer"), STATUS.value_set("sending")]
+            )
         sent.append(await self._send("offer"))
+        if upserts:
+            workflow.upsert_search_attributes([STATUS.value_set("ended")])
         await self._send("finish")
         return sent
 

@@ -81,7 +81,12 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
         out["raw"], out["raw"]["cpu_seconds"] = await measured(
             stack, "raw", raw_sequences(client, args.sequences), args.py_spy
         )
-        say(f"raw: {out['raw']['seq_per_s']} sequences/s")
+        say(f"raw: {out['raw']['seq_per_s']} sequences/s; with trade_intro's upserts")
+        upserting, upserting["cpu_seconds"] = await measured(
+            stack, "raw-upserts", raw_sequences(client, args.sequences, upserts=True)
+        )
+        out["raw"]["with_upserts"] = upserting
+        say(f"raw with upserts: {upserting['seq_per_s']} sequences/s")
 
     if "engine" in args.parts:
         say("engine: warm-up")

@@ -21,7 +21,8 @@ from bench.figures import rate
 from bench.raw_workflows import RAW_SEQUENCE
 from bench.stack import RAW_TASK_QUEUE
 from models.db import session_scope
-from models.search_attributes import COHORT
+from models.enrollment import EnrollmentStatus
+from models.search_attributes import COHORT, SEQUENCE, STATUS
 from models.tables import Enrollment, Message, MessageStatus
 
 #: How many starts are in flight at once: the cohort launch's enrolling concurrency.
@@ -68,17 +69,26 @@ async def start_all(count: int, start_one: Callable[[int], Awaitable[Any]]) -> f
     return time.perf_counter() - began
 
 
-async def raw_sequences(client: Client, count: int, *, within: float = 900) -> dict[str, Any]:
-    """N `bench_raw_sequence`s at once, to completion."""
+async def raw_sequences(
+    client: Client, count: int, *, upserts: bool = False, within: float = 900
+) -> dict[str, Any]:
+    """N `bench_raw_sequence`s at once, to completion. With `upserts`: started with the search
+    attributes an enrollment is started with, and upserting as `trade_intro` does."""
     tag = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    pairs = [SearchAttributePair(COHORT, tag)]
+    if upserts:
+        pairs += [
+            SearchAttributePair(SEQUENCE, RAW_SEQUENCE),
+            SearchAttributePair(STATUS, EnrollmentStatus.RUNNING.value),
+        ]
 
     async def start_one(i: int) -> None:
         await client.start_workflow(
             RAW_SEQUENCE,
-            RAW_WINDOW_SECONDS,
+            args=[RAW_WINDOW_SECONDS, upserts],
             id=f"{tag}/{i}",
             task_queue=RAW_TASK_QUEUE,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(COHORT, tag)]),
+            search_attributes=TypedSearchAttributes(pairs),
         )
 
     began = datetime.now(UTC)
@@ -91,7 +101,12 @@ async def raw_sequences(client: Client, count: int, *, within: float = 900) -> d
         "seq_per_s": rate(count, wall),
         "start_seconds": round(start_seconds, 2),
         "statuses": statuses,
-        "per_sequence": {"activities": 3, "timers": 2, "signals": 2},
+        "per_sequence": {
+            "activities": 3,
+            "timers": 2,
+            "signals": 2,
+            "upserts": 4 if upserts else 0,
+        },
     }
 
 
