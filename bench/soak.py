@@ -26,7 +26,7 @@ from activities.forwarder import backlog
 from bench.figures import latency_ms, process_memory_mb
 from bench.seeding import bench_sender, seed_contacts
 from bench.stack import BenchStack
-from bench.throughput import ENGINE_PARAMS
+from bench.throughput import ENGINE_PARAMS, enroll_engine
 from models.db import get_engine, session_scope
 from models.tables import Enrollment, Event
 from models.temporal_client import connect
@@ -116,13 +116,7 @@ async def soak(
     async def enroll(i: int) -> None:
         nonlocal enrolled
         try:
-            await service.enroll(
-                "trade_intro",
-                contacts[i],
-                cohort_id=TAG,
-                params=ENGINE_PARAMS,
-                send_windows=False,
-            )
+            await enroll_engine(service, contacts[i], tag=TAG)
             enrolled += 1
         except Exception as exc:  # a soak reports failures instead of stopping at the first
             failures.append(f"{type(exc).__name__}: {exc}"[:300])

@@ -110,6 +110,21 @@ async def raw_sequences(
     }
 
 
+async def enroll_engine(
+    service: EnrollmentService, contact_id: Any, *, tag: str, sender_id: str = "default"
+) -> str:
+    """One `trade_intro` enrollment as the engine part and the soak make it: the bench's waits,
+    no send windows, the run's tag as its cohort."""
+    return await service.enroll(
+        "trade_intro",
+        contact_id,
+        cohort_id=tag,
+        sender_id=sender_id,
+        params=ENGINE_PARAMS,
+        send_windows=False,
+    )
+
+
 async def engine_sequences(
     client: Client,
     db: sa.Engine,
@@ -125,14 +140,7 @@ async def engine_sequences(
     service = EnrollmentService(db, client, task_queue)
 
     async def start_one(i: int) -> None:
-        await service.enroll(
-            "trade_intro",
-            contact_ids[i],
-            cohort_id=tag,
-            sender_id=sender_id,
-            params=ENGINE_PARAMS,
-            send_windows=False,
-        )
+        await enroll_engine(service, contact_ids[i], tag=tag, sender_id=sender_id)
 
     count = len(contact_ids)
     began = datetime.now(UTC)
@@ -169,4 +177,11 @@ async def engine_sequences(
     }
 
 
-__all__ = ["ENGINE_PARAMS", "START_CONCURRENCY", "engine_sequences", "raw_sequences", "wait_closed"]
+__all__ = [
+    "ENGINE_PARAMS",
+    "START_CONCURRENCY",
+    "engine_sequences",
+    "enroll_engine",
+    "raw_sequences",
+    "wait_closed",
+]
