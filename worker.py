@@ -12,9 +12,9 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from activities.cohorts import CohortActivities
-from activities.enrollment_activities import EnrollmentActivities
-from activities.sending import SendingService
+from activities.cohorts.activities import CohortActivities
+from activities.enrollment.activities import EnrollmentActivities
+from activities.enrollment.sending import SendingService
 from models.db import get_engine
 from models.log_setup import configure_logging
 from models.settings import Settings, get_settings

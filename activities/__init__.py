@@ -1,2 +1,15 @@
-"""Activities: every side effect of an enrollment (DB, SendGrid), as thin Temporal wrappers over
-plain service objects that tests can call directly."""
+"""Activities: every side effect (DB, SendGrid, DNS), as plain service objects that tests call
+directly, wrapped as Temporal activities only in each room's `activities.py`.
+
+    activities/
+    ├── enrollment/      enrolling a contact, the send step (consent, quota, rendering, SendGrid),
+    │                    ops control; activities.py: send_step, finish_enrollment
+    ├── events/          webhook signature and parsing, bounces, inbound replies and auto-replies,
+    │                    unsubscribing, storing events once, the outbox forwarder
+    ├── contacts/        contact store, the consent rule, import and address checks, double
+    │                    opt-in, GDPR export and erase
+    ├── cohorts/         cohort service, A/B tests, funnel; activities.py: the launch's activities
+    └── deliverability/  senders, sender health, content lint, DNS checks
+
+Where each concern lives and why: docs/architecture.md.
+"""

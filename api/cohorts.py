@@ -10,8 +10,13 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
-from activities.funnel import CohortFunnel, cohort_funnel
+from activities.cohorts.funnel import CohortFunnel, cohort_funnel
+from activities.cohorts.service import (
+    CohortNotKnown,
+    CohortService,
+    ContentLintFailed,
+    parse_segment,
+)
 from api.auth import require_api_token
 from api.enrollments import ControlRequest
 from models.ab_test import AbTestSpec

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from activities.contact_import import ImportReport, import_file, import_rows, iter_records
-from activities.double_opt_in import OptInResult, OptInService
+from activities.contacts.double_opt_in import OptInResult, OptInService
+from activities.contacts.importing import ImportReport, import_file, import_rows, iter_records
 from api.auth import require_api_token
 from api.unsubscribe import page
 from models.errors import (

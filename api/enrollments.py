@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from activities.enrollment_control import EnrollmentNotKnown, control_enrollment
+from activities.enrollment.control import EnrollmentNotKnown, control_enrollment
 from api.auth import require_api_token
 from models.db import session_scope
 from models.enrollment import EnrollmentStatus

@@ -35,8 +35,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from activities.forwarder import EventForwarder, PassResult
-from activities.ops_figures import read_ops_figures
+from activities.events.forwarder import EventForwarder, PassResult
+from api.dashboard.ops_figures import read_ops_figures
 from models.tables import utcnow
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from activities.privacy import ContactNotKnown, ErasureReport, PrivacyService
+from activities.contacts.privacy import ContactNotKnown, ErasureReport, PrivacyService
 from api.auth import require_api_token
 
 router = APIRouter(

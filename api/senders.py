@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
-from activities.senders import SenderNotKnown, SenderService, SenderStatus
+from activities.deliverability.senders import SenderNotKnown, SenderService, SenderStatus
 from api.auth import require_api_token
 from models.enrollment import SENDER_RESUMED_SIGNAL, EnrollmentStatus
 from models.errors import InvalidInput

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from activities.double_opt_in import OptInService
-from activities.event_ingest import EventIngestService
-from activities.forwarder import EventForwarder
-from activities.replies import ReplyService
-from activities.sender_health import HealthPolicy
-from activities.senders import SenderService
-from activities.unsubscribing import UnsubscribeService
-from activities.webhook_signature import WebhookVerifier
+from activities.contacts.double_opt_in import OptInService
+from activities.deliverability.sender_health import HealthPolicy
+from activities.deliverability.senders import SenderService
+from activities.events.forwarder import EventForwarder
+from activities.events.ingest import EventIngestService
+from activities.events.replies import ReplyService
+from activities.events.signature import WebhookVerifier
+from activities.events.unsubscribing import UnsubscribeService
 from models.settings import Settings
 from models.temporal_client import connect
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from activities.unsubscribing import UnknownUnsubscribeToken
+from activities.events.unsubscribing import UnknownUnsubscribeToken
 from api.services import ApiServices
 
 router = APIRouter(tags=["unsubscribe"])

@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from activities.esp_events import parse_event_batch
-from activities.inbound_parse import parse_inbound
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from activities.events.esp_events import parse_event_batch
+from activities.events.inbound_parse import parse_inbound
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from api.metrics import observe_webhook
 from api.services import ApiServices
 from models.errors import InvalidSignature, MalformedInbound, MalformedPayload

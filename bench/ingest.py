@@ -16,7 +16,7 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bench.figures import latency_ms, rate
 from models.db import session_scope
 from models.tables import Event

@@ -22,7 +22,7 @@ from sqlmodel import select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from activities.cohorts import CohortService
+from activities.cohorts.service import CohortService
 from bench.figures import rate
 from bench.ingest import Target
 from bench.raw_workflows import RAW_LAUNCHED

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from activities.cohorts import CohortActivities
+from activities.cohorts.activities import CohortActivities
 from bench.serving import serve
 from models.db import get_engine
 from models.settings import get_settings

@@ -35,7 +35,7 @@ from bench.serving import serve
 from models.settings import Settings
 from models.temporal_client import connect
 
-#: As `activities.forwarder.EventForwarder`'s default.
+#: As `activities.events.forwarder.EventForwarder`'s default.
 SIGNAL_CONCURRENCY = 64
 
 

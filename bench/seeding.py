@@ -8,7 +8,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from activities.senders import ensure_sender
+from activities.deliverability.senders import ensure_sender
 from bench import UNLIMITED
 from models.db import session_scope
 from models.tables import ConsentAction, ConsentRecord, Contact, Sender, utcnow

@@ -14,11 +14,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from activities.contacts import ConsentEvidence, upsert_contact
-from activities.rendering import Renderer
-from activities.senders import ensure_sender
-from activities.sendgrid_transport import SendGridTransport
-from activities.sending import Links, SendingService
+from activities.contacts.store import ConsentEvidence, upsert_contact
+from activities.deliverability.senders import ensure_sender
+from activities.enrollment.rendering import Renderer
+from activities.enrollment.sendgrid_transport import SendGridTransport
+from activities.enrollment.sending import Links, SendingService
 from bench import UNLIMITED
 from bench.figures import load_average, machine
 from models.db import get_engine, upgrade

@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 
-from activities.enrolling import EnrollmentService
-from activities.forwarder import backlog
+from activities.enrollment.enrolling import EnrollmentService
+from activities.events.forwarder import backlog
 from bench.figures import latency_ms, process_memory_mb
 from bench.seeding import bench_sender, seed_contacts
 from bench.stack import BenchStack

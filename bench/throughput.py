@@ -16,7 +16,7 @@ from sqlmodel import col, func, select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from activities.enrolling import EnrollmentService
+from activities.enrollment.enrolling import EnrollmentService
 from bench.figures import rate
 from bench.raw_workflows import RAW_SEQUENCE
 from bench.stack import RAW_TASK_QUEUE

@@ -23,10 +23,10 @@ import httpx
 from sqlmodel import select
 
 import worker as worker_module
-from activities.contacts import ConsentEvidence, upsert_contact
-from activities.enrolling import EnrollmentService
-from activities.senders import ensure_sender
-from activities.webhook_signature import generate_key_pair
+from activities.contacts.store import ConsentEvidence, upsert_contact
+from activities.deliverability.senders import ensure_sender
+from activities.enrollment.enrolling import EnrollmentService
+from activities.events.signature import generate_key_pair
 from bench import UNLIMITED
 from bench.figures import latency_ms, load_average, machine, rate
 from bench.ingest import Target, build_batches, drained, post_signed

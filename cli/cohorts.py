@@ -17,10 +17,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import col, func, select
 
-from activities.cohorts import CohortNotKnown, CohortService, ContentLintFailed, parse_segment
-from activities.contact_import import import_file, read_rows
-from activities.contacts import contact_id_by_email
-from activities.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
+from activities.cohorts.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
+from activities.cohorts.service import (
+    CohortNotKnown,
+    CohortService,
+    ContentLintFailed,
+    parse_segment,
+)
+from activities.contacts.importing import import_file, read_rows
+from activities.contacts.store import contact_id_by_email
 from models.ab_test import AbTestSpec
 from models.cohort import cohort_launch_workflow_id
 from models.db import get_engine, session_scope

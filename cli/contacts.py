@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from activities.contact_import import ImportReport, import_file
+from activities.contacts.importing import ImportReport, import_file
 from models.db import get_engine
 from models.errors import InvalidInput, NurtureError
 from models.settings import get_settings
@@ -87,8 +87,8 @@ def opt_in(
     ),
 ) -> None:
     """Email the contact a double opt-in link; its confirmation makes it mailable."""
-    from activities.contacts import contact_id_by_email
-    from activities.double_opt_in import OptInService, OptInStatus
+    from activities.contacts.double_opt_in import OptInService, OptInStatus
+    from activities.contacts.store import contact_id_by_email
 
     settings = get_settings()
     engine = get_engine(settings.effective_database_url)

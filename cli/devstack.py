@@ -15,11 +15,11 @@ import httpx
 import sqlalchemy as sa
 from rich.console import Console
 
-from activities.contacts import ConsentEvidence, upsert_contact
-from activities.content_lint import lint_before_start
-from activities.enrolling import EnrollmentService
-from activities.senders import ensure_sender
-from activities.webhook_signature import generate_key_pair, public_key_of
+from activities.contacts.store import ConsentEvidence, upsert_contact
+from activities.deliverability.content_lint import lint_before_start
+from activities.deliverability.senders import ensure_sender
+from activities.enrollment.enrolling import EnrollmentService
+from activities.events.signature import generate_key_pair, public_key_of
 from cli.processes import ChildProcess, ProcessFailed, free_port, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.errors import EnrollmentConflict
@@ -225,7 +225,7 @@ def seed(engine: sa.Engine) -> list[str]:
 
 
 async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Console) -> str:
-    from activities.contacts import contact_id_by_email
+    from activities.contacts.store import contact_id_by_email
 
     report = lint_before_start("trade_intro", settings.templates_dir)
     for finding in report.warnings:

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from activities.contacts import contact_id_by_email
-from activities.enrollment_control import EnrollmentNotKnown, control_enrollment
+from activities.contacts.store import contact_id_by_email
+from activities.enrollment.control import EnrollmentNotKnown, control_enrollment
 from models.db import get_engine, session_scope
 from models.enrollment import enrollment_workflow_id
 from models.errors import InvalidInput

@@ -10,14 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from activities.content_lint import (
+from activities.deliverability.content_lint import (
     LintReport,
     Severity,
     lint_sequence,
     lint_template,
     sequence_templates,
 )
-from activities.rendering import Renderer
+from activities.enrollment.rendering import Renderer
 from models.settings import get_settings
 
 TEMPLATE_SUFFIX = ".jinja"

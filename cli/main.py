@@ -141,8 +141,8 @@ def enroll(
     ] = None,
 ) -> None:
     """Enroll one contact in a sequence."""
-    from activities.contacts import contact_id_by_email
-    from activities.enrolling import EnrollmentService
+    from activities.contacts.store import contact_id_by_email
+    from activities.enrollment.enrolling import EnrollmentService
     from models.db import get_engine
     from models.temporal_client import connect
 
@@ -187,7 +187,7 @@ def contacts_add(
     consent_evidence: str | None = None,
 ) -> None:
     """Add or update a contact and record its consent in the ledger."""
-    from activities.contacts import ConsentEvidence, upsert_contact
+    from activities.contacts.store import ConsentEvidence, upsert_contact
     from models.db import get_engine
 
     engine = get_engine(get_settings().effective_database_url)

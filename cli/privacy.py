@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from activities.privacy import ContactNotKnown, ErasureReport, PrivacyService
+from activities.contacts.privacy import ContactNotKnown, ErasureReport, PrivacyService
 from models.db import get_engine
 from models.errors import InvalidInput
 from models.settings import get_settings

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from activities.sender_health import HealthPolicy
-from activities.senders import SenderNotKnown, SenderService, SenderStatus
+from activities.deliverability.sender_health import HealthPolicy
+from activities.deliverability.senders import SenderNotKnown, SenderService, SenderStatus
 from cli.senders_check import check as senders_check
 from models.db import get_engine
 from models.errors import InvalidInput

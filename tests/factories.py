@@ -7,10 +7,10 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
-from activities.quota import QuotaService
-from activities.rendering import Renderer
-from activities.sendgrid_transport import SendGridTransport
-from activities.sending import Links, SendingService
+from activities.enrollment.quota import QuotaService
+from activities.enrollment.rendering import Renderer
+from activities.enrollment.sendgrid_transport import SendGridTransport
+from activities.enrollment.sending import Links, SendingService
 from models.db import session_scope
 from models.enrollment import SendStepInput, enrollment_workflow_id
 from models.settings import PROJECT_ROOT

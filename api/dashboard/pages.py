@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from activities.dashboard_queries import MAX_EVENTS, DashboardQueries
-from activities.senders import SenderService
+from activities.deliverability.senders import SenderService
+from api.dashboard.queries import MAX_EVENTS, DashboardQueries
 from api.dashboard.session import (
     COOKIE_NAME,
     SESSION_SECONDS,

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from api.app import create_app
 from models.db import get_engine
 from models.settings import Settings

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair
 from models.db import session_scope
 from models.tables import (
     ConsentAction,

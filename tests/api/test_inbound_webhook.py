@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from activities.sending import Links
+from activities.enrollment.sending import Links
 from models.db import session_scope
 from models.tables import Event, EventSignal
 from tests.factories import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from activities.sender_health import resume
+from activities.deliverability.sender_health import resume
 from models.db import session_scope
 from models.tables import Sender
 from tests.factories import make_contact, make_sender, make_sent_message, sendgrid_event

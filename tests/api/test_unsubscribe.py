@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from activities.sending import Links
+from activities.enrollment.sending import Links
 from models.db import session_scope
 from models.errors import ConsentWithdrawn
 from models.tables import (

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from activities.privacy import PrivacyService
+from activities.contacts.privacy import PrivacyService
 from cli import privacy
 from models.db import session_scope
 from models.tables import Contact, Suppression, address_hash

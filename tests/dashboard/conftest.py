@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from api.app import create_app
 from models.db import get_engine, session_scope
 from models.enrollment import enrollment_workflow_id

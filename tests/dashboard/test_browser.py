@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 import worker as worker_module
-from activities.webhook_signature import generate_key_pair
+from activities.events.signature import generate_key_pair
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.settings import PROJECT_ROOT, Settings

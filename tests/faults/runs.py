@@ -1,7 +1,7 @@
 """A run of many trade_intro enrollments compressed into seconds, waited on with deadlines, and
 the audit of what it sent: at most one email per enrollment step, counted in the simulator.
 
-What at most once allows, and what `audit_sends` asserts (DESIGN.md, activities/sending.py):
+What at most once allows, and what `audit_sends` asserts (DESIGN.md, activities/enrollment/sending.py):
 - every step has exactly one message row, ending `sent` or `unknown` (never left `pending`);
 - a `sent` row reached the simulator exactly once;
 - an `unknown` row (the attempt died between committing the row and recording the ESP's answer)
@@ -27,8 +27,8 @@ from sqlmodel import col, func, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.enrolling import EnrollmentService
-from activities.sending import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
+from activities.enrollment.enrolling import EnrollmentService
+from activities.enrollment.sending import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 from bench import UNLIMITED
 from models.db import session_scope
 from models.enrollment import EnrollmentResult, Outcome

@@ -20,7 +20,7 @@ from sqlmodel import col, func, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from models.db import get_engine, session_scope
 from models.enrollment import EVENTS_SIGNAL, STATE_QUERY, EnrollmentState
 from models.tables import Contact, Event, Message, MessageStatus

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from activities.webhook_signature import generate_key_pair
+from activities.events.signature import generate_key_pair
 from cli.processes import free_port, temporal_dev_server
 from models.settings import Settings
 from simulator import running_simulator

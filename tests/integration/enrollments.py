@@ -15,7 +15,7 @@ from sqlmodel import select
 from temporalio.client import Client
 
 import worker as worker_module
-from activities.enrolling import EnrollmentService
+from activities.enrollment.enrolling import EnrollmentService
 from models.db import get_engine, session_scope
 from models.settings import Settings
 from models.tables import Contact, Message, MessageStatus

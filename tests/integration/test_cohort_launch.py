@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 import worker as worker_module
-from activities.cohorts import CohortService
+from activities.cohorts.service import CohortService
 from models.cohort import CohortLaunchResult, cohort_launch_workflow_id
 from models.db import get_engine, session_scope
 from models.settings import Settings

@@ -14,7 +14,7 @@ from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 
 import worker as worker_module
-from activities.enrolling import EnrollmentService
+from activities.enrollment.enrolling import EnrollmentService
 from models import search_attributes
 from models.db import get_engine, session_scope
 from models.enrollment import EnrollmentResult, Outcome

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 import worker as worker_module
-from activities.enrolling import EnrollmentService
+from activities.enrollment.enrolling import EnrollmentService
 from models.db import get_engine
 from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
 from models.settings import Settings

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 import worker as worker_module
-from activities.enrolling import EnrollmentService
-from activities.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.enrollment.enrolling import EnrollmentService
+from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from api.app import create_app
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 import worker as worker_module
-from activities.enrolling import EnrollmentService
+from activities.enrollment.enrolling import EnrollmentService
 from api.app import create_app
 from models.db import get_engine
 from models.enrollment import STATE_QUERY, EnrollmentState, EnrollmentStatus

@@ -12,7 +12,7 @@ import structlog
 from sqlmodel import select
 from structlog.testing import capture_logs
 
-from activities.sending import Links
+from activities.enrollment.sending import Links
 from models.db import session_scope
 from models.log_setup import configure_logging
 from models.tables import Contact, Message
@@ -41,16 +41,16 @@ BAD_NAME = "Quenneville"
 
 
 def test_json_lines_carry_timestamp_level_logger_event_and_context(json_log: JsonLog) -> None:
-    logging.getLogger("activities.sending").info(
+    logging.getLogger("activities.enrollment.sending").info(
         "sent message %s", "m-1", extra={"contact_id": "c-1"}
     )
     structlog.stdlib.get_logger("api.access").info("request", method="GET", status=200)
-    logging.getLogger("activities.sending").debug("details")
+    logging.getLogger("activities.enrollment.sending").debug("details")
 
     first, second, third = json_log.lines()
     assert first["event"] == "sent message m-1" and first["contact_id"] == "c-1"
     assert {"timestamp", "level", "logger", "event"} <= set(first) & set(second)
-    assert (first["level"], first["logger"]) == ("info", "activities.sending")
+    assert (first["level"], first["logger"]) == ("info", "activities.enrollment.sending")
     assert first["timestamp"].endswith("Z")
     assert second == second | {"event": "request", "method": "GET", "status": 200}
     assert third["level"] == "debug"

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.ops_figures import PauseCause, pause_cause
-from activities.quota import sender_day
-from activities.sender_health import HealthFigures, HealthPolicy, verdict
-from activities.senders import SenderService
+from activities.deliverability.sender_health import HealthFigures, HealthPolicy, verdict
+from activities.deliverability.senders import SenderService
+from activities.enrollment.quota import sender_day
+from api.dashboard.ops_figures import PauseCause, pause_cause
 from api.metrics import DatabaseCollector
 from models.db import get_engine, session_scope
 from models.tables import (

@@ -1,0 +1,222 @@
+"""Double opt-in: the confirmation email with its signed link, and the confirmation itself,
+appended to the consent ledger as CONFIRMED.
+
+The link's token signs the contact id (TokenPurpose.CONFIRM), so no request table is needed; it
+stays valid until the contact's consent changes: once consent is withdrawn it is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import jinja2
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from activities.enrollment.rendering import Recipient, greeting
+from activities.enrollment.sendgrid_transport import SendGridTransport
+from models.db import session_scope
+from models.errors import (
+    ConsentWithdrawn,
+    ContactNotFound,
+    ContactSuppressed,
+    SenderNotFound,
+    TemplateError,
+)
+from models.settings import Settings
+from models.tables import (
+    ConsentAction,
+    ConsentBasis,
+    ConsentRecord,
+    Contact,
+    Sender,
+    Suppression,
+    address_hash,
+    utcnow,
+)
+from models.tokens import InvalidToken, TokenPurpose, sign, verify
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = "double_opt_in/confirm.jinja"
+CONFIRM_SOURCE = "double opt-in"
+#: custom_args key of the confirmation email: an opaque id, nothing about the person.
+CUSTOM_ARG_OPT_IN_ID = "nurture_opt_in_id"
+
+
+class OptInStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_CONFIRMED = "already_confirmed"
+
+
+class OptInResult(BaseModel):
+    contact_id: UUID
+    status: OptInStatus
+    esp_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OptInLinks:
+    public_url: str
+    secret_key: str
+
+    def confirm_url(self, contact_id: UUID) -> str:
+        token = sign(self.secret_key, TokenPurpose.CONFIRM, str(contact_id))
+        return f"{self.public_url.rstrip('/')}/c/{token}"
+
+
+def _latest(session: Session, contact_id: UUID) -> ConsentRecord | None:
+    return session.exec(
+        select(ConsentRecord)
+        .where(ConsentRecord.contact_id == contact_id)
+        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
+        .limit(1)
+    ).first()
+
+
+class OptInService:
+    """Sends confirmation requests and records confirmations. Plain object, no Temporal."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        transport: SendGridTransport,
+        links: OptInLinks,
+        templates_dir: Path,
+        *,
+        default_sender_id: str = "default",
+    ) -> None:
+        self._engine = engine
+        self._transport = transport
+        self._links = links
+        self._default_sender_id = default_sender_id
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: sa.Engine) -> OptInService:
+        return cls(
+            engine,
+            SendGridTransport.from_settings(settings),
+            OptInLinks(settings.public_url, settings.secret_key),
+            settings.templates_dir,
+        )
+
+    def request(self, contact_id: UUID, *, sender_id: str | None = None) -> OptInResult:
+        """Email the contact a confirmation link, unless it already confirmed.
+
+        Raises `ContactNotFound`, `SenderNotFound`, `ConsentWithdrawn` (never ask someone who
+        said stop) or `ContactSuppressed`; `EspError`s from the transport pass through.
+        """
+        sender_id = sender_id or self._default_sender_id
+        with session_scope(self._engine) as session:
+            contact = session.get(Contact, contact_id)
+            if contact is None:
+                raise ContactNotFound(f"contact {contact_id} does not exist")
+            latest = _latest(session, contact_id)
+            if latest is not None and latest.action == ConsentAction.CONFIRMED:
+                return OptInResult(contact_id=contact_id, status=OptInStatus.ALREADY_CONFIRMED)
+            if latest is not None and latest.action == ConsentAction.WITHDRAWN:
+                raise ConsentWithdrawn(f"contact {contact_id} withdrew consent")
+            if session.get(Suppression, address_hash(contact.email)) is not None:
+                raise ContactSuppressed(f"contact {contact_id} is suppressed")
+            sender = session.get(Sender, sender_id)
+            if sender is None:
+                raise SenderNotFound(f"sender {sender_id!r} does not exist")
+            payload = self._payload(contact, sender)
+        esp_message_id = self._transport.send(payload)
+        log.info("double opt-in request sent to contact %s", contact_id)
+        return OptInResult(
+            contact_id=contact_id, status=OptInStatus.SENT, esp_message_id=esp_message_id
+        )
+
+    def contact_for(self, token: str) -> UUID:
+        """The contact a confirmation token names; `InvalidToken` if forged or unknown."""
+        contact_id = UUID(verify(self._links.secret_key, TokenPurpose.CONFIRM, token))
+        with session_scope(self._engine) as session:
+            if session.get(Contact, contact_id) is None:
+                raise InvalidToken("no such contact (erased?)")
+        return contact_id
+
+    def confirm(self, token: str) -> UUID:
+        """Record the confirmation (once: a second click changes nothing); the contact's id.
+
+        `InvalidToken` for a forged token or an erased contact; `ConsentWithdrawn` when consent
+        was withdrawn since, as the token cannot prove it was issued after the withdrawal.
+        """
+        contact_id = self.contact_for(token)
+        with session_scope(self._engine) as session:
+            latest = _latest(session, contact_id)
+            if latest is not None and latest.action == ConsentAction.CONFIRMED:
+                return contact_id
+            if latest is not None and latest.action == ConsentAction.WITHDRAWN:
+                raise ConsentWithdrawn(f"contact {contact_id} withdrew consent")
+            now = utcnow()
+            session.add(
+                ConsentRecord(
+                    contact_id=contact_id,
+                    action=ConsentAction.CONFIRMED,
+                    basis=ConsentBasis.CONSENT,
+                    source=CONFIRM_SOURCE,
+                    evidence=f"confirmed via signed link at {now.isoformat()}, IP not stored",
+                    recorded_at=now,
+                )
+            )
+        log.info("double opt-in confirmed for contact %s", contact_id)
+        return contact_id
+
+    def _payload(self, contact: Contact, sender: Sender) -> dict[str, Any]:
+        recipient = Recipient.of(contact)
+        try:
+            template = self._env.get_template(TEMPLATE)
+            context = template.new_context(
+                {
+                    "contact": recipient,
+                    "sender": sender,
+                    "greeting": greeting(recipient),
+                    "confirm_url": self._links.confirm_url(contact.id),
+                }
+            )
+            subject = " ".join("".join(template.blocks["subject"](context)).split())
+            text = "".join(template.blocks["text"](context)).strip()
+            html = "".join(template.blocks["html"](context)).strip()
+        except (jinja2.TemplateError, KeyError) as exc:
+            raise TemplateError(f"template {TEMPLATE!r}: {exc}") from exc
+        to: dict[str, str] = {"email": contact.email}
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        if name:
+            to["name"] = name
+        return {
+            "personalizations": [{"to": [to], "custom_args": {CUSTOM_ARG_OPT_IN_ID: str(uuid4())}}],
+            "from": {"email": sender.from_email, "name": sender.from_name},
+            "subject": subject,
+            "content": [
+                {"type": "text/plain", "value": text},
+                {"type": "text/html", "value": html},
+            ],
+            "categories": ["double_opt_in"],
+            # Click tracking would rewrite the signed link through SendGrid's redirector.
+            "tracking_settings": {
+                "click_tracking": {"enable": False, "enable_text": False},
+                "open_tracking": {"enable": False},
+            },
+        }
+
+
+__all__ = [
+    "CONFIRM_SOURCE",
+    "CUSTOM_ARG_OPT_IN_ID",
+    "OptInLinks",
+    "OptInResult",
+    "OptInService",
+    "OptInStatus",
+]

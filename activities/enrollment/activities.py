@@ -1,0 +1,75 @@
+"""The Temporal activities of an enrollment, as thin wrappers over the services.
+
+Activities are synchronous (the `sendgrid` client and the DB sessions are blocking): the worker
+runs them in a thread pool, off the event loop. nurture's permanent errors become non-retryable
+`ApplicationError`s typed by class name, which the `Sequence` base branches on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.enrollment.enrolling import record_outcome
+from activities.enrollment.sending import SendingService
+from models.enrollment import (
+    FINISH_ENROLLMENT_ACTIVITY,
+    SEND_STEP_ACTIVITY,
+    FinishEnrollmentInput,
+    SendStepInput,
+    SendStepResult,
+)
+from models.errors import EspRateLimited, NurtureError, SendDeferred
+
+
+def to_application_error(exc: NurtureError) -> ApplicationError:
+    """The Temporal face of a nurture error: permanent ones are non-retryable; a deferred send
+    carries when to retry (ISO 8601, or None) as its first detail for the workflow to wait on."""
+    if isinstance(exc, SendDeferred):
+        retry_at = exc.retry_at.isoformat() if exc.retry_at is not None else None
+        return ApplicationError(str(exc), retry_at, type=type(exc).__name__, non_retryable=True)
+    if isinstance(exc, EspRateLimited):
+        return ApplicationError(
+            str(exc),
+            type=type(exc).__name__,
+            next_retry_delay=timedelta(seconds=exc.retry_after_seconds),
+        )
+    return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=exc.permanent)
+
+
+class EnrollmentActivities:
+    """Receives its services in the constructor; `all()` lists the activities to register."""
+
+    def __init__(self, engine: sa.Engine, sending: SendingService) -> None:
+        self._engine = engine
+        self._sending = sending
+
+    @activity.defn(name=SEND_STEP_ACTIVITY)
+    def send_step(self, input: SendStepInput) -> SendStepResult:
+        try:
+            return self._sending.send_step(input)
+        except NurtureError as exc:
+            activity.logger.warning(
+                "send_step %s/%s message %s: %s: %s",
+                input.sequence,
+                input.step,
+                input.message_id,
+                type(exc).__name__,
+                exc,
+            )
+            raise to_application_error(exc) from exc
+
+    @activity.defn(name=FINISH_ENROLLMENT_ACTIVITY)
+    def finish_enrollment(self, input: FinishEnrollmentInput) -> None:
+        record_outcome(self._engine, input)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.send_step, self.finish_enrollment]
+
+
+__all__ = ["EnrollmentActivities", "to_application_error"]
