@@ -11,17 +11,12 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
 from activities.cohorts.funnel import CohortFunnel, cohort_funnel
-from activities.cohorts.service import (
-    CohortNotKnown,
-    CohortService,
-    ContentLintFailed,
-    parse_segment,
-)
+from activities.cohorts.service import CohortService, parse_segment
 from api.auth import require_api_token
 from api.enrollments import ControlRequest
 from models.ab_test import AbTestSpec
 from models.db import session_scope
-from models.errors import InvalidInput
+from models.errors import CohortNotFound, ContentLintFailed, InvalidInput
 from models.tables import Cohort
 
 router = APIRouter(
@@ -86,7 +81,7 @@ async def start_cohort(body: CohortStart, request: Request) -> dict[str, Any]:
             422,
             {
                 "msg": "content lint errors block the start",
-                "errors": [f.__dict__ for f in exc.report.errors],
+                "errors": [vars(f) for f in exc.errors],
             },
         ) from None
     except InvalidInput as exc:
@@ -134,7 +129,7 @@ async def control_cohort(
     cohorts = await service(request)
     try:
         cohort = await cohorts.control(cohort_id, action, body.reason if body else None)
-    except CohortNotKnown:
+    except CohortNotFound:
         raise HTTPException(404, f"no cohort {cohort_id!r}") from None
     except InvalidInput as exc:
         raise HTTPException(409, exc.reason) from None

@@ -22,9 +22,9 @@ from models.errors import (
     ContactSuppressed,
     EspError,
     InvalidInput,
+    InvalidToken,
     SenderNotFound,
 )
-from models.tokens import InvalidToken
 
 #: Larger import bodies get 413: split the file.
 MAX_IMPORT_BYTES = 20_000_000

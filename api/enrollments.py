@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from activities.enrollment.control import EnrollmentNotKnown, control_enrollment
+from activities.enrollment.control import control_enrollment
 from api.auth import require_api_token
 from models.db import session_scope
 from models.enrollment import EnrollmentStatus
+from models.errors import EnrollmentNotFound
 
 router = APIRouter(
     prefix="/api/enrollments", tags=["enrollments"], dependencies=[Depends(require_api_token)]
@@ -57,7 +58,7 @@ async def control(
 
     try:
         await run_in_threadpool(queue)
-    except EnrollmentNotKnown:
+    except EnrollmentNotFound:
         raise HTTPException(404, f"no enrollment {workflow_id!r}") from None
     request.app.state.services.forwarder.wake()
     return {"workflow_id": workflow_id, "queued": action}

@@ -8,8 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from activities.contacts.privacy import ContactNotKnown, ErasureReport, PrivacyService
+from activities.contacts.privacy import ErasureReport, PrivacyService
 from api.auth import require_api_token
+from models.errors import ContactNotFound
 
 router = APIRouter(
     prefix="/api/contacts", tags=["privacy"], dependencies=[Depends(require_api_token)]
@@ -36,5 +37,5 @@ async def export_contact(contact_id: UUID, request: Request) -> dict[str, Any]:
     """Everything held on the contact (GDPR Art. 15), as JSON."""
     try:
         return await run_in_threadpool(service(request).export, contact_id)
-    except ContactNotKnown:
+    except ContactNotFound:
         raise HTTPException(404, f"no contact {contact_id}") from None

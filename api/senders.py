@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
-from activities.deliverability.senders import SenderNotKnown, SenderService, SenderStatus
+from activities.deliverability.senders import SenderService, SenderStatus
 from api.auth import require_api_token
-from models.enrollment import SENDER_RESUMED_SIGNAL, EnrollmentStatus
-from models.errors import InvalidInput
+from models.enrollment import EnrollmentStatus
+from models.errors import InvalidInput, SenderNotFound
 from models.tables import SenderCreate, SenderUpdate
+from models.wire import SENDER_RESUMED_SIGNAL
 
 log = logging.getLogger(__name__)
 router = APIRouter(
@@ -32,7 +33,7 @@ def service(request: Request) -> SenderService:
 async def call(fn, *args):  # type: ignore[no-untyped-def]
     try:
         return await run_in_threadpool(fn, *args)
-    except SenderNotKnown as exc:
+    except SenderNotFound as exc:
         raise HTTPException(404, f"no sender {exc.args[0]!r}") from None
     except InvalidInput as exc:
         raise HTTPException(422, [{"loc": ["body", exc.field], "msg": exc.reason}]) from None

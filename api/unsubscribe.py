@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from activities.events.unsubscribing import UnknownUnsubscribeToken
 from api.services import ApiServices
+from models.errors import UnknownUnsubscribeToken
 
 router = APIRouter(tags=["unsubscribe"])
 

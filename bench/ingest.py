@@ -20,6 +20,7 @@ from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bench.figures import latency_ms, rate
 from models.db import session_scope
 from models.tables import Event
+from models.wire import CUSTOM_ARG_MESSAGE_ID
 
 EVENTS_PATH = "/webhooks/sendgrid/events"
 
@@ -46,7 +47,7 @@ def open_event(target: Target, event_id: str) -> dict[str, Any]:
         "nurture_workflow_id": target.workflow_id,
     }
     if target.message_id is not None:
-        event["nurture_message_id"] = target.message_id
+        event[CUSTOM_ARG_MESSAGE_ID] = target.message_id
     return event
 
 

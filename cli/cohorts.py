@@ -18,18 +18,13 @@ from rich.table import Table
 from sqlmodel import col, func, select
 
 from activities.cohorts.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
-from activities.cohorts.service import (
-    CohortNotKnown,
-    CohortService,
-    ContentLintFailed,
-    parse_segment,
-)
+from activities.cohorts.service import CohortService, parse_segment
 from activities.contacts.importing import import_file, read_rows
 from activities.contacts.store import contact_id_by_email
 from models.ab_test import AbTestSpec
 from models.cohort import cohort_launch_workflow_id
 from models.db import get_engine, session_scope
-from models.errors import InvalidInput
+from models.errors import CohortNotFound, ContentLintFailed, InvalidInput
 from models.settings import get_settings
 from models.tables import CohortMember, MemberStatus
 from models.temporal_client import connect
@@ -132,7 +127,7 @@ def start(
     try:
         started = asyncio.run(go())
     except ContentLintFailed as exc:
-        for f in exc.report.errors:
+        for f in exc.errors:
             err.print(f"[bold red]lint error[/] {f.template}: {f.message} — {f.fix}")
         fail("content lint errors block the start (run `nurture lint` for details)")
     except InvalidInput as exc:
@@ -259,7 +254,7 @@ def control(cohort_id: str, action: str, reason: str | None = None) -> None:
 
     try:
         cohort = asyncio.run(go())
-    except CohortNotKnown:
+    except CohortNotFound:
         fail(f"no cohort {cohort_id!r}")
     except InvalidInput as exc:
         fail(exc.reason)

@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 
 from activities.contacts.store import contact_id_by_email
-from activities.enrollment.control import EnrollmentNotKnown, control_enrollment
+from activities.enrollment.control import control_enrollment
 from models.db import get_engine, session_scope
 from models.enrollment import enrollment_workflow_id
-from models.errors import InvalidInput
+from models.errors import EnrollmentNotFound, InvalidInput
 from models.settings import get_settings
 
 app = typer.Typer(help="One enrollment: pause, resume, cancel.", no_args_is_help=True)
@@ -31,7 +31,7 @@ def run(email: str, sequence: str, action: str, reason: str | None = None) -> No
     except InvalidInput as exc:
         err.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
         raise typer.Exit(2) from None
-    except EnrollmentNotKnown:
+    except EnrollmentNotFound:
         err.print(f"[bold red]error:[/] {email} is not enrolled in {sequence}")
         raise typer.Exit(1) from None
     console.print(f"{action} queued for {workflow_id} (the API's forwarder delivers it)")

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from activities.contacts.privacy import ContactNotKnown, ErasureReport, PrivacyService
+from activities.contacts.privacy import ErasureReport, PrivacyService
 from models.db import get_engine
-from models.errors import InvalidInput
+from models.errors import ContactNotFound, InvalidInput
 from models.settings import get_settings
 
 console = Console()
@@ -69,7 +69,7 @@ def export(
     except InvalidInput as exc:
         err.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
         raise typer.Exit(2) from None
-    except ContactNotKnown:
+    except ContactNotFound:
         err.print(f"[bold red]error:[/] no contact with address {email}")
         raise typer.Exit(1) from None
     text = json.dumps(data, indent=2, ensure_ascii=False)

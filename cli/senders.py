@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from activities.deliverability.sender_health import HealthPolicy
-from activities.deliverability.senders import SenderNotKnown, SenderService, SenderStatus
+from activities.deliverability.senders import SenderService, SenderStatus
 from cli.senders_check import check as senders_check
 from models.db import get_engine
-from models.errors import InvalidInput
+from models.errors import InvalidInput, SenderNotFound
 from models.settings import get_settings
 from models.tables import SenderCreate, SenderUpdate
 
@@ -38,7 +38,7 @@ def service() -> SenderService:
 def run(fn, *args) -> SenderStatus:  # type: ignore[no-untyped-def]
     try:
         return fn(*args)  # type: ignore[no-any-return]
-    except SenderNotKnown as exc:
+    except SenderNotFound as exc:
         err.print(f"[bold red]error:[/] no sender {exc.args[0]!r}")
         raise typer.Exit(2) from None
     except InvalidInput as exc:

@@ -13,8 +13,6 @@ from pydantic import BaseModel, Field, model_validator
 
 #: The step's own template (`<step>.jinja`) as a variant.
 CONTROL_VARIANT = "control"
-#: The activity the cohort launch runs until a winner is called.
-DECIDE_AB_ACTIVITY = "decide_ab_winner"
 
 
 def variant_template(template: str, variant: str | None) -> str:
@@ -83,7 +81,6 @@ class AbDecision(BaseModel):
 
 __all__ = [
     "CONTROL_VARIANT",
-    "DECIDE_AB_ACTIVITY",
     "AbAssignment",
     "AbDecision",
     "AbTestSpec",

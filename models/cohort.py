@@ -6,10 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-LAUNCH_BATCH_ACTIVITY = "launch_batch"
-FINISH_LAUNCH_ACTIVITY = "finish_cohort_launch"
-COHORT_LAUNCH_WORKFLOW = "cohort_launch"
-
 
 def cohort_launch_workflow_id(cohort_id: str) -> str:
     return f"nurture-cohort/{cohort_id}"
@@ -64,9 +60,6 @@ class CohortLaunchResult(BaseModel):
 
 
 __all__ = [
-    "COHORT_LAUNCH_WORKFLOW",
-    "FINISH_LAUNCH_ACTIVITY",
-    "LAUNCH_BATCH_ACTIVITY",
     "CohortLaunchInput",
     "CohortLaunchProgress",
     "CohortLaunchResult",

@@ -147,23 +147,3 @@ class FinishEnrollmentInput(BaseModel):
     workflow_id: str
     outcome: Outcome
     reason: str | None = None
-
-
-#: Activity names are wire API: running histories hold them.
-SEND_STEP_ACTIVITY = "send_step"
-FINISH_ENROLLMENT_ACTIVITY = "finish_enrollment"
-#: Signal and query names of every sequence workflow.
-EVENT_SIGNAL = "engagement_event"
-#: Several engagement events for one workflow, in order, in one signal: what the forwarder sends
-#: (one signal per workflow per pass: one history event and one workflow task, not one per event).
-#: `EVENT_SIGNAL` (a single event) stays for running histories and direct callers.
-EVENTS_SIGNAL = "engagement_events"
-CANCEL_SIGNAL = "cancel"
-#: Ops resumed a sender: steps held by a paused sender try again now (not at their next recheck).
-SENDER_RESUMED_SIGNAL = "sender_resumed"
-#: Ops hold an enrollment (cohort paused): nothing is sent until `resume`; waits go on meanwhile.
-PAUSE_SIGNAL = "pause"
-RESUME_SIGNAL = "resume"
-#: The cohort's A/B winner is decided: a step waiting for it tries again now.
-AB_DECIDED_SIGNAL = "ab_decided"
-STATE_QUERY = "state"

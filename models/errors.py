@@ -6,16 +6,23 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   ├── ConsentMissing          no consent on record
     │   ├── ConsentWithdrawn        consent was withdrawn (unsubscribe)
     │   └── ContactSuppressed       on the suppression list (bounce, complaint, erase)
-    ├── ContactNotFound             permanent: no such contact (erased?)
-    ├── SenderNotFound              permanent: no such sending identity
+    ├── NotFound (LookupError)      permanent: what the caller named does not exist
+    │   ├── ContactNotFound         no such contact (never held, or erased)
+    │   ├── SenderNotFound          no such sending identity
+    │   ├── CohortNotFound          no such cohort
+    │   ├── EnrollmentNotFound      no enrollment with that workflow id
+    │   └── UnknownUnsubscribeToken an unsubscribe link that names no message we sent
     ├── SendDeferred                not now: the workflow waits, then sends the step
     │   ├── QuotaExhausted          the sender's day, a recipient domain's hour, or the contact's week is full
-    │   └── SenderPaused            the sender is paused (health, or by ops)
+    │   ├── SenderPaused            the sender is paused (health, or by ops)
+    │   └── WinnerPending           the step is A/B-tested and the winner is not decided yet
     ├── TemplateError               permanent: a template is missing or does not render
     ├── InvalidInput                bad input at a boundary (CLI, API, import); says which field
     │   ├── MalformedPayload        a webhook body that is not what the ESP sends (not a JSON array)
-    │   └── MalformedInbound        an inbound email with neither a usable sender nor a recipient
+    │   ├── MalformedInbound        an inbound email with neither a usable sender nor a recipient
+    │   └── ContentLintFailed       a cohort's templates have content-lint errors
     ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
+    ├── InvalidToken (ValueError)   permanent: a signed link token is malformed or forged
     ├── EnrollmentConflict          the contact already has a live enrollment in that sequence
     ├── DnsError                    a DNS lookup gave no usable answer (sending-domain checks)
     │   ├── NoDomain                the name does not exist (NXDOMAIN)
@@ -25,11 +32,17 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
         ├── EspRejected             permanent: 400/401/403/413 — the request must change
         ├── EspRateLimited          retry after the reset time it states (429)
         └── EspUnavailable          retry: 5xx or a network error
+
+`permanent` is a class attribute: `permanent_error_types()` lists the `ApplicationError.type`s
+that no retry can fix, so the workflow's retry policy and the activity's `non_retryable` flag
+both derive from these classes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 
 class NurtureError(Exception):
@@ -57,8 +70,30 @@ class ContactSuppressed(SendBlocked):
     """The address is on the suppression list."""
 
 
-class ContactNotFound(NurtureError):
+class NotFound(NurtureError, LookupError):
+    """What the caller named does not exist."""
+
     permanent = True
+
+
+class ContactNotFound(NotFound):
+    """No contact with that id or address (never held, or already erased)."""
+
+
+class SenderNotFound(NotFound):
+    """No sending identity with that id."""
+
+
+class CohortNotFound(NotFound):
+    """No cohort with that id."""
+
+
+class EnrollmentNotFound(NotFound):
+    """No enrollment with that workflow id."""
+
+
+class UnknownUnsubscribeToken(NotFound):
+    """An unsubscribe token that is forged, malformed or names no message we sent."""
 
 
 class SendDeferred(NurtureError):
@@ -89,10 +124,6 @@ class WinnerPending(SendDeferred):
         super().__init__(message, retry_at=None)
 
 
-class SenderNotFound(NurtureError):
-    permanent = True
-
-
 class TemplateError(NurtureError):
     permanent = True
 
@@ -112,6 +143,28 @@ class MalformedInbound(InvalidInput):
     """An inbound email (Inbound Parse post) with neither a usable sender nor a usable recipient."""
 
 
+class LintFinding(Protocol):
+    """What `ContentLintFailed` needs of a content-lint finding."""
+
+    @property
+    def template(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
+
+
+class ContentLintFailed(InvalidInput):
+    """A cohort's templates have content-lint errors; `errors` holds each finding."""
+
+    def __init__(self, errors: Sequence[LintFinding]) -> None:
+        super().__init__(
+            "sequence",
+            "content lint errors: " + "; ".join(f"{f.template}: {f.message}" for f in errors),
+        )
+        self.errors = list(errors)
+
+
 class InvalidSignature(NurtureError):
     """A signed webhook request failed verification. `problem` is a short, stable code for
     metrics and logs; the message says what failed and never echoes a key or a signature."""
@@ -121,6 +174,13 @@ class InvalidSignature(NurtureError):
     def __init__(self, message: str, *, problem: str) -> None:
         super().__init__(message)
         self.problem = problem
+
+
+class InvalidToken(NurtureError, ValueError):
+    """A signed token (unsubscribe, reply, opt-in link) is malformed or its signature does not
+    match."""
+
+    permanent = True
 
 
 class EnrollmentConflict(NurtureError):
@@ -173,24 +233,44 @@ class EspUnavailable(EspError):
         self.maybe_accepted = maybe_accepted
 
 
+def _subclasses(cls: type[NurtureError]) -> list[type[NurtureError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def permanent_error_types() -> tuple[str, ...]:
+    """The `ApplicationError.type` (class name) of every permanent error: what a retry policy
+    lists as non-retryable."""
+    return tuple(sorted(c.__name__ for c in _subclasses(NurtureError) if c.permanent))
+
+
 __all__ = [
+    "CohortNotFound",
     "ConsentMissing",
     "ConsentWithdrawn",
     "ContactNotFound",
     "ContactSuppressed",
+    "ContentLintFailed",
     "DnsError",
     "DnsUnavailable",
     "EnrollmentConflict",
+    "EnrollmentNotFound",
     "EspError",
     "EspRateLimited",
     "EspRejected",
     "EspUnavailable",
     "InvalidInput",
     "InvalidSignature",
+    "InvalidToken",
+    "LintFinding",
     "MalformedInbound",
     "MalformedPayload",
     "NoDomain",
     "NoRecords",
+    "NotFound",
     "NurtureError",
     "QuotaExhausted",
     "SendBlocked",
@@ -198,4 +278,7 @@ __all__ = [
     "SenderNotFound",
     "SenderPaused",
     "TemplateError",
+    "UnknownUnsubscribeToken",
+    "WinnerPending",
+    "permanent_error_types",
 ]

@@ -13,6 +13,8 @@ import hmac
 from enum import StrEnum
 from uuid import UUID
 
+from models.errors import InvalidToken
+
 _MAC_BYTES = 10
 
 
@@ -21,10 +23,6 @@ class TokenPurpose(StrEnum):
     REPLY = "reply"
     #: Double opt-in: the token names the confirmation request (a UUID), not a message.
     CONFIRM = "confirm"
-
-
-class InvalidToken(ValueError):
-    """The token is malformed or its signature does not match."""
 
 
 def _mac(secret: str, purpose: TokenPurpose, payload: bytes) -> bytes:
@@ -57,4 +55,4 @@ def verify(secret: str, purpose: TokenPurpose, token: str) -> str:
     return str(UUID(bytes=payload))
 
 
-__all__ = ["InvalidToken", "TokenPurpose", "sign", "verify"]
+__all__ = ["TokenPurpose", "sign", "verify"]

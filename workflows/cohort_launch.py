@@ -13,16 +13,19 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.ab_test import DECIDE_AB_ACTIVITY, AbDecision
+    from models.ab_test import AbDecision
     from models.cohort import (
-        COHORT_LAUNCH_WORKFLOW,
-        FINISH_LAUNCH_ACTIVITY,
-        LAUNCH_BATCH_ACTIVITY,
         CohortLaunchInput,
         CohortLaunchProgress,
         CohortLaunchResult,
         LaunchBatchInput,
         LaunchBatchResult,
+    )
+    from models.wire import (
+        COHORT_LAUNCH_WORKFLOW,
+        DECIDE_AB_ACTIVITY,
+        FINISH_LAUNCH_ACTIVITY,
+        LAUNCH_BATCH_ACTIVITY,
     )
 
 #: Batches per run before continue-as-new (each batch adds a handful of history events).

@@ -49,16 +49,6 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
     from models.calendar import ContactCalendar, SendWindow
     from models.enrollment import (
-        AB_DECIDED_SIGNAL,
-        CANCEL_SIGNAL,
-        EVENT_SIGNAL,
-        EVENTS_SIGNAL,
-        FINISH_ENROLLMENT_ACTIVITY,
-        PAUSE_SIGNAL,
-        RESUME_SIGNAL,
-        SEND_STEP_ACTIVITY,
-        SENDER_RESUMED_SIGNAL,
-        STATE_QUERY,
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentState,
@@ -69,30 +59,42 @@ with workflow.unsafe.imports_passed_through():
         SendStepResult,
         SentStep,
     )
+    from models.errors import (
+        ConsentMissing,
+        ConsentWithdrawn,
+        ContactNotFound,
+        ContactSuppressed,
+        QuotaExhausted,
+        SenderPaused,
+        WinnerPending,
+        permanent_error_types,
+    )
     from models.events import BounceClass, EngagementEvent, EventKind
     from models.reenrollment import Reenrollment
+    from models.wire import (
+        AB_DECIDED_SIGNAL,
+        CANCEL_SIGNAL,
+        EVENT_SIGNAL,
+        EVENTS_SIGNAL,
+        FINISH_ENROLLMENT_ACTIVITY,
+        PAUSE_SIGNAL,
+        RESUME_SIGNAL,
+        SEND_STEP_ACTIVITY,
+        SENDER_RESUMED_SIGNAL,
+        STATE_QUERY,
+    )
     from workflows.calendar import add_business_days, next_send_time
-
-#: `ApplicationError.type`s the send activity raises that no retry can fix.
-PERMANENT_SEND_ERRORS = (
-    "QuotaExhausted",
-    "SenderPaused",
-    "WinnerPending",
-    "ConsentWithdrawn",
-    "ConsentMissing",
-    "ContactSuppressed",
-    "ContactNotFound",
-    "TemplateError",
-    "EspRejected",
-)
 
 #: Permanent send errors that end the enrollment quietly instead of failing the workflow.
 _SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
-    "ConsentWithdrawn": Outcome.UNSUBSCRIBED,
-    "ConsentMissing": Outcome.NO_CONSENT,
-    "ContactSuppressed": Outcome.SUPPRESSED,
-    "ContactNotFound": Outcome.CANCELLED,
+    ConsentWithdrawn.__name__: Outcome.UNSUBSCRIBED,
+    ConsentMissing.__name__: Outcome.NO_CONSENT,
+    ContactSuppressed.__name__: Outcome.SUPPRESSED,
+    ContactNotFound.__name__: Outcome.CANCELLED,
 }
+
+#: Sends the activity deferred: the workflow waits durably, then tries the step again.
+_DEFERRALS = frozenset(c.__name__ for c in (QuotaExhausted, SenderPaused, WinnerPending))
 
 #: The search attributes a sequence keeps up to date (the starter may set some at start).
 _OWN_ATTRIBUTES = frozenset(key.name for key in sa.ALL)
@@ -110,7 +112,7 @@ SEND_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=list(PERMANENT_SEND_ERRORS),
+    non_retryable_error_types=list(permanent_error_types()),
 )
 
 
@@ -541,17 +543,13 @@ class Sequence:
         False if `err` is not a deferral. An exit during the wait ends the enrollment.
         """
         cause = err.cause
-        if not isinstance(cause, ApplicationError) or cause.type not in (
-            "QuotaExhausted",
-            "SenderPaused",
-            "WinnerPending",
-        ):
+        if not isinstance(cause, ApplicationError) or cause.type not in _DEFERRALS:
             return False
         retry_at = _deferral_time(cause)
-        if cause.type == "QuotaExhausted" and retry_at is not None:
+        if cause.type == QuotaExhausted.__name__ and retry_at is not None:
             self._set_status(EnrollmentStatus.WAITING_FOR_QUOTA)
             limit = max(retry_at - workflow.now(), timedelta(seconds=1))
-        elif cause.type == "WinnerPending":
+        elif cause.type == WinnerPending.__name__:
             self._set_status(EnrollmentStatus.WAITING_FOR_WINNER)
             limit = WINNER_RECHECK
         else:
@@ -629,7 +627,6 @@ def _describe(duration: timedelta) -> str:
 __all__ = [
     "CANCEL_SIGNAL",
     "FINISH_RETRY_POLICY",
-    "PERMANENT_SEND_ERRORS",
     "SEND_RETRY_POLICY",
     "SEND_START_TO_CLOSE",
     "EnrollmentEnded",

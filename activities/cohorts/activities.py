@@ -16,17 +16,18 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.cohorts.ab_testing import AbTestService
 from activities.cohorts.service import claim_batch
 from activities.enrollment.enrolling import EnrollmentService
-from models.ab_test import DECIDE_AB_ACTIVITY, AbAssignment, AbDecision
-from models.cohort import (
-    FINISH_LAUNCH_ACTIVITY,
-    LAUNCH_BATCH_ACTIVITY,
-    LaunchBatchInput,
-    LaunchBatchResult,
-)
+from models.ab_test import AbAssignment, AbDecision
+from models.cohort import LaunchBatchInput, LaunchBatchResult
 from models.db import session_scope
-from models.enrollment import AB_DECIDED_SIGNAL, EnrollmentInput
+from models.enrollment import EnrollmentInput
 from models.errors import EnrollmentConflict, InvalidInput, SendBlocked
 from models.tables import AbTest, Cohort, CohortMember, CohortStatus, MemberStatus, utcnow
+from models.wire import (
+    AB_DECIDED_SIGNAL,
+    DECIDE_AB_ACTIVITY,
+    FINISH_LAUNCH_ACTIVITY,
+    LAUNCH_BATCH_ACTIVITY,
+)
 
 
 class AbTestActivities:

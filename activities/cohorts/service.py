@@ -27,13 +27,9 @@ from activities.deliverability.content_lint import LintReport, lint_before_start
 from activities.enrollment.control import ACTIONS, queue_control
 from activities.enrollment.enrolling import validate_params
 from models.ab_test import AbTestSpec
-from models.cohort import (
-    COHORT_LAUNCH_WORKFLOW,
-    CohortLaunchInput,
-    cohort_launch_workflow_id,
-)
+from models.cohort import CohortLaunchInput, cohort_launch_workflow_id
 from models.db import session_scope
-from models.errors import InvalidInput
+from models.errors import CohortNotFound, ContentLintFailed, InvalidInput
 from models.tables import (
     Cohort,
     CohortMember,
@@ -44,23 +40,10 @@ from models.tables import (
     MemberStatus,
     Sender,
 )
+from models.wire import COHORT_LAUNCH_WORKFLOW
 
 #: Contact columns a segment may filter on; any other key is looked up in `custom`.
 SEGMENT_COLUMNS = ("country", "language", "time_zone", "company")
-
-
-class CohortNotKnown(LookupError):
-    """No cohort with that id."""
-
-
-class ContentLintFailed(InvalidInput):
-    def __init__(self, report: LintReport) -> None:
-        super().__init__(
-            "sequence",
-            "content lint errors: "
-            + "; ".join(f"{f.template}: {f.message}" for f in report.errors),
-        )
-        self.report = report
 
 
 def parse_segment(text: str) -> dict[str, str]:
@@ -139,7 +122,7 @@ class CohortService:
         variants = resolve_variants(ab_test, sequence, self._templates_dir) if ab_test else None
         report = lint_before_start(sequence, self._templates_dir)
         if not report.ok:
-            raise ContentLintFailed(report)
+            raise ContentLintFailed(report.errors)
         cohort_id = f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:60] or 'cohort'}-{uuid.uuid4().hex[:6]}"
         cohort = Cohort(
             id=cohort_id,
@@ -234,7 +217,7 @@ class CohortService:
         with session_scope(self._engine) as session:
             cohort = session.get(Cohort, cohort_id)
             if cohort is None:
-                raise CohortNotKnown(cohort_id)
+                raise CohortNotFound(cohort_id)
             if cohort.status == CohortStatus.CANCELLED:
                 raise InvalidInput("cohort", f"cohort {cohort_id} is cancelled")
             cohort.status = {
@@ -271,9 +254,7 @@ def claim_batch(session: Session, cohort_id: str, limit: int) -> list[tuple[UUID
 
 
 __all__ = [
-    "CohortNotKnown",
     "CohortService",
     "CohortStarted",
-    "ContentLintFailed",
     "parse_segment",
 ]

@@ -26,6 +26,7 @@ from models.errors import (
     ConsentWithdrawn,
     ContactNotFound,
     ContactSuppressed,
+    InvalidToken,
     SenderNotFound,
     TemplateError,
 )
@@ -40,14 +41,13 @@ from models.tables import (
     address_hash,
     utcnow,
 )
-from models.tokens import InvalidToken, TokenPurpose, sign, verify
+from models.tokens import TokenPurpose, sign, verify
+from models.wire import CUSTOM_ARG_OPT_IN_ID
 
 log = logging.getLogger(__name__)
 
 TEMPLATE = "double_opt_in/confirm.jinja"
 CONFIRM_SOURCE = "double opt-in"
-#: custom_args key of the confirmation email: an opaque id, nothing about the person.
-CUSTOM_ARG_OPT_IN_ID = "nurture_opt_in_id"
 
 
 class OptInStatus(StrEnum):
@@ -214,7 +214,6 @@ class OptInService:
 
 __all__ = [
     "CONFIRM_SOURCE",
-    "CUSTOM_ARG_OPT_IN_ID",
     "OptInLinks",
     "OptInResult",
     "OptInService",

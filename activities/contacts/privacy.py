@@ -2,7 +2,7 @@
 (Art. 17) while keeping the address suppressed by its hash, so they are never mailed again.
 
     LookupError
-    └── ContactNotKnown     no contact with that id or address (export only; erase reports it)
+    └── ContactNotFound     no contact with that id or address (export only; erase reports it)
 
 Erasure is one transaction: a durable cancel is queued in the forwarding outbox for every live
 enrollment (rows without a contact, so they outlive it), the address is suppressed by hash, and
@@ -25,6 +25,7 @@ from sqlmodel import Session, col, delete, func, select
 from activities.contacts.store import normalise_email
 from activities.events.ingest import insert_once
 from models.db import session_scope
+from models.errors import ContactNotFound
 from models.tables import (
     CohortMember,
     ConsentRecord,
@@ -42,10 +43,6 @@ from models.tables import (
 log = logging.getLogger(__name__)
 
 ERASURE_REASON = "contact erased (GDPR)"
-
-
-class ContactNotKnown(LookupError):
-    """No contact with that id or address (never held, or already erased)."""
 
 
 class ErasureReport(BaseModel):
@@ -89,11 +86,11 @@ class PrivacyService:
     # -- export ---------------------------------------------------------------------------------
 
     def export(self, contact: UUID | str) -> dict[str, Any]:
-        """Everything held on the person, JSON-serialisable; `ContactNotKnown` if none."""
+        """Everything held on the person, JSON-serialisable; `ContactNotFound` if none."""
         with session_scope(self._engine) as session:
             row = self._find(session, contact)
             if row is None:
-                raise ContactNotKnown(str(contact))
+                raise ContactNotFound(str(contact))
             consents = session.exec(
                 select(ConsentRecord)
                 .where(ConsentRecord.contact_id == row.id)
@@ -296,4 +293,4 @@ class PrivacyService:
         return report
 
 
-__all__ = ["ERASURE_REASON", "ContactNotKnown", "ErasureReport", "PrivacyService"]
+__all__ = ["ERASURE_REASON", "ErasureReport", "PrivacyService"]

@@ -15,7 +15,7 @@ from activities.contacts.store import normalise_email
 from activities.deliverability.sender_health import HealthPolicy, figures, pause, resume
 from activities.enrollment.quota import sender_day, today
 from models.db import session_scope
-from models.errors import InvalidInput
+from models.errors import InvalidInput, SenderNotFound
 from models.tables import Sender, SenderCreate, SenderUpdate, utcnow
 
 
@@ -37,10 +37,6 @@ class SenderStatus(BaseModel):
     paused_at: datetime | None
     paused_reason: str | None
     pause_figures: dict[str, Any] | None
-
-
-class SenderNotKnown(LookupError):
-    """No sender with that id."""
 
 
 def _check_zone(name: str) -> None:
@@ -118,7 +114,7 @@ class SenderService:
     def _get(self, session: Any, sender_id: str) -> Sender:
         sender = session.get(Sender, sender_id)
         if sender is None:
-            raise SenderNotKnown(sender_id)
+            raise SenderNotFound(sender_id)
         return sender
 
     def _status(self, session: Any, sender: Sender) -> SenderStatus:
@@ -154,4 +150,4 @@ class SenderService:
         )
 
 
-__all__ = ["SenderNotKnown", "SenderService", "SenderStatus", "ensure_sender"]
+__all__ = ["SenderService", "SenderStatus", "ensure_sender"]

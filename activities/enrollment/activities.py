@@ -17,14 +17,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.enrollment.enrolling import record_outcome
 from activities.enrollment.sending import SendingService
-from models.enrollment import (
-    FINISH_ENROLLMENT_ACTIVITY,
-    SEND_STEP_ACTIVITY,
-    FinishEnrollmentInput,
-    SendStepInput,
-    SendStepResult,
-)
+from models.enrollment import FinishEnrollmentInput, SendStepInput, SendStepResult
 from models.errors import EspRateLimited, NurtureError, SendDeferred
+from models.wire import FINISH_ENROLLMENT_ACTIVITY, SEND_STEP_ACTIVITY
 
 
 def to_application_error(exc: NurtureError) -> ApplicationError:

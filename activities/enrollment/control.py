@@ -6,13 +6,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from activities.events.ingest import insert_once
+from models.errors import EnrollmentNotFound
 from models.tables import Enrollment, EventSignal, utcnow
 
 ACTIONS = {"pause": EventSignal.PAUSE, "resume": EventSignal.RESUME, "cancel": EventSignal.CANCEL}
-
-
-class EnrollmentNotKnown(LookupError):
-    """No enrollment with that workflow id."""
 
 
 def queue_control(
@@ -47,9 +44,9 @@ def control_enrollment(
     """Pause, resume or cancel one live enrollment."""
     enrollment = session.get(Enrollment, workflow_id)
     if enrollment is None:
-        raise EnrollmentNotKnown(workflow_id)
+        raise EnrollmentNotFound(workflow_id)
     queue_control(session, workflow_id, action, reason)
     return enrollment
 
 
-__all__ = ["ACTIONS", "EnrollmentNotKnown", "control_enrollment", "queue_control"]
+__all__ = ["ACTIONS", "control_enrollment", "queue_control"]

@@ -48,12 +48,9 @@ from models.tables import (
     utcnow,
 )
 from models.tokens import TokenPurpose, sign
+from models.wire import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 
 log = logging.getLogger(__name__)
-
-#: custom_args keys: opaque ids only, SendGrid keeps custom args forever.
-CUSTOM_ARG_MESSAGE_ID = "nurture_message_id"
-CUSTOM_ARG_WORKFLOW_ID = "nurture_workflow_id"
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from activities.enrollment.sending import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 from activities.events.bounces import classify_bounce
 from models.errors import MalformedPayload
 from models.esp_events import INVALID_ESP_TYPE, EspEvent
 from models.events import BounceClass, EngagementEvent, EventKind
+from models.wire import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 
 
 class SendGridEventType(StrEnum):

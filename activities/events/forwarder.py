@@ -30,9 +30,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.db import session_scope
-from models.enrollment import CANCEL_SIGNAL, EVENTS_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
 from models.events import EngagementEvent
 from models.tables import Event, EventSignal, utcnow
+from models.wire import CANCEL_SIGNAL, EVENTS_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,11 @@ from activities.events.ingest import (
     correlation_of,
 )
 from models.db import session_scope
+from models.errors import InvalidToken
 from models.events import EngagementEvent, EventKind
 from models.inbound import InboundMessage
 from models.tables import Message
-from models.tokens import InvalidToken, TokenPurpose, verify
+from models.tokens import TokenPurpose, verify
 
 #: An out-of-office without a readable return date holds sends this long.
 DEFAULT_AWAY_DAYS = 7

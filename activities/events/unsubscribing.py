@@ -10,13 +10,10 @@ import sqlalchemy as sa
 
 from activities.events.ingest import EventIngestService, Incoming, correlation_of
 from models.db import session_scope
+from models.errors import InvalidToken, UnknownUnsubscribeToken
 from models.events import EngagementEvent, EventKind
 from models.tables import Contact, Message, utcnow
-from models.tokens import InvalidToken, TokenPurpose, verify
-
-
-class UnknownUnsubscribeToken(LookupError):
-    """The token is forged, mangled, or names no message we sent."""
+from models.tokens import TokenPurpose, verify
 
 
 @dataclass(frozen=True)
@@ -79,4 +76,4 @@ class UnsubscribeService:
         return target
 
 
-__all__ = ["UnknownUnsubscribeToken", "UnsubscribeService", "UnsubscribeTarget", "mask_email"]
+__all__ = ["UnsubscribeService", "UnsubscribeTarget", "mask_email"]

@@ -28,7 +28,6 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.enrollment.enrolling import EnrollmentService
-from activities.enrollment.sending import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 from bench import UNLIMITED
 from models.db import session_scope
 from models.enrollment import EnrollmentResult, Outcome
@@ -43,6 +42,7 @@ from models.tables import (
     utcnow,
 )
 from models.temporal_client import connect
+from models.wire import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 from simulator import ReceivedMessage, SimulatorServer
 from tests.factories import make_sender
 

@@ -22,9 +22,10 @@ from temporalio.service import RPCError
 
 from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
 from models.db import get_engine, session_scope
-from models.enrollment import EVENTS_SIGNAL, STATE_QUERY, EnrollmentState
+from models.enrollment import EnrollmentState
 from models.tables import Contact, Event, Message, MessageStatus
 from models.temporal_client import connect
+from models.wire import EVENTS_SIGNAL, STATE_QUERY
 from tests.factories import sendgrid_event
 from tests.faults.runs import enroll_all, eventually, seed_contacts
 from tests.integration.enrollments import SLOW

@@ -13,9 +13,10 @@ from sqlmodel import col, select
 
 import worker as worker_module
 from models.db import get_engine, session_scope
-from models.enrollment import STATE_QUERY, EnrollmentState, EnrollmentStatus
+from models.enrollment import EnrollmentState, EnrollmentStatus
 from models.tables import CohortMember, Enrollment, MemberStatus, Message, MessageStatus
 from models.temporal_client import connect
+from models.wire import STATE_QUERY
 from tests.factories import make_contact, make_sender
 from tests.integration.enrollments import SLOW
 from tests.integration.live_api import script, until

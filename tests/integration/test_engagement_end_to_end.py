@@ -14,9 +14,10 @@ import httpx
 import worker as worker_module
 from activities.enrollment.enrolling import EnrollmentService
 from models.db import get_engine
-from models.enrollment import STATE_QUERY, EnrollmentResult, EnrollmentState, Outcome
+from models.enrollment import EnrollmentResult, EnrollmentState, Outcome
 from models.settings import Settings
 from models.temporal_client import connect
+from models.wire import STATE_QUERY
 from tests.factories import make_contact, make_sender
 from tests.integration.enrollments import SLOW
 from tests.integration.live_api import script, until

@@ -20,16 +20,11 @@ from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, gene
 from api.app import create_app
 from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, session_scope
-from models.enrollment import (
-    EVENTS_SIGNAL,
-    STATE_QUERY,
-    EnrollmentResult,
-    EnrollmentState,
-    Outcome,
-)
+from models.enrollment import EnrollmentResult, EnrollmentState, Outcome
 from models.settings import Settings
 from models.tables import Event
 from models.temporal_client import connect
+from models.wire import EVENTS_SIGNAL, STATE_QUERY
 from tests.factories import make_contact, make_sender, sendgrid_event
 from tests.integration.enrollments import SLOW, live_enrollment, until_intro_sent
 from tests.sim_fixtures import SIM_API_KEY

@@ -14,9 +14,10 @@ import worker as worker_module
 from activities.enrollment.enrolling import EnrollmentService
 from api.app import create_app
 from models.db import get_engine
-from models.enrollment import STATE_QUERY, EnrollmentState, EnrollmentStatus
+from models.enrollment import EnrollmentState, EnrollmentStatus
 from models.settings import Settings
 from models.temporal_client import connect
+from models.wire import STATE_QUERY
 from tests.factories import make_contact, make_sender
 from tests.sim_fixtures import SIM_API_KEY
 

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from models.tokens import InvalidToken, TokenPurpose, sign, verify
+from models.errors import InvalidToken
+from models.tokens import TokenPurpose, sign, verify
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ from models import search_attributes
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.enrollment import (
-    AB_DECIDED_SIGNAL,
-    EVENT_SIGNAL,
-    EVENTS_SIGNAL,
-    FINISH_ENROLLMENT_ACTIVITY,
-    PAUSE_SIGNAL,
-    RESUME_SIGNAL,
-    SEND_STEP_ACTIVITY,
-    STATE_QUERY,
     EnrollmentInput,
     EnrollmentResult,
     EnrollmentState,
@@ -54,6 +46,16 @@ from models.enrollment import (
     enrollment_workflow_id,
 )
 from models.events import BounceClass, EngagementEvent, EventKind
+from models.wire import (
+    AB_DECIDED_SIGNAL,
+    EVENT_SIGNAL,
+    EVENTS_SIGNAL,
+    FINISH_ENROLLMENT_ACTIVITY,
+    PAUSE_SIGNAL,
+    RESUME_SIGNAL,
+    SEND_STEP_ACTIVITY,
+    STATE_QUERY,
+)
 from workflows.registry import SEQUENCES
 from workflows.sequence import Sequence
 from workflows.trade_intro import TradeIntroSequence

@@ -22,15 +22,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from models.cohort import (
-    COHORT_LAUNCH_WORKFLOW,
-    FINISH_LAUNCH_ACTIVITY,
-    LAUNCH_BATCH_ACTIVITY,
-    CohortLaunchInput,
-    CohortLaunchResult,
-    LaunchBatchInput,
-    LaunchBatchResult,
-)
+from models.cohort import CohortLaunchInput, CohortLaunchResult, LaunchBatchInput, LaunchBatchResult
+from models.wire import COHORT_LAUNCH_WORKFLOW, FINISH_LAUNCH_ACTIVITY, LAUNCH_BATCH_ACTIVITY
 from tests.workflows.scenarios import HISTORIES_DIR, start_env
 from workflows.cohort_launch import CohortLaunch
 

@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
-from models.enrollment import CANCEL_SIGNAL
+from models.wire import CANCEL_SIGNAL
 from workflows.sequence import Sequence, exit_outcome, matches
 
 # The sandbox re-imports this module for ProbeSequence: test tooling passes through.
@@ -20,16 +20,9 @@ with workflow.unsafe.imports_passed_through():
     import pytest
 
     from models import search_attributes as sa
-    from models.enrollment import (
-        EVENT_SIGNAL,
-        EVENTS_SIGNAL,
-        STATE_QUERY,
-        EnrollmentInput,
-        EnrollmentResult,
-        EnrollmentStatus,
-        Outcome,
-    )
+    from models.enrollment import EnrollmentInput, EnrollmentResult, EnrollmentStatus, Outcome
     from models.events import BounceClass, EngagementEvent, EventKind
+    from models.wire import EVENT_SIGNAL, EVENTS_SIGNAL, STATE_QUERY
     from tests.workflows.scenarios import (
         Enrollment,
         FakeSender,

@@ -10,8 +10,9 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from models.ab_test import AbAssignment
-from models.enrollment import AB_DECIDED_SIGNAL, EnrollmentStatus, Outcome
+from models.enrollment import EnrollmentStatus, Outcome
 from models.events import BounceClass, EventKind
+from models.wire import AB_DECIDED_SIGNAL
 from tests.workflows.scenarios import Enrollment, FakeSender
 from workflows.trade_intro import TradeIntroParams
 

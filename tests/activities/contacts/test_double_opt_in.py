@@ -9,19 +9,21 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from activities.contacts.double_opt_in import (
-    CUSTOM_ARG_OPT_IN_ID,
-    OptInLinks,
-    OptInService,
-    OptInStatus,
-)
+from activities.contacts.double_opt_in import OptInLinks, OptInService, OptInStatus
 from activities.contacts.importing import import_file
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from activities.enrollment.sending import check_consent
 from models.db import session_scope
-from models.errors import ConsentMissing, ConsentWithdrawn, ContactSuppressed, SenderNotFound
+from models.errors import (
+    ConsentMissing,
+    ConsentWithdrawn,
+    ContactSuppressed,
+    InvalidToken,
+    SenderNotFound,
+)
 from models.tables import ConsentAction, ConsentRecord, Contact, SuppressionReason
-from models.tokens import InvalidToken, TokenPurpose, sign
+from models.tokens import TokenPurpose, sign
+from models.wire import CUSTOM_ARG_OPT_IN_ID
 from tests.factories import (
     PUBLIC_URL,
     SECRET,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
 import models.tables  # noqa: F401  (every table registered in the metadata)
-from activities.contacts.privacy import ERASURE_REASON, ContactNotKnown, PrivacyService
+from activities.contacts.privacy import ERASURE_REASON, PrivacyService
 from activities.enrollment.sending import SendingService, check_consent
 from models.db import session_scope
 from models.enrollment import enrollment_workflow_id
@@ -318,7 +318,7 @@ def test_export_shows_the_suppression_of_the_address(engine, person):
 def test_export_of_an_unknown_or_erased_contact_is_not_known(engine, person):
     service = PrivacyService(engine)
     service.erase(person.contact.id)
-    with pytest.raises(ContactNotKnown):
+    with pytest.raises(ContactNotFound):
         service.export(person.contact.id)
-    with pytest.raises(ContactNotKnown):
+    with pytest.raises(ContactNotFound):
         service.export("nobody@unknown.example.org")
