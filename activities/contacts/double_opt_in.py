@@ -17,15 +17,14 @@ from uuid import UUID, uuid4
 import jinja2
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
 
+from activities.contacts.consent import check_consent, newest_consent
 from activities.enrollment.rendering import Recipient, greeting
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from models.db import session_scope
 from models.errors import (
     ConsentWithdrawn,
     ContactNotFound,
-    ContactSuppressed,
     InvalidToken,
     SenderNotFound,
     TemplateError,
@@ -37,8 +36,6 @@ from models.tables import (
     ConsentRecord,
     Contact,
     Sender,
-    Suppression,
-    address_hash,
     utcnow,
 )
 from models.tokens import TokenPurpose, sign, verify
@@ -69,15 +66,6 @@ class OptInLinks:
     def confirm_url(self, contact_id: UUID) -> str:
         token = sign(self.secret_key, TokenPurpose.CONFIRM, str(contact_id))
         return f"{self.public_url.rstrip('/')}/c/{token}"
-
-
-def _latest(session: Session, contact_id: UUID) -> ConsentRecord | None:
-    return session.exec(
-        select(ConsentRecord)
-        .where(ConsentRecord.contact_id == contact_id)
-        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
-        .limit(1)
-    ).first()
 
 
 class OptInService:
@@ -122,13 +110,11 @@ class OptInService:
             contact = session.get(Contact, contact_id)
             if contact is None:
                 raise ContactNotFound(f"contact {contact_id} does not exist")
-            latest = _latest(session, contact_id)
+            latest = newest_consent(session, contact_id)
             if latest is not None and latest.action == ConsentAction.CONFIRMED:
                 return OptInResult(contact_id=contact_id, status=OptInStatus.ALREADY_CONFIRMED)
-            if latest is not None and latest.action == ConsentAction.WITHDRAWN:
-                raise ConsentWithdrawn(f"contact {contact_id} withdrew consent")
-            if session.get(Suppression, address_hash(contact.email)) is not None:
-                raise ContactSuppressed(f"contact {contact_id} is suppressed")
+            # Asking for consent needs none yet, but never asks someone who said stop.
+            check_consent(session, contact, consent_required=False)
             sender = session.get(Sender, sender_id)
             if sender is None:
                 raise SenderNotFound(f"sender {sender_id!r} does not exist")
@@ -155,7 +141,7 @@ class OptInService:
         """
         contact_id = self.contact_for(token)
         with session_scope(self._engine) as session:
-            latest = _latest(session, contact_id)
+            latest = newest_consent(session, contact_id)
             if latest is not None and latest.action == ConsentAction.CONFIRMED:
                 return contact_id
             if latest is not None and latest.action == ConsentAction.WITHDRAWN:

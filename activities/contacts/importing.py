@@ -24,11 +24,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
+from activities.contacts.consent import newest_consent
 from activities.contacts.store import ConsentEvidence, UpsertOutcome, vetted_address, write_contact
 from models.errors import InvalidInput
-from models.tables import ConsentAction, ConsentBasis, ConsentRecord, Contact, utcnow
+from models.tables import ConsentAction, ConsentBasis, Contact, utcnow
 
 #: Columns with a place on the contact; every other column goes to `custom`.
 CONTACT_FIELDS = ("first_name", "last_name", "company", "country", "time_zone", "language")
@@ -339,24 +340,10 @@ def _structural_problem(row: SourceRow) -> RowProblem | None:
 
 
 def _withdrawn_since(session: Session, contact_id: UUID) -> datetime | None:
-    latest = session.exec(
-        select(ConsentRecord)
-        .where(ConsentRecord.contact_id == contact_id)
-        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
-        .limit(1)
-    ).first()
-    if latest is not None and latest.action == ConsentAction.WITHDRAWN:
-        return latest.recorded_at
+    newest = newest_consent(session, contact_id)
+    if newest is not None and newest.action == ConsentAction.WITHDRAWN:
+        return newest.recorded_at
     return None
-
-
-def _has_consent(session: Session, contact_id: UUID) -> bool:
-    return (
-        session.exec(
-            select(ConsentRecord.id).where(ConsentRecord.contact_id == contact_id).limit(1)
-        ).first()
-        is not None
-    )
 
 
 def _import_row(session: Session, row: SourceRow, report: ImportReport, *, check_mx: bool) -> None:
@@ -397,7 +384,7 @@ def _import_row(session: Session, row: SourceRow, report: ImportReport, *, check
         report.updated += 1
     else:
         report.unchanged += 1
-    if not _has_consent(session, result.contact.id):
+    if newest_consent(session, result.contact.id) is None:
         report.needs_opt_in += 1
 
 

@@ -12,11 +12,12 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.contacts.consent import mailing_refusal, newest_consent_actions, suppressed_hashes
 from models import search_attributes as sa_keys
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
@@ -28,20 +29,15 @@ from models.enrollment import (
     enrollment_workflow_id,
 )
 from models.errors import (
-    ConsentMissing,
-    ConsentWithdrawn,
-    ContactSuppressed,
     EnrollmentConflict,
     InvalidInput,
     NurtureError,
 )
 from models.tables import (
     ConsentAction,
-    ConsentRecord,
     Contact,
     Enrollment,
     Sender,
-    Suppression,
     address_hash,
     utcnow,
 )
@@ -68,7 +64,7 @@ class EnrollmentService:
     ) -> dict[UUID, ContactCalendar | NurtureError]:
         """Per contact, refuse what cannot be mailed or re-enrolled — in the order and with the
         errors of a single enrollment's checks: re-enrollment (`EnrollmentConflict`), unknown
-        contact, unknown sender (`InvalidInput`), consent (`check_consent`'s errors) — else the
+        contact, unknown sender (`InvalidInput`), consent (`mailing_refusal`, the one rule) — else the
         contact's calendar for send windows. One session, a few set-based queries."""
         from workflows.registry import by_name  # workflow classes only, no I/O
 
@@ -87,18 +83,12 @@ class EnrollmentService:
                     previous[workflow_ids[row.workflow_id]] = row
                 for found in session.exec(select(Contact).where(col(Contact.id).in_(chunk))):
                     contacts[found.id] = found
-                newest_consent.update(_newest_consent(session, chunk))
+                newest_consent.update(newest_consent_actions(session, chunk))
             sender = session.get(Sender, sender_id)
             hashes = {c.id: address_hash(c.email) for c in contacts.values()}
             suppressed: set[str] = set()
             for chunk_hashes in _chunks(sorted(set(hashes.values()))):
-                suppressed.update(
-                    session.exec(
-                        select(Suppression.address_hash).where(
-                            col(Suppression.address_hash).in_(chunk_hashes)
-                        )
-                    ).all()
-                )
+                suppressed.update(suppressed_hashes(session, chunk_hashes))
 
         results: dict[UUID, ContactCalendar | NurtureError] = {}
         for contact_id in contact_ids:
@@ -114,15 +104,10 @@ class EnrollmentService:
                 results[contact_id] = InvalidInput("contact_id", f"no contact {contact_id}")
             elif sender is None:
                 results[contact_id] = InvalidInput("sender_id", f"no sender {sender_id!r}")
-            # As check_consent: the ledger first, so an unsubscribe reads as withdrawn.
-            elif action is None:
-                results[contact_id] = ConsentMissing(
-                    f"contact {contact_id} has no consent on record"
-                )
-            elif action == ConsentAction.WITHDRAWN:
-                results[contact_id] = ConsentWithdrawn(f"contact {contact_id} withdrew consent")
-            elif hashes[contact_id] in suppressed:
-                results[contact_id] = ContactSuppressed(f"contact {contact_id} is suppressed")
+            elif (
+                blocked := mailing_refusal(contact_id, action, hashes[contact_id] in suppressed)
+            ) is not None:
+                results[contact_id] = blocked
             else:
                 results[contact_id] = ContactCalendar(
                     time_zone=time_zone_for(contact.time_zone, contact.country, sender.time_zone),
@@ -297,29 +282,6 @@ class EnrollmentService:
 def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _newest_consent(session: Session, contact_ids: list[UUID]) -> dict[UUID, ConsentAction]:
-    """Each contact's newest consent action (newest `recorded_at`, then highest id: as
-    `check_consent`); contacts without a record are left out."""
-    ranked = (
-        select(
-            col(ConsentRecord.contact_id).label("contact_id"),
-            col(ConsentRecord.action).label("action"),
-            sa.func.row_number()
-            .over(
-                partition_by=col(ConsentRecord.contact_id),
-                order_by=(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc()),
-            )
-            .label("rank"),
-        )
-        .where(col(ConsentRecord.contact_id).in_(contact_ids))
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(ranked.c.contact_id, ranked.c.action).where(ranked.c.rank == 1)
-    ).all()
-    return {contact_id: ConsentAction(action) for contact_id, action in rows}
 
 
 def validate_params(sequence: str, params: dict[str, Any]) -> None:

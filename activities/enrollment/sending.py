@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from activities.cohorts.ab_testing import winner_of
+from activities.contacts.consent import check_consent
 from activities.enrollment.quota import QuotaService
 from activities.enrollment.rendering import Recipient, RenderedEmail, Renderer, SenderIdentity
 from activities.enrollment.sendgrid_transport import SendGridTransport
@@ -24,10 +25,7 @@ from models.ab_test import variant_template
 from models.db import session_scope
 from models.enrollment import SendStatus, SendStepInput, SendStepResult
 from models.errors import (
-    ConsentMissing,
-    ConsentWithdrawn,
     ContactNotFound,
-    ContactSuppressed,
     EspError,
     EspRejected,
     EspUnavailable,
@@ -37,14 +35,10 @@ from models.errors import (
 )
 from models.settings import Settings
 from models.tables import (
-    ConsentAction,
-    ConsentRecord,
     Contact,
     Message,
     MessageStatus,
     Sender,
-    Suppression,
-    address_hash,
     utcnow,
 )
 from models.tokens import TokenPurpose, sign
@@ -68,25 +62,6 @@ class Links:
     def reply_to(self, message_id: str, *, domain: str | None = None) -> str:
         token = sign(self.secret_key, TokenPurpose.REPLY, message_id)
         return f"reply+{token}@{domain or self.inbound_domain}"
-
-
-def check_consent(session: Session, contact: Contact) -> None:
-    """Raise unless the contact may be mailed now: consent on record and not suppressed.
-
-    The ledger is read first so an unsubscribe (withdrawal + suppression) reads as withdrawn.
-    """
-    latest = session.exec(
-        select(ConsentRecord)
-        .where(ConsentRecord.contact_id == contact.id)
-        .order_by(col(ConsentRecord.recorded_at).desc(), col(ConsentRecord.id).desc())
-        .limit(1)
-    ).first()
-    if latest is None:
-        raise ConsentMissing(f"contact {contact.id} has no consent on record")
-    if latest.action == ConsentAction.WITHDRAWN:
-        raise ConsentWithdrawn(f"contact {contact.id} withdrew consent")
-    if session.get(Suppression, address_hash(contact.email)) is not None:
-        raise ContactSuppressed(f"contact {contact.id} is suppressed")
 
 
 class SendingService:
@@ -355,4 +330,4 @@ def _name(contact: Contact) -> dict[str, str]:
     return {"name": full} if full else {}
 
 
-__all__ = ["Links", "SendingService", "check_consent", "rfc_message_id"]
+__all__ = ["Links", "SendingService", "rfc_message_id"]

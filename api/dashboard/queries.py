@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from activities.cohorts.funnel import CohortFunnel, cohort_funnel
+from activities.contacts.consent import newest_consent
 from models.db import session_scope
 from models.tables import (
     Cohort,
@@ -372,7 +373,7 @@ def contact_timeline(session: Session, contact_id: UUID) -> ContactTimeline | No
     entries.sort(key=lambda entry: (entry.at.replace(microsecond=0), _rank(entry), entry.at))
     return ContactTimeline(
         contact=ContactSummary.model_validate(contact, from_attributes=True),
-        consent=str(consents[-1].action) if consents else None,
+        consent=str(newest.action) if (newest := newest_consent(session, contact_id)) else None,
         suppression=str(suppression.reason) if suppression is not None else None,
         enrollments=[_enrollment_row(e) for e in enrollments],
         entries=entries,

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from activities.contacts.consent import check_consent
 from activities.contacts.double_opt_in import OptInLinks, OptInService
 from activities.enrollment.sendgrid_transport import SendGridTransport
-from activities.enrollment.sending import check_consent
 from api.app import create_app
 from api.contacts import confirm_router, router
 from models.db import get_engine, session_scope

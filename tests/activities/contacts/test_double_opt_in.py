@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from activities.contacts.consent import check_consent
 from activities.contacts.double_opt_in import OptInLinks, OptInService, OptInStatus
 from activities.contacts.importing import import_file
 from activities.enrollment.sendgrid_transport import SendGridTransport
-from activities.enrollment.sending import check_consent
 from models.db import session_scope
 from models.errors import (
     ConsentMissing,

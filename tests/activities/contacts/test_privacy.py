@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
 import models.tables  # noqa: F401  (every table registered in the metadata)
+from activities.contacts.consent import check_consent
 from activities.contacts.privacy import ERASURE_REASON, PrivacyService
-from activities.enrollment.sending import SendingService, check_consent
+from activities.enrollment.sending import SendingService
 from models.db import session_scope
 from models.enrollment import enrollment_workflow_id
 from models.errors import ContactNotFound, ContactSuppressed, InvalidInput

@@ -234,7 +234,7 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
 
 def test_batch_consent_is_the_newest_record_as_check_consent_reads_it(engine):
     """Same `recorded_at`: the higher id decides; on every backend, as the single check."""
-    from activities.enrollment.sending import check_consent
+    from activities.contacts.consent import check_consent
     from models.errors import SendBlocked
     from models.tables import ConsentAction, ConsentRecord, Contact, utcnow
     from tests.factories import make_sender
