@@ -79,6 +79,59 @@ REJECTED = [
     ),
     pytest.param(_set("send_at", "tomorrow"), "send_at", id="send-at-not-int"),
     pytest.param(_set("reply_to", {"email": "nope"}), "reply_to.email", id="invalid-reply-to"),
+    pytest.param(_set("custom_args", "m-1"), "custom_args", id="custom-args-not-an-object"),
+    pytest.param(
+        _set_first_personalization("custom_args", {"blob": "x" * 10_000}),
+        "personalizations.0.custom_args",
+        id="personalization-custom-args-too-big",
+    ),
+    pytest.param(
+        _set_first_personalization("substitutions", {"-n-": 1}),
+        "personalizations.0.substitutions.-n-",
+        id="non-string-substitution",
+    ),
+    pytest.param(
+        _set_first_personalization(
+            "to", [{"email": f"lead{i}@buyer.example.com"} for i in range(1001)]
+        ),
+        "personalizations",
+        id="over-1000-recipients",
+    ),
+    pytest.param(_set("headers", {"X Count": "3"}), "headers", id="invalid-header-name"),
+    pytest.param(
+        _set("headers", {"X-Note": "a\r\nBcc: x@evil.example.com"}),
+        "headers.X-Note",
+        id="header-value-with-crlf",
+    ),
+    pytest.param(
+        _set_first_personalization("headers", {"Reply-To": "x@buyer.example.com"}),
+        "personalizations.0.headers",
+        id="reserved-header-in-personalization",
+    ),
+    pytest.param(
+        _set("content", [{"type": "text/plain; charset=utf-8", "value": "Hi"}]),
+        "content.0.type",
+        id="content-type-with-parameter",
+    ),
+    pytest.param(
+        lambda payload: payload.update(
+            reply_to={"email": "a@buyer.example.com"},
+            reply_to_list=[{"email": "b@buyer.example.com"}],
+        ),
+        "reply_to_list",
+        id="reply-to-and-reply-to-list",
+    ),
+    pytest.param(
+        _set("attachments", [{"content": "not base64!", "filename": "a.txt"}]),
+        "attachments.0.content",
+        id="attachment-not-base64",
+    ),
+    pytest.param(
+        _set("attachments", [{"content": "QUJD", "filename": "a.png", "disposition": "inline"}]),
+        "attachments.0.content_id",
+        id="inline-attachment-without-content-id",
+    ),
+    pytest.param(_set("ip_pool_name", "p"), "ip_pool_name", id="ip-pool-name-too-short"),
 ]
 
 
@@ -167,6 +220,28 @@ def test_amp_content_may_precede_html_but_other_types_follow_it() -> None:
 
     assert validate_mail_send(amp_first) == []
     assert [e.field for e in validate_mail_send(calendar_first)] == ["content"]
+
+
+def test_template_may_bring_subject_and_content() -> None:
+    payload = valid_payload(template_id="d-0123456789abcdef")
+    del payload["subject"], payload["content"]
+
+    assert validate_mail_send(payload) == []
+
+
+def test_top_level_custom_args_are_an_object_of_strings_despite_the_published_schema() -> None:
+    payload = valid_payload(custom_args={"nurture_message_id": "m-1"})
+
+    assert validate_mail_send(payload) == []
+
+
+def test_errors_name_the_field_without_echoing_an_address() -> None:
+    payload = valid_payload(personalizations=[{"to": [{"email": "lead@@buyer.example.com"}]}])
+
+    [error] = validate_mail_send(payload)
+
+    assert error.field == "personalizations.0.to.0.email"
+    assert "buyer.example.com" not in error.message
 
 
 def test_non_object_payload_is_a_bad_request() -> None:
