@@ -7,7 +7,6 @@ stays valid until the contact's consent changes: once consent is withdrawn it is
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +15,7 @@ from uuid import UUID, uuid4
 
 import jinja2
 import sqlalchemy as sa
+import structlog
 from pydantic import BaseModel
 
 from activities.contacts.consent import check_consent, newest_consent
@@ -41,7 +41,7 @@ from models.tables import (
 from models.tokens import TokenPurpose, sign, verify
 from models.wire import CUSTOM_ARG_OPT_IN_ID
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 TEMPLATE = "double_opt_in/confirm.jinja"
 CONFIRM_SOURCE = "double opt-in"
@@ -120,7 +120,7 @@ class OptInService:
                 raise SenderNotFound(f"sender {sender_id!r} does not exist")
             payload = self._payload(contact, sender)
         esp_message_id = self._transport.send(payload)
-        log.info("double opt-in request sent to contact %s", contact_id)
+        log.info("double opt-in requested", contact_id=str(contact_id))
         return OptInResult(
             contact_id=contact_id, status=OptInStatus.SENT, esp_message_id=esp_message_id
         )
@@ -157,7 +157,7 @@ class OptInService:
                     recorded_at=now,
                 )
             )
-        log.info("double opt-in confirmed for contact %s", contact_id)
+        log.info("double opt-in confirmed", contact_id=str(contact_id))
         return contact_id
 
     def _payload(self, contact: Contact, sender: Sender) -> dict[str, Any]:

@@ -13,12 +13,12 @@ messages or enrollments without naming the contact are deleted too.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+import structlog
 from pydantic import BaseModel
 from sqlmodel import Session, col, delete, func, select
 
@@ -40,7 +40,7 @@ from models.tables import (
     utcnow,
 )
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 ERASURE_REASON = "contact erased (GDPR)"
 
@@ -212,10 +212,10 @@ class PrivacyService:
             session.exec(select(Contact).where(Contact.id == row.id).with_for_update()).first()
             report = self._erase(session, row)
         log.info(
-            "contact %s erased: %d live enrollment(s) cancelled, %d message(s) deleted",
-            report.contact_id,
-            report.enrollments_cancelled,
-            report.messages_deleted,
+            "contact erased",
+            contact_id=str(report.contact_id),
+            enrollments_cancelled=report.enrollments_cancelled,
+            messages_deleted=report.messages_deleted,
         )
         return report
 

@@ -4,18 +4,18 @@ wait — until ops resume it; the reason and the figures stay on the sender for 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlmodel import Session, col, func, select
 
 from models.events import BounceClass, EventKind
 from models.settings import Settings
 from models.tables import Event, Message, MessageStatus, Sender
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def pause_if_unhealthy(
     reason = verdict(f, policy)
     if reason is not None:
         pause(session, sender, reason, now, f.as_dict())
-        log.warning("sender %s paused: %s", sender_id, reason)
+        log.warning("sender paused", sender_id=sender_id, reason=reason)
     return reason
 
 

@@ -50,12 +50,14 @@ class EnrollmentActivities:
             return self._sending.send_step(input)
         except NurtureError as exc:
             activity.logger.warning(
-                "send_step %s/%s message %s: %s: %s",
-                input.sequence,
-                input.step,
-                input.message_id,
-                type(exc).__name__,
-                exc,
+                "send step refused",
+                extra={
+                    "sequence": input.sequence,
+                    "step": input.step,
+                    "message_id": input.message_id,
+                    "error": type(exc).__name__,
+                    "reason": str(exc),
+                },
             )
             raise to_application_error(exc) from exc
 

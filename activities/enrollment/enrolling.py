@@ -4,12 +4,12 @@ id `nurture/{sequence}/{contact_id}` with the search attributes, and mirrors it 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterator
 from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
+import structlog
 from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
@@ -43,7 +43,7 @@ from models.tables import (
 )
 from workflows.calendar import time_zone_for
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -272,8 +272,13 @@ class EnrollmentService:
 
         await asyncio.gather(*(start(contact_id, ab) for contact_id, ab in contacts))
         await asyncio.to_thread(self._mirror_many, sequence, started)
-        for _, input in started:
-            log.info("enrolled contact %s in %s", input.contact_id, sequence)
+        for workflow_id, input in started:
+            log.info(
+                "contact enrolled",
+                contact_id=str(input.contact_id),
+                sequence=sequence,
+                workflow_id=workflow_id,
+            )
         if unexpected:
             raise unexpected[0]
         return results

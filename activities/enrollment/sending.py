@@ -9,11 +9,11 @@ refused) mark the row `not_sent`, which a retry may send.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlmodel import Session
 
 from activities.cohorts.ab_testing import winner_of
@@ -44,7 +44,7 @@ from models.tables import (
 from models.tokens import TokenPurpose, sign
 from models.wire import CUSTOM_ARG_MESSAGE_ID, CUSTOM_ARG_WORKFLOW_ID
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class SendingService:
             raise EspRejected(message.error or "SendGrid rejected this message earlier")
         if message.status == MessageStatus.PENDING:
             log.warning(
-                "message %s found unfinished: not sending again, outcome unknown", message.id
+                "message found unfinished: not sent again, outcome unknown", message_id=message.id
             )
             message.status = MessageStatus.UNKNOWN
             session.add(message)
@@ -297,7 +297,7 @@ class SendingService:
             message.esp_message_id = esp_message_id or None
             message.sent_at = utcnow()
             session.add(message)
-        log.info("sent message %s (%s/%s)", step.message_id, step.sequence, step.step)
+        log.info("message sent", message_id=step.message_id, sequence=step.sequence, step=step.step)
         return SendStepResult(
             message_id=step.message_id,
             status=SendStatus.SENT,

@@ -17,7 +17,6 @@ Each pass's result goes to the observers given to `observe()` (the API's `/metri
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -34,7 +34,7 @@ from models.events import EngagementEvent
 from models.tables import Event, EventSignal, utcnow
 from models.wire import CANCEL_SIGNAL, EVENTS_SIGNAL, PAUSE_SIGNAL, RESUME_SIGNAL
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 60.0
@@ -162,9 +162,9 @@ class EventForwarder:
         await asyncio.gather(*(relay(items) for items in by_workflow.values()))
         await asyncio.to_thread(self._record, done, late, failed)
         if late:
-            log.info("forwarder: %d event(s) for closed workflows kept as late", len(late))
+            log.info("events for closed workflows kept as late", events=len(late))
         if failed:
-            log.warning("forwarder: %d event(s) not delivered; will retry", len(failed))
+            log.warning("events not delivered; will retry", events=len(failed))
         return PassResult(
             forwarded=len(done), late=len(late), failed=len(failed), signal_latencies=latencies
         )
@@ -180,7 +180,9 @@ class EventForwarder:
             try:
                 self._client = await self._connect()
             except Exception as exc:  # connection refused, DNS, TLS: all mean "retry later"
-                log.warning("forwarder cannot reach Temporal: %s", exc)
+                log.warning(
+                    "forwarder cannot reach Temporal", error=type(exc).__name__, reason=str(exc)
+                )
                 return None
         return self._client
 

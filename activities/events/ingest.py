@@ -11,7 +11,6 @@ live enrollment. What finds no enrollment is kept and counted as uncorrelated.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -42,7 +42,7 @@ from models.tables import (
     utcnow,
 )
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 
 #: Soft bounces of one contact after which the address is suppressed.
 SOFT_BOUNCE_LIMIT = 3
@@ -289,9 +289,9 @@ class EventIngestService:
                 result.event_ids.append(row_id)
         if colleagues:
             log.info(
-                "reply on %s stops %d colleague enrollment(s)",
-                item.correlation.workflow_id,
-                len(colleagues),
+                "reply stops colleague enrollments",
+                workflow_id=item.correlation.workflow_id,
+                colleagues=len(colleagues),
             )
 
 
