@@ -152,7 +152,6 @@ async def test_no_personal_data_in_logs_at_debug(
 
     text = json_log.text
     lines = json_log.lines()  # every line is JSON
-    events = " | ".join(str(line["event"]) for line in lines)
     # Key/value events: ids as fields, queryable in JSON logs, not inside the message text.
     assert {"event": "message sent", "message_id": message.id} in [
         {k: line.get(k) for k in ("event", "message_id")} for line in lines
