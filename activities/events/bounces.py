@@ -118,12 +118,6 @@ def classify_bounce(
     return BounceClass.SOFT
 
 
-def is_sender_side(bounce_class: BounceClass) -> bool:
-    """Whether a bounce counts against the sender (sender health) rather than the recipient: a
-    block never suppresses the address."""
-    return bounce_class == BounceClass.BLOCK
-
-
 def enhanced_code(status: str | None, reason: str | None) -> EnhancedCode | None:
     """The enhanced status code of a bounce: `status` if it is one, else the first in `reason`;
     a generic X.0.0 gives way to a specific code in `reason`."""
@@ -162,5 +156,4 @@ __all__ = [
     "EnhancedCode",
     "classify_bounce",
     "enhanced_code",
-    "is_sender_side",
 ]

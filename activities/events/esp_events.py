@@ -111,14 +111,6 @@ def sg_message_id_prefix(sg_message_id: str) -> str:
     return sg_message_id.split(".", 1)[0]
 
 
-def smtp_id_local_part(smtp_id: str) -> str | None:
-    """The part before '@' of an smtp-id such as `<14c5d75ce93.dfd.64b469@ismtpd-555>`: SendGrid's
-    message id, or the local part of the Message-ID nurture set (`<{message_id}@{domain}>`)."""
-    inner = smtp_id.strip().removeprefix("<").removesuffix(">")
-    local, at, _ = inner.partition("@")
-    return local if at and local else None
-
-
 # -- one item --------------------------------------------------------------------------------
 
 
@@ -370,5 +362,4 @@ __all__ = [
     "SendGridEventType",
     "parse_event_batch",
     "sg_message_id_prefix",
-    "smtp_id_local_part",
 ]

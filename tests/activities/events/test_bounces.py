@@ -11,7 +11,6 @@ from activities.events.bounces import (
     EnhancedCode,
     classify_bounce,
     enhanced_code,
-    is_sender_side,
 )
 from models.events import BounceClass
 
@@ -223,11 +222,3 @@ def test_huge_reason_is_classified_in_bounded_time() -> None:
     # Beyond the scanned prefix: the code is not seen, SendGrid's type decides.
     assert classify(Case(SOFT, bounce_type=None, reason=reason)) == SOFT
     assert classify(Case(SOFT, bounce_type=None, reason="5.1.1 " + reason)) == HARD
-
-
-@pytest.mark.parametrize(
-    ("bounce_class", "sender_side"),
-    [(BLOCK, True), (HARD, False), (SOFT, False)],
-)
-def test_only_blocks_count_against_the_sender(bounce_class: BounceClass, sender_side: bool) -> None:
-    assert is_sender_side(bounce_class) is sender_side

@@ -16,7 +16,6 @@ from activities.events.esp_events import (
     SendGridEventType,
     parse_event_batch,
     sg_message_id_prefix,
-    smtp_id_local_part,
 )
 from models.errors import InvalidInput, MalformedPayload
 from models.esp_events import INVALID_ESP_TYPE, EspEvent
@@ -375,20 +374,6 @@ def test_delayed_bounce_without_custom_args_keeps_sendgrid_ids_for_correlation()
 )
 def test_sg_message_id_prefix_is_the_x_message_id(sg_message_id: str, x_message_id: str) -> None:
     assert sg_message_id_prefix(sg_message_id) == x_message_id
-
-
-@pytest.mark.parametrize(
-    ("smtp_id", "local"),
-    [
-        ("<14c5d75ce93.dfd.64b469@ismtpd-555>", "14c5d75ce93.dfd.64b469"),
-        (SMTP_ID, MESSAGE_ID),
-        (" <a@b> ", "a"),
-        ("no-at-sign", None),
-        ("<@host>", None),
-    ],
-)
-def test_smtp_id_local_part(smtp_id: str, local: str | None) -> None:
-    assert smtp_id_local_part(smtp_id) == local
 
 
 @pytest.mark.parametrize("field", ["sg_message_id", "smtp-id", "sg_event_id", "email"])
