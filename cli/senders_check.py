@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from activities.deliverability.dns_checks import (
+from activities.deliverability.dns import (
     CheckStatus,
     DnsPythonResolver,
     DomainChecker,

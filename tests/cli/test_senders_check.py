@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from activities.deliverability.dns_checks import DnsPythonResolver, StaticResolver
+from activities.deliverability.dns import DnsPythonResolver, StaticResolver
 from cli import senders_check
 
 Zone = dict[tuple[str, str], list[str]]

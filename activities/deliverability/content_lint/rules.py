@@ -1,5 +1,5 @@
-"""Content lint: checks a step template (its source and two sample renderings, footer included)
-for what gets cold export-trade email filtered, clipped or complained about, before a cohort starts.
+"""The lint rules: one check per rule over a template's source and its sample renderings, and
+`_lint`, which renders the samples and runs every rule on one template.
 
 Rules, and why each exists (severity in brackets; counts and sizes are module constants):
 
@@ -41,16 +41,31 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-from html.parser import HTMLParser
-from pathlib import Path
+from dataclasses import dataclass
 
 import jinja2
-from jinja2 import meta, nodes
 
+from activities.deliverability.content_lint.reading import (
+    _Html,
+    _read_html,
+    _read_source,
+    _Source,
+)
+from activities.deliverability.content_lint.report import Finding, LintRule, Severity
+from activities.deliverability.content_lint.samples import (
+    _SAMPLES,
+    SAMPLE_SENDER,
+    SAMPLE_UNSUBSCRIBE_URL,
+)
+from activities.deliverability.content_lint.vocabulary import (
+    _CJK_CHAR,
+    _GREETING,
+    _SHORTENER,
+    _SPAM,
+    _TRADE,
+    TRADE_ACRONYMS,
+)
 from activities.enrollment.rendering import (
-    Recipient,
     RenderedEmail,
     Renderer,
     SenderIdentity,
@@ -58,57 +73,6 @@ from activities.enrollment.rendering import (
     html_footer,
 )
 from models.errors import TemplateError
-
-
-class LintRule(StrEnum):
-    SPAM_PHRASE = "spam-phrase"
-    ALL_CAPS = "all-caps"
-    EXCLAMATION = "exclamation"
-    IMPERSONAL_GREETING = "impersonal-greeting"
-    NO_PERSONALISATION = "no-personalisation"
-    COMPLIANCE_FOOTER = "compliance-footer"
-    LINKS_IMAGES = "links-images"
-    HEAVY_HTML = "heavy-html"
-    LINK_SHORTENER = "link-shortener"
-    SUBJECT = "subject"
-    RENDER = "render"
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem in one template: what is wrong (`message`) and what to do (`fix`)."""
-
-    rule: LintRule
-    severity: Severity
-    template: str
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class LintReport:
-    """Findings over one or more templates; `ok` when none is an error."""
-
-    templates: tuple[str, ...]
-    findings: tuple[Finding, ...] = field(default=())
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 # --- thresholds --------------------------------------------------------------------------------
 
@@ -126,288 +90,13 @@ EMBEDDED_DATA_ERROR_BYTES = 100 * 1024
 HTML_CLIP_BYTES = 102 * 1024
 SUBJECT_MAX_CHARS = 78
 
-# --- vocabularies ------------------------------------------------------------------------------
+# --- patterns ----------------------------------------------------------------------------------
 
-#: Trigger phrases, English (matched as whole words, case-insensitively; a space also matches a
-#: hyphen or a line break) and Chinese (matched anywhere).
-SPAM_PHRASES: tuple[str, ...] = (
-    # English
-    "100% free",
-    "free",
-    "free gift",
-    "act now",
-    "limited time",
-    "click here",
-    "buy now",
-    "order now",
-    "call now",
-    "apply now",
-    "risk free",
-    "guarantee",
-    "guaranteed",
-    "winner",
-    "congratulations",
-    "cash",
-    "no obligation",
-    "no cost",
-    "urgent",
-    "best price",
-    "lowest price",
-    "cheapest",
-    "hot sale",
-    "big sale",
-    "special promotion",
-    "once in a lifetime",
-    "don't miss",
-    "what are you waiting for",
-    "earn money",
-    "make money",
-    "extra income",
-    "double your",
-    "100% satisfied",
-    "prize",
-    "incredible deal",
-    # Chinese
-    "最低价",
-    "免费",
-    "点击这里",
-    "限时",
-    "赚钱",
-    "保证",
-    "优惠",
-    "震撼",
-    "紧急",
-    "立即购买",
-    "特价",
-    "秒杀",
-    "清仓",
-    "中奖",
-)
-
-#: Ordinary export-trade language that contains a trigger word: removed before matching.
-TRADE_TERMS: tuple[str, ...] = (
-    "free on board",
-    "free carrier",
-    "free alongside ship",
-    "duty free",
-    "tax free",
-    "cash against documents",
-    "cash in advance",
-    "bank guarantee",
-    "letter of guarantee",
-    "performance guarantee",
-    "质量保证",
-)
-
-#: Capitalised words of six letters or more that are names, not shouting.
-TRADE_ACRONYMS = frozenset(
-    {
-        "ISO",
-        "OEM",
-        "ODM",
-        "FOB",
-        "CIF",
-        "CFR",
-        "EXW",
-        "DDP",
-        "DAP",
-        "FCA",
-        "MOQ",
-        "RFQ",
-        "INCOTERMS",
-        "REACH",
-        "ROHS",
-        "BSCI",
-        "SEDEX",
-        "HACCP",
-        "GOTS",
-        "OEKO",
-        "ASTM",
-        "ANSI",
-        "IATF",
-    }
-)
-
-IMPERSONAL_GREETINGS: tuple[str, ...] = (
-    r"dear\s+sirs?\s*(?:/|or|and|&)\s*madams?",
-    r"dear\s+madams?\s*(?:/|or|and|&)\s*sirs?",
-    r"dear\s+sirs?\b",
-    r"dear\s+madam\b",
-    r"to\s+whom\s+it\s+may\s+concern",
-    r"dear\s+(?:valued\s+)?(?:customer|friend|client|buyer)s?\b",
-    r"dear\s+(?:purchasing|purchase|procurement|sales)\s+manager\b",
-    r"尊敬的(?:先生|女士)\s*[/／、或和]?\s*(?:先生|女士)?",
-    r"尊敬的客户",
-    r"亲爱的朋友",
-)
-
-#: URL shorteners: they hide the destination and share their domain's reputation with spammers.
-LINK_SHORTENERS: tuple[str, ...] = (
-    "bit.ly",
-    "tinyurl.com",
-    "goo.gl",
-    "t.co",
-    "ow.ly",
-    "is.gd",
-    "v.gd",
-    "buff.ly",
-    "rebrand.ly",
-    "cutt.ly",
-    "rb.gy",
-    "tiny.cc",
-    "shorturl.at",
-    "lnkd.in",
-    "t.cn",
-    "dwz.cn",
-    "url.cn",
-    "suo.im",
-)
-
-# --- samples the templates are rendered with ---------------------------------------------------
-
-SAMPLE_CONTACT = Recipient(
-    first_name="Anna",
-    last_name="Schmidt",
-    company="Hansa Import GmbH",
-    country="DE",
-    language=None,
-    custom={},
-)
-#: Nothing known but the address: exercises every fallback.
-SAMPLE_CONTACT_BARE = Recipient(
-    first_name=None, last_name=None, company=None, country=None, language=None, custom={}
-)
-SAMPLE_SENDER = SenderIdentity(
-    from_name="Li Wei, Ningbo Precision Parts",
-    from_email="li.wei@ningbo-precision.example",
-    postal_address="88 Harbour Road, Beilun District, Ningbo 315800, China",
-)
-SAMPLE_UNSUBSCRIBE_URL = "https://nurture.example/u/lint-sample-token"
-
-_SAMPLES: tuple[tuple[str, Recipient], ...] = (
-    ("a contact with a first name", SAMPLE_CONTACT),
-    ("a contact without a first name", SAMPLE_CONTACT_BARE),
-)
-
-# --- compiled patterns -------------------------------------------------------------------------
-
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>]+", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _DATA_URI = re.compile(r"data:[\w.+-]+/[\w.+-]+(?:;[\w=.-]+)*;base64,([A-Za-z0-9+/=\s]+)", re.I)
 _BASE64_BLOB = re.compile(r"[A-Za-z0-9+/]{1024,}={0,2}")
-_HIDDEN_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|"
-    r"(?:font-size|max-height|opacity)\s*:\s*0(?![.\d])",
-    re.IGNORECASE,
-)
-_HIDING_ELEMENTS = frozenset({"head", "title", "style", "script", "template", "noscript"})
-_VOID_ELEMENTS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-)
-
-
-def _phrase_pattern(phrase: str) -> str:
-    if _CJK_CHAR.search(phrase):
-        return re.escape(phrase)
-    words = [re.escape(w).replace("'", "['’]") for w in phrase.split()]
-    return r"(?<![\w%])" + r"[\s-]+".join(words) + r"(?!\w)"
-
-
-def _alternation(phrases: Iterable[str]) -> re.Pattern[str]:
-    # Longest first, so "100% free" is taken whole rather than as "free".
-    ordered = sorted(phrases, key=len, reverse=True)
-    return re.compile("|".join(_phrase_pattern(p) for p in ordered), re.IGNORECASE)
-
-
-_SPAM = _alternation(SPAM_PHRASES)
-_TRADE = _alternation(TRADE_TERMS)
-_GREETING = re.compile("|".join(IMPERSONAL_GREETINGS), re.IGNORECASE)
-_SHORTENER = re.compile(
-    r"(?<![\w.-])(?:[\w-]+\.)*("
-    + "|".join(re.escape(d) for d in sorted(LINK_SHORTENERS, key=len, reverse=True))
-    + r")(?![\w-])(?!\.\w)",
-    re.IGNORECASE,
-)
-
-
-# --- HTML reading ------------------------------------------------------------------------------
-
-
-class _HtmlScan(HTMLParser):
-    """What a mail client would show: visible text, links and images (hidden ones counted too)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.visible: list[str] = []
-        self.visible_links: list[str] = []
-        self.links = 0
-        self.images = 0
-        self._stack: list[tuple[str, bool]] = []
-
-    @property
-    def _hidden(self) -> bool:
-        return any(hidden for _, hidden in self._stack)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "a" and values.get("href"):
-            self.links += 1
-            if not self._hidden:
-                self.visible_links.append(values["href"] or "")
-        if tag == "img":
-            self.images += 1
-        if tag in _VOID_ELEMENTS:
-            return
-        hidden = (
-            tag in _HIDING_ELEMENTS
-            or "hidden" in values
-            or bool(_HIDDEN_STYLE.search(values.get("style") or ""))
-        )
-        self._stack.append((tag, hidden))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID_ELEMENTS and self._stack and self._stack[-1][0] == tag:
-            self._stack.pop()
-
-    def handle_endtag(self, tag: str) -> None:
-        # Lenient, like a browser: close up to the nearest open element of that name.
-        for i in range(len(self._stack) - 1, -1, -1):
-            if self._stack[i][0] == tag:
-                del self._stack[i:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.visible.append(data)
-
-
-@dataclass(frozen=True)
-class _Html:
-    text: str
-    visible_links: tuple[str, ...]
-    links: int
-    images: int
-
-
-def _read_html(html: str) -> _Html:
-    without_comments = _COMMENT.sub(" ", html)
-    # An unterminated comment hides everything after it, the footer included.
-    without_comments = without_comments.split("<!--", 1)[0]
-    scan = _HtmlScan()
-    scan.feed(without_comments)
-    scan.close()
-    return _Html(
-        text=" ".join(" ".join(scan.visible).split()),
-        visible_links=tuple(scan.visible_links),
-        links=scan.links,
-        images=scan.images,
-    )
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -434,41 +123,6 @@ def _spam_phrases(texts: Iterable[str]) -> list[str]:
 
 def _cased_letters(text: str) -> list[str]:
     return [c for c in text if c.isupper() or c.islower()]
-
-
-# --- template source ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Source:
-    #: Literal text of the source as written (HTML tags included), in every branch.
-    literals: tuple[str, ...]
-    variables: frozenset[str]
-
-    @property
-    def prose(self) -> list[str]:
-        return [_TAG.sub(" ", literal) for literal in self.literals]
-
-
-def _read_source(env: jinja2.Environment, filename: str) -> _Source:
-    """Literal text and context variables of a template and of the templates it pulls in."""
-    literals: list[str] = []
-    variables: set[str] = set()
-    loader = env.loader
-    assert loader is not None, "the source environment always has a loader"
-    pending, seen = [filename], set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        raw, _, _ = loader.get_source(env, current)
-        ast = env.parse(raw)
-        variables |= meta.find_undeclared_variables(ast)
-        literals += [node.data for node in ast.find_all(nodes.TemplateData)]
-        literals += [c.value for c in ast.find_all(nodes.Const) if isinstance(c.value, str)]
-        pending.extend(t for t in meta.find_referenced_templates(ast) if t)
-    return _Source(tuple(literals), frozenset(variables))
 
 
 # --- the rules ---------------------------------------------------------------------------------
@@ -786,51 +440,17 @@ def _lint(name: str, renderer: Renderer, env: jinja2.Environment) -> list[Findin
     return list(out)
 
 
-def _source_env(templates_dir: Path) -> jinja2.Environment:
-    """For reading sources; strict like the renderer's, so a subject is empty only if it is."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)), undefined=jinja2.StrictUndefined
-    )
-
-
-def lint_template(
-    name: str, *, renderer: Renderer | None = None, templates_dir: Path
-) -> LintReport:
-    """Lint one template, `name` as the renderer knows it (`trade_intro/intro`)."""
-    renderer = renderer or Renderer(templates_dir)
-    return LintReport(
-        templates=(name,), findings=tuple(_lint(name, renderer, _source_env(templates_dir)))
-    )
-
-
-def lint_sequence(
-    sequence: str, steps: list[str], templates_dir: Path, *, renderer: Renderer | None = None
-) -> LintReport:
-    """Lint the step templates of a sequence (`steps` are template names inside `sequence/`)."""
-    renderer = renderer or Renderer(templates_dir)
-    env = _source_env(templates_dir)
-    names = tuple(f"{sequence}/{step}" for step in steps)
-    findings = [f for name in names for f in _lint(name, renderer, env)]
-    return LintReport(templates=names, findings=tuple(findings))
-
-
 __all__ = [
-    "Finding",
-    "LintReport",
-    "LintRule",
-    "Severity",
-    "lint_before_start",
-    "lint_sequence",
-    "lint_template",
-    "sequence_templates",
+    "CAPS_MIN_LETTERS",
+    "CAPS_RATIO_ERROR",
+    "CAPS_WORD_MIN_LETTERS",
+    "EMBEDDED_DATA_ERROR_BYTES",
+    "HTML_CLIP_BYTES",
+    "LINKS_ERROR_ABOVE",
+    "LINKS_WARNING_ABOVE",
+    "SPAM_PHRASES_ERROR_AT",
+    "SUBJECT_MAX_CHARS",
+    "WORDS_PER_IMAGE_ERROR",
+    "WORDS_PER_LINK_ERROR",
+    "WORDS_PER_LINK_WARNING",
 ]
-
-
-def sequence_templates(sequence: str, templates_dir: Path) -> list[str]:
-    """Every template of a sequence: the `.jinja` files in `templates/<sequence>/`."""
-    return sorted(p.name.removesuffix(".jinja") for p in (templates_dir / sequence).glob("*.jinja"))
-
-
-def lint_before_start(sequence: str, templates_dir: Path) -> LintReport:
-    """What a cohort start runs first: every template of the sequence; errors block the start."""
-    return lint_sequence(sequence, sequence_templates(sequence, templates_dir), templates_dir)

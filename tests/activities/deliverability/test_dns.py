@@ -13,7 +13,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from activities.deliverability.dns_checks import (
+from activities.deliverability.dns import (
     CheckKind,
     CheckResult,
     CheckStatus,
