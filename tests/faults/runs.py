@@ -1,7 +1,8 @@
 """A run of many trade_intro enrollments compressed into seconds, waited on with deadlines, and
 the audit of what it sent: at most one email per enrollment step, counted in the simulator.
 
-What at most once allows, and what `audit_sends` asserts (DESIGN.md, activities/enrollment/sending.py):
+What at most once allows, and what `audit_sends` asserts (docs/architecture.md, Guarantees;
+activities/enrollment/sending.py):
 - every step has exactly one message row, ending `sent` or `unknown` (never left `pending`);
 - a `sent` row reached the simulator exactly once;
 - an `unknown` row (the attempt died between committing the row and recording the ESP's answer)
