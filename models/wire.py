@@ -15,6 +15,10 @@ DECIDE_AB_ACTIVITY = "decide_ab_winner"
 # --- Temporal workflows (each sequence's workflow name is its sequence name) -------------------
 COHORT_LAUNCH_WORKFLOW = "cohort_launch"
 
+#: The cohort launch answers this query with its progress; it takes the sequences' pause, resume
+#: and cancel signals below.
+LAUNCH_PROGRESS_QUERY = "progress"
+
 # --- signals and queries of every sequence workflow --------------------------------------------
 EVENT_SIGNAL = "engagement_event"
 #: Several engagement events for one workflow, in order, in one signal: what the forwarder sends
@@ -50,6 +54,7 @@ __all__ = [
     "FINISH_ENROLLMENT_ACTIVITY",
     "FINISH_LAUNCH_ACTIVITY",
     "LAUNCH_BATCH_ACTIVITY",
+    "LAUNCH_PROGRESS_QUERY",
     "PAUSE_SIGNAL",
     "RESUME_SIGNAL",
     "SENDER_RESUMED_SIGNAL",

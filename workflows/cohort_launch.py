@@ -7,6 +7,7 @@ unique per contact and sequence, so no contact is enrolled twice."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -22,10 +23,14 @@ with workflow.unsafe.imports_passed_through():
         LaunchBatchResult,
     )
     from models.wire import (
+        CANCEL_SIGNAL,
         COHORT_LAUNCH_WORKFLOW,
         DECIDE_AB_ACTIVITY,
         FINISH_LAUNCH_ACTIVITY,
         LAUNCH_BATCH_ACTIVITY,
+        LAUNCH_PROGRESS_QUERY,
+        PAUSE_SIGNAL,
+        RESUME_SIGNAL,
     )
 
 #: Batches per run before continue-as-new (each batch adds a handful of history events).
@@ -119,14 +124,12 @@ class CohortLaunch:
             if decision.decided:
                 self._ab_winner = decision.winner
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._cancelled,
                     timeout=timedelta(seconds=decision.recheck_after_seconds),
                     timeout_summary="A/B winner not due yet",
                 )
-            except TimeoutError:
-                pass
             if workflow.info().is_continue_as_new_suggested():
                 self._continue(input)
 
@@ -135,19 +138,19 @@ class CohortLaunch:
             input.model_copy(update={"enrolled": self._enrolled, "skipped": self._skipped})
         )
 
-    @workflow.signal(name="pause")
+    @workflow.signal(name=PAUSE_SIGNAL)
     def pause(self) -> None:
         self._paused = True
 
-    @workflow.signal(name="resume")
+    @workflow.signal(name=RESUME_SIGNAL)
     def resume(self) -> None:
         self._paused = False
 
-    @workflow.signal(name="cancel")
+    @workflow.signal(name=CANCEL_SIGNAL)
     def cancel(self, reason: str | None = None) -> None:
         self._cancelled = True
 
-    @workflow.query(name="progress")
+    @workflow.query(name=LAUNCH_PROGRESS_QUERY)
     def progress(self) -> CohortLaunchProgress:
         return CohortLaunchProgress(
             cohort_id=self._cohort_id,
