@@ -1,6 +1,7 @@
 """A/B tests of one step per cohort: the variants a test may use, who is held out and who gets
-which variant (deterministic per cohort and contact), the figures per variant, the decision, and
-the `decide_ab_winner` activity the cohort launch runs until a winner is called.
+which variant (deterministic per cohort and contact), the figures per variant and the decision
+(the `decide_ab_winner` activity in `activities.cohorts.activities` runs it until a winner is
+called).
 
 The winner is the variant with the most human replies per send — a reply that is not an
 auto-reply, from a message not unsubscribed from or complained about — then the most such
