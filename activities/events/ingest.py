@@ -196,42 +196,53 @@ class EventIngestService:
             else None
         )
         email = contact.email if contact is not None else item.email
-        if event.kind == EventKind.BOUNCE and event.bounce_class == BounceClass.HARD:
-            _suppress(session, email, SuppressionReason.HARD_BOUNCE)
-        elif event.kind == EventKind.BOUNCE and event.bounce_class == BounceClass.SOFT:
-            if (
-                contact is not None
-                and self._soft_bounces(session, contact.id) >= self._soft_bounce_limit
-            ):
-                _suppress(session, email, SuppressionReason.SOFT_BOUNCES)
-        elif event.kind == EventKind.COMPLAINT:
-            _suppress(session, email, SuppressionReason.COMPLAINT)
-        elif event.kind == EventKind.UNSUBSCRIBE:
-            if contact is not None:
-                session.add(
-                    ConsentRecord(
-                        contact_id=contact.id,
-                        action=ConsentAction.WITHDRAWN,
-                        source=f"unsubscribe ({item.esp_type})",
-                        evidence=f"message {item.correlation.message_id}"
-                        if item.correlation.message_id
-                        else None,
-                    )
+        if event.kind == EventKind.UNSUBSCRIBE and contact is not None:
+            session.add(
+                ConsentRecord(
+                    contact_id=contact.id,
+                    action=ConsentAction.WITHDRAWN,
+                    source=f"unsubscribe ({item.esp_type})",
+                    evidence=f"message {item.correlation.message_id}"
+                    if item.correlation.message_id
+                    else None,
                 )
-            _suppress(session, email, SuppressionReason.UNSUBSCRIBE)
-        elif event.kind == EventKind.DROPPED:
-            reason = str(item.details.get("reason", "")).lower()
-            for text, why in _DROP_REASONS.items():
-                if text in reason:
-                    _suppress(session, email, why)
-                    break
-        elif event.is_human_reply and contact is not None and item.correlation.workflow_id:
+            )
+        reason = self._suppression_reason(session, item, contact)
+        if reason is not None:
+            _suppress(session, email, reason)
+        if event.is_human_reply and contact is not None and item.correlation.workflow_id:
             self._stop_colleagues(session, contact, item, result)
         if event.kind == EventKind.COMPLAINT or (
             event.kind == EventKind.BOUNCE
             and event.bounce_class in (BounceClass.HARD, BounceClass.BLOCK)
         ):
             self._count_against_sender(session, item)
+
+    def _suppression_reason(
+        self, session: Session, item: Incoming, contact: Contact | None
+    ) -> SuppressionReason | None:
+        """Why this event keeps the address from ever being mailed again, if it does."""
+        event = item.event
+        assert event is not None
+        if event.kind == EventKind.BOUNCE:
+            if event.bounce_class == BounceClass.HARD:
+                return SuppressionReason.HARD_BOUNCE
+            soft_limit_reached = (
+                event.bounce_class == BounceClass.SOFT
+                and contact is not None
+                and self._soft_bounces(session, contact.id) >= self._soft_bounce_limit
+            )
+            return SuppressionReason.SOFT_BOUNCES if soft_limit_reached else None
+        if event.kind == EventKind.COMPLAINT:
+            return SuppressionReason.COMPLAINT
+        if event.kind == EventKind.UNSUBSCRIBE:
+            return SuppressionReason.UNSUBSCRIBE
+        if event.kind == EventKind.DROPPED:
+            dropped_because = str(item.details.get("reason", "")).lower()
+            return next(
+                (why for text, why in _DROP_REASONS.items() if text in dropped_because), None
+            )
+        return None
 
     def _count_against_sender(self, session: Session, item: Incoming) -> None:
         """Complaints, hard bounces and blocks are the sender's health: pause it past a bound."""
