@@ -20,7 +20,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -286,23 +286,40 @@ def audit_sends(
     problems += [
         f"mail for message {mid} has no message row" for mid in per_message if mid not in by_id
     ]
+    _audit_rows(audit, rows, per_message)
+    problems += _results_against_rows(rows, results)
+    return audit
+
+
+def _audit_rows(
+    audit: SendAudit, rows: Sequence[Message], per_message: Counter[str | None]
+) -> None:
+    """Each message row against what the simulator received for it."""
     rows_per_step = Counter((row.workflow_id, row.step) for row in rows)
     for row in rows:
         mailed = per_message.get(row.id, 0)
         if rows_per_step[(row.workflow_id, row.step)] > 1:
-            problems.append(f"{row.workflow_id} step {row.step} has several message rows")
+            audit.problems.append(f"{row.workflow_id} step {row.step} has several message rows")
         if row.status == MessageStatus.SENT:
             audit.sent += 1
             if mailed != 1:
-                problems.append(f"sent message {row.id} reached the simulator {mailed} times")
+                audit.problems.append(f"sent message {row.id} reached the simulator {mailed} times")
         elif row.status == MessageStatus.UNKNOWN:
             if mailed > 1:
-                problems.append(f"unknown message {row.id} reached the simulator {mailed} times")
+                audit.problems.append(
+                    f"unknown message {row.id} reached the simulator {mailed} times"
+                )
             audit.unknown_mailed += mailed
             audit.unknown_unmailed += 1 - min(mailed, 1)
         else:
-            problems.append(f"message {row.id} left {row.status} (mailed {mailed} times)")
+            audit.problems.append(f"message {row.id} left {row.status} (mailed {mailed} times)")
 
+
+def _results_against_rows(
+    rows: Sequence[Message], results: dict[str, EnrollmentResult]
+) -> list[str]:
+    """Each enrollment completed every step, and its result names the rows it wrote."""
+    problems = []
     rows_of: dict[str, dict[str, Message]] = {}
     for row in rows:
         rows_of.setdefault(row.workflow_id, {})[row.step] = row
@@ -317,7 +334,7 @@ def audit_sends(
             mirror = its_rows.get(sent.step)
             if mirror is None or (mirror.id, str(mirror.status)) != (sent.message_id, sent.status):
                 problems.append(f"{workflow_id} {sent} does not match its row {mirror}")
-    return audit
+    return problems
 
 
 __all__ = [
