@@ -11,6 +11,7 @@ import re
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
@@ -453,6 +454,22 @@ def _plan_one(
         )
         return plan
 
+    plan.extend(_plan_engagement(scenario, rates, message, rng, delivered_at, after, event))
+    return plan
+
+
+def _plan_engagement(
+    scenario: Scenario,
+    rates: StepRates,
+    message: ReceivedMessage,
+    rng: random.Random,
+    delivered_at: float,
+    after: Callable[..., float],
+    event: Callable[..., PlannedEvent],
+) -> Plan:
+    """What the recipient does with a delivered mail: opens, clicks, replies, complaints."""
+    delays = scenario.delays
+    plan: Plan = []
     # Engagement: one draw each, in a fixed order, so plans stay reproducible.
     draws = {
         name: rng.random()
