@@ -94,34 +94,8 @@ class SpfChecks:
         record = records[0]
         terms = spf_terms(record)
         findings = _Findings()
-        all_terms = [t for t in terms if t.name == "all"]
-        has_redirect = any(t.name == "redirect" for t in terms)
         suggested = _suggested_spf(terms)
-        if all_terms and all_terms[0].qualifier == "+":
-            findings.add(
-                CheckStatus.WARN,
-                f"SPF ends in {all_terms[0].text}: every server on the internet passes",
-                f'End the record with ~all or -all: "{suggested}".',
-            )
-        elif all_terms and all_terms[0].qualifier == "?":
-            findings.add(
-                CheckStatus.WARN,
-                "SPF ends in ?all: other servers get a neutral result, spoofing goes unflagged",
-                f'End the record with ~all or -all: "{suggested}".',
-            )
-        elif not all_terms and not has_redirect:
-            findings.add(
-                CheckStatus.WARN,
-                "SPF has no -all or ~all: mail from other servers gets a neutral result",
-                f'End the record with ~all or -all: "{suggested}".',
-            )
-        for term in terms:
-            if not term.name:
-                findings.add(
-                    CheckStatus.WARN,
-                    f"SPF term {term.text!r} is not valid; receivers return permerror",
-                    "Remove or correct the term.",
-                )
+        _check_spf_syntax(findings, terms, suggested)
         walk = _SpfWalk()
         self._walk_spf(terms, walk, seen={domain})
         if not any(_is_within(t, SENDGRID_DOMAIN) for t in walk.targets):
@@ -190,6 +164,37 @@ class SpfChecks:
                 walk.broken.append(f"SPF {term.text}: {target} has {count}")
                 continue
             self._walk_spf(spf_terms(records[0]), walk, seen=seen | {target})
+
+
+def _check_spf_syntax(findings: _Findings, terms: Sequence[SpfTerm], suggested: str) -> None:
+    """What the record itself gets wrong: a missing or permissive `all`, invalid terms."""
+    all_terms = [t for t in terms if t.name == "all"]
+    has_redirect = any(t.name == "redirect" for t in terms)
+    if all_terms and all_terms[0].qualifier == "+":
+        findings.add(
+            CheckStatus.WARN,
+            f"SPF ends in {all_terms[0].text}: every server on the internet passes",
+            f'End the record with ~all or -all: "{suggested}".',
+        )
+    elif all_terms and all_terms[0].qualifier == "?":
+        findings.add(
+            CheckStatus.WARN,
+            "SPF ends in ?all: other servers get a neutral result, spoofing goes unflagged",
+            f'End the record with ~all or -all: "{suggested}".',
+        )
+    elif not all_terms and not has_redirect:
+        findings.add(
+            CheckStatus.WARN,
+            "SPF has no -all or ~all: mail from other servers gets a neutral result",
+            f'End the record with ~all or -all: "{suggested}".',
+        )
+    for term in terms:
+        if not term.name:
+            findings.add(
+                CheckStatus.WARN,
+                f"SPF term {term.text!r} is not valid; receivers return permerror",
+                "Remove or correct the term.",
+            )
 
 
 __all__ = ["SPF_LOOKUP_LIMIT", "SpfChecks"]
