@@ -1,6 +1,38 @@
-"""Deterministic workflow code: the `Sequence` base (`workflows.sequence`), the reference
-sequences (`workflows.trade_intro`) and the registry the worker and CLI use (`workflows.registry`).
+"""Deterministic workflow code, and the one import for sequence authors::
 
-Import from the submodules: this package imports nothing itself, so the workflow sandbox
-loads only what a workflow needs.
+    from workflows import EventKind, Sequence, sequence
+
+The engine is `workflows.sequence`, the reference sequences `workflows.trade_intro`, the
+registry the worker and CLI use `workflows.registry`. Note that the package attribute `sequence`
+is the decorator: reach the engine module by `from workflows.sequence import ...`.
 """
+
+from temporalio import workflow
+
+# The workflow sandbox re-runs this package for every workflow run; what it exports comes from
+# outside (deterministic engine code and plain models), imported once per worker instead.
+with workflow.unsafe.imports_passed_through():
+    from models.calendar import SendWindow
+    from models.enrollment import EnrollmentInput, EnrollmentResult, Outcome
+    from models.events import EngagementEvent, EventKind
+    from models.reenrollment import Reenrollment
+    from workflows.sequence import NoParams, SequenceWorkflow, Step, sequence
+
+#: What authors subclass: ``class QuoteFollowup(Sequence[QuoteParams])``. Engine code says
+#: `SequenceWorkflow`, which does not shadow `collections.abc.Sequence`.
+Sequence = SequenceWorkflow
+
+__all__ = [
+    "EngagementEvent",
+    "EnrollmentInput",
+    "EnrollmentResult",
+    "EventKind",
+    "NoParams",
+    "Outcome",
+    "Reenrollment",
+    "SendWindow",
+    "Sequence",
+    "SequenceWorkflow",
+    "Step",
+    "sequence",
+]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from workflows.sequence import Sequence
+from typing import Any
+
+from workflows.sequence import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 #: Every sequence workflow class, in the order the CLI lists them.
-SEQUENCES: tuple[type[Sequence], ...] = (TradeIntroSequence,)
+SEQUENCES: tuple[type[SequenceWorkflow[Any]], ...] = (TradeIntroSequence,)
 
 
-def by_name(name: str) -> type[Sequence]:
+def by_name(name: str) -> type[SequenceWorkflow[Any]]:
     """The sequence class called `name`; `KeyError` naming the known ones if there is none."""
     for cls in SEQUENCES:
         if cls.name == name:

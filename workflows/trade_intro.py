@@ -21,52 +21,36 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from models.enrollment import EnrollmentInput, EnrollmentResult
-    from models.events import EventKind
-    from models.reenrollment import Reenrollment
+from workflows import EventKind, Reenrollment, Sequence, sequence
 
-    # Its params model lives outside the sandbox: built once per worker, not once per workflow.
+# Its params model lives outside the sandbox: built once per worker, not once per workflow run.
+with workflow.unsafe.imports_passed_through():
     from models.trade_intro import TradeIntroParams
 
-    # The engine's base class, deterministic and replay-tested, comes from outside the sandbox
-    # too: imported once per worker, not re-executed for every workflow run (Temporal's advice
-    # for deterministic code in separate files). This module itself stays sandboxed.
-    from workflows.sequence import Sequence
 
-
-@workflow.defn(name="trade_intro")
-class TradeIntroSequence(Sequence):
+@sequence("trade_intro")
+class TradeIntroSequence(Sequence[TradeIntroParams]):
     """intro → (bump if unopened) → case study → offer; a click on the intro jumps to the offer."""
 
-    name = "trade_intro"
-    params_model = TradeIntroParams
     stop_company_on_reply = True
     #: A buyer who went through the whole sequence may hear from us again next season.
     reenrollment = Reenrollment.after_days(180)
-    params: TradeIntroParams
-
-    @workflow.run
-    async def run(self, input: EnrollmentInput) -> EnrollmentResult:
-        return await self.enroll(input)
 
     async def steps(self) -> None:
         p = self.params
-        await self.send("intro")
-        case_study_due = workflow.now() + p.case_study_after
+        intro = await self.send("intro")
+        case_study_due = intro.sent_at + p.case_study_after
 
         engaged = await self.wait_for(
-            {EventKind.OPEN, EventKind.CLICK}, p.open_window, step="intro"
+            {EventKind.OPEN, EventKind.CLICK}, on=intro, within=p.open_window
         )
         if engaged is None:
-            await self.send("bump", in_reply_to="intro")
+            await self.send("bump", reply_to=intro)
 
         clicked = engaged is not None and engaged.kind == EventKind.CLICK
         if not clicked:
-            clicked = (
-                await self.wait_for(EventKind.CLICK, case_study_due - workflow.now(), step="intro")
-                is not None
-            )
+            click = await self.wait_for(EventKind.CLICK, on=intro, until=case_study_due)
+            clicked = click is not None
         if clicked:
             await self.send("offer")
             return

@@ -57,7 +57,7 @@ from models.wire import (
     STATE_QUERY,
 )
 from workflows.registry import SEQUENCES
-from workflows.sequence import Sequence
+from workflows.sequence import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
@@ -276,7 +276,7 @@ async def start_enrollment(
     task_queue: str,
     sender: FakeSender,
     *,
-    sequence: type[Sequence] = TradeIntroSequence,
+    sequence: type[SequenceWorkflow[Any]] = TradeIntroSequence,
     params: dict[str, Any] | None = None,
     cohort_id: str | None = "cohort-test",
     calendar: ContactCalendar | None = None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from temporalio import workflow
 
 from workflows.registry import SEQUENCES, by_name, names
-from workflows.sequence import Sequence
+from workflows.sequence import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 
@@ -21,8 +23,8 @@ def test_by_name_rejects_an_unknown_sequence_naming_the_known_ones() -> None:
 
 
 @pytest.mark.parametrize("cls", SEQUENCES, ids=lambda cls: cls.name)
-def test_every_sequence_is_a_workflow_named_after_itself(cls: type[Sequence]) -> None:
-    assert issubclass(cls, Sequence)
+def test_every_sequence_is_a_workflow_named_after_itself(cls: type[SequenceWorkflow[Any]]) -> None:
+    assert issubclass(cls, SequenceWorkflow)
     # The workflow type is wire API: the registry, templates and workflow ids use the same name.
     assert workflow._Definition.must_from_class(cls).name == cls.name
 

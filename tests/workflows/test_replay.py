@@ -56,8 +56,9 @@ async def test_fresh_history_replays(env: WorkflowEnvironment, name: str) -> Non
 async def test_the_sequence_base_is_not_re_executed_for_each_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The sandbox re-imports a workflow's own module for every run; the Sequence base comes
-    # through imports_passed_through, so it is imported once per worker, not once per run.
+    # The sandbox re-imports a workflow's own module (and its package) for every run; the
+    # authors' import (`from workflows import Sequence, ...`) passes the engine through, so it
+    # is imported once per worker, not once per run.
     loaded: Counter[str] = Counter()
     get_code = importlib.machinery.SourceFileLoader.get_code
 
@@ -78,6 +79,9 @@ async def test_the_sequence_base_is_not_re_executed_for_each_run(
     # once (when the worker validates its workflows), not for each run.
     assert loaded["workflows.trade_intro"] >= len(histories)
     assert loaded["workflows.sequence"] <= 1
+    # Nothing else runs again for each run: the package's own body only re-exports.
+    per_run = {name for name, count in loaded.items() if count >= len(histories)}
+    assert per_run == {"workflows", "workflows.trade_intro"}
 
 
 def _decoded_payloads(node: Any) -> list[str]:

@@ -41,10 +41,13 @@ async def test_a_step_due_friday_evening_in_berlin_goes_monday_at_nine(
     result = await e.result()
     assert result.outcome == Outcome.COMPLETED
     intro_at = sender.times[0].astimezone(BERLIN)
-    assert intro_at.isoweekday() in (1, 2, 3) and intro_at.hour == 9 and intro_at.minute == 0
+    assert intro_at.isoweekday() in (1, 2, 3)
+    assert intro_at.hour == 9
+    assert intro_at.minute == 0
     for at in sender.times:
         local = at.astimezone(BERLIN)
-        assert local.isoweekday() <= 5 and 9 <= local.hour < 17, local
+        assert local.isoweekday() <= 5, local
+        assert 9 <= local.hour < 17, local
 
 
 async def test_without_a_calendar_steps_go_when_due(env, enroll, sender: FakeSender):

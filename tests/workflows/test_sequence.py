@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -13,7 +14,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from models.wire import CANCEL_SIGNAL
-from workflows.sequence import Sequence, exit_outcome, matches
+from workflows import EventKind, Sequence, sequence
+from workflows.sequence import NoParams, SequenceWorkflow, exit_outcome, matches
 
 # The sandbox re-imports this module for ProbeSequence: test tooling passes through.
 with workflow.unsafe.imports_passed_through():
@@ -21,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
     from models import search_attributes as sa
     from models.enrollment import EnrollmentInput, EnrollmentResult, EnrollmentStatus, Outcome
-    from models.events import BounceClass, EngagementEvent, EventKind
+    from models.events import BounceClass, EngagementEvent
     from models.wire import EVENT_SIGNAL, EVENTS_SIGNAL, STATE_QUERY
     from tests.workflows.scenarios import (
         Enrollment,
@@ -40,38 +42,43 @@ class ProbeParams(BaseModel):
     count_machine_opens: bool = False
 
 
-@workflow.defn(name="test_probe")
-class ProbeSequence(Sequence):
+@sequence("test_probe")
+class ProbeSequence(Sequence[ProbeParams]):
     """send a; wait 1h; wait_for(click on a); wait_for(any open); send b in a's thread."""
-
-    name = "test_probe"
-    params_model = ProbeParams
-    params: ProbeParams
 
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
 
-    @workflow.run
-    async def run(self, input: EnrollmentInput) -> EnrollmentResult:
-        return await self.enroll(input)
-
     async def steps(self) -> None:
-        await self.send("a")
+        a = await self.send("a")
         await self.wait(hours=1)
-        click = await self.wait_for(EventKind.CLICK, timedelta(days=1), step="a")
+        click = await self.wait_for(EventKind.CLICK, on=a, within=timedelta(days=1))
         self.found.append(f"click {click.url if click else None}")
         opened = await self.wait_for(
             EventKind.OPEN,
-            timedelta(days=1),
+            until=a.sent_at + timedelta(days=2, hours=1),
             count_machine_opens=self.params.count_machine_opens,
         )
         self.found.append(f"open machine={opened.machine_open}" if opened else "open None")
-        await self.send("b", template="custom/b", in_reply_to="a")
+        await self.send("b", template="custom/b", reply_to=a)
 
     @workflow.query(name="found")
     def found_query(self) -> list[str]:
         return self.found
+
+
+@sequence("test_no_params")
+class NoParamsSequence(Sequence):
+    async def steps(self) -> None:
+        await self.send("only")
+
+
+@sequence("test_own_run")
+class OwnRunSequence(Sequence):
+    @workflow.run
+    async def run(self, input: EnrollmentInput) -> EnrollmentResult:
+        return await self.enroll(input)
 
 
 @pytest.fixture
@@ -87,11 +94,82 @@ async def found(e: Enrollment) -> list[str]:
 
 
 @pytest.mark.parametrize("cls", [*SEQUENCES, ProbeSequence])
-def test_subclasses_inherit_signals_and_query(cls: type[Sequence]) -> None:
+def test_subclasses_inherit_signals_and_query(cls: type[SequenceWorkflow[Any]]) -> None:
     definition = workflow._Definition.must_from_class(cls)
     assert definition.name == cls.name
     assert {EVENT_SIGNAL, CANCEL_SIGNAL} <= set(definition.signals)
     assert STATE_QUERY in definition.queries
+
+
+# --- the authors' API: @sequence, Sequence[Params], steps ----------------------------------------
+
+
+def test_the_decorator_names_the_workflow_once_and_adds_run() -> None:
+    definition = workflow._Definition.must_from_class(ProbeSequence)
+    assert ProbeSequence.name == "test_probe"
+    assert definition.name == "test_probe"
+    assert definition.run_fn is vars(ProbeSequence)["run"]
+    assert definition.arg_types == [EnrollmentInput]
+    assert definition.ret_type is EnrollmentResult
+
+
+def test_the_params_model_is_the_generic_argument() -> None:
+    assert ProbeSequence.params_model is ProbeParams
+    assert NoParamsSequence.params_model is NoParams
+
+
+def test_a_sequence_that_writes_its_own_run_keeps_it() -> None:
+    run = vars(OwnRunSequence)["run"]
+    assert workflow._Definition.must_from_class(OwnRunSequence).run_fn is run
+
+
+def test_a_sequence_class_inside_a_function_is_refused() -> None:
+    # As Temporal refuses one: the worker's sandbox imports the class by its module and name.
+    with pytest.raises(ValueError, match="Local classes unsupported"):
+
+        @sequence("test_local")
+        class Local(Sequence):
+            pass
+
+
+def test_a_params_argument_must_be_a_pydantic_model() -> None:
+    with pytest.raises(TypeError, match="pydantic model"):
+
+        class Wrong(Sequence[int]):  # type: ignore[type-var]
+            pass
+
+
+def test_params_model_and_the_generic_argument_must_agree() -> None:
+    with pytest.raises(TypeError, match="disagree"):
+
+        class Wrong(Sequence[ProbeParams]):
+            params_model = NoParams
+
+
+def test_the_decorator_rejects_a_second_name_and_non_sequences() -> None:
+    with pytest.raises(TypeError, match="named 'old'"):
+
+        @sequence("new")
+        class Renamed(Sequence):
+            name = "old"
+
+    with pytest.raises(TypeError, match="subclass of Sequence"):
+        sequence("plain")(object)  # type: ignore[type-var]
+    with pytest.raises(ValueError, match="a word"):
+        sequence("trade intro")
+
+
+async def test_wait_for_takes_within_or_until_not_both() -> None:
+    probe = ProbeSequence()
+    now = datetime.now(UTC)
+    with pytest.raises(ValueError, match="not both"):
+        await probe.wait_for(  # type: ignore[call-overload]
+            EventKind.OPEN, within=timedelta(days=1), until=now
+        )
+    with pytest.raises(ValueError, match="aware datetime"):
+        await probe.wait_for(EventKind.OPEN, until=now.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="not both"):
+        await probe.wait(days=1, until=now)
 
 
 # --- wait_for ----------------------------------------------------------------------------------

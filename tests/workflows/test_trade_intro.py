@@ -188,9 +188,9 @@ def test_params_defaults_and_validation() -> None:
         4,
         4,
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="open_windw"):
         TradeIntroParams.model_validate({"open_windw": "P1D"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="offer_after"):
         TradeIntroParams.model_validate({"offer_after": "PT0S"})
 
 
@@ -360,7 +360,8 @@ async def test_out_of_office_reply_holds_sends_until_the_contact_is_back(
     back = await env.get_current_time() + timedelta(days=10)
     await e.event(EventKind.REPLY, "intro", auto_reply=True, resume_at=back)
     state = await e.until(lambda s: s.paused_until is not None)
-    assert state.paused_until == back and state.outcome is None
+    assert state.paused_until == back
+    assert state.outcome is None
     await e.sleep(days=2)  # the bump is due now, but the contact is away
     state = await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
     assert sender.steps == ["intro"]
@@ -434,7 +435,8 @@ async def test_exit_while_waiting_for_quota_sends_nothing(
     await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_QUOTA)
     await e.event(EventKind.UNSUBSCRIBE)
     result = await e.result()
-    assert result.outcome == Outcome.UNSUBSCRIBED and result.steps_sent == []
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert result.steps_sent == []
     assert sender.steps == ["intro"]
 
 
@@ -450,7 +452,8 @@ async def test_pause_during_a_wait_holds_the_step_until_resume_then_sends_it_onc
     await e.until(lambda s: s.paused_by_ops)
     await e.sleep(days=6)  # the bump (day 2) and the case study (day 4) fell due while paused
     state = await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
-    assert sender.steps == ["intro"] and state.outcome is None
+    assert sender.steps == ["intro"]
+    assert state.outcome is None
     await e.handle.signal("resume")
     result = await e.result()
     assert result.outcome == Outcome.COMPLETED
@@ -465,7 +468,8 @@ async def test_cancel_while_paused_ends_cancelled(enroll: Enroll, sender: FakeSe
     await e.sleep(days=3)
     await e.handle.signal("cancel", "cohort cancelled")
     result = await e.result()
-    assert result.outcome == Outcome.CANCELLED and sender.steps == ["intro"]
+    assert result.outcome == Outcome.CANCELLED
+    assert sender.steps == ["intro"]
 
 
 @pytest.mark.parametrize("deferral", ["quota", "winner"])
@@ -502,7 +506,8 @@ async def test_sample_contact_sends_its_assigned_variant(
     e = await enroll(ab=AbAssignment(step="intro", variant="question"))
     result = await e.result()
     intro = sender.input_of("intro")
-    assert intro.variant == "question" and not intro.await_winner
+    assert intro.variant == "question"
+    assert not intro.await_winner
     assert result.steps_sent[0].variant == "question"
     assert sender.input_of("bump").variant is None  # only the tested step has variants
 
@@ -543,4 +548,5 @@ async def test_exit_while_waiting_for_the_winner_sends_nothing(
     await e.until(lambda s: s.status == EnrollmentStatus.WAITING_FOR_WINNER)
     await e.event(EventKind.UNSUBSCRIBE)
     result = await e.result()
-    assert result.outcome == Outcome.UNSUBSCRIBED and result.steps_sent == []
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert result.steps_sent == []
