@@ -343,7 +343,7 @@ class SequenceWorkflow(Generic[P]):
             retry_policy=FINISH_RETRY_POLICY,
             summary=f"finish {outcome}",
         )
-        workflow.logger.info("Enrollment ended: %s", outcome)
+        workflow.logger.info("enrollment ended", extra={"outcome": str(outcome)})
         return EnrollmentResult(
             outcome=outcome, steps_sent=list(self._steps_sent), reason=self._reason
         )
@@ -442,7 +442,10 @@ class SequenceWorkflow(Generic[P]):
         )
         # No upsert: whatever follows in this same workflow task (wait, send, end) sets it.
         self._status = EnrollmentStatus.RUNNING
-        workflow.logger.info("Sent step %s (message %s): %s", step, message_id, result.status)
+        workflow.logger.info(
+            "step sent",
+            extra={"step": step, "message_id": message_id, "status": str(result.status)},
+        )
         # An exit that arrived while the activity ran: the email is out, the rest is not.
         self._raise_if_ended()
         return sent
@@ -642,7 +645,9 @@ class SequenceWorkflow(Generic[P]):
         if self._outcome is None:
             self._outcome = outcome
             self._reason = reason
-            workflow.logger.info("Enrollment exits: %s (%s)", outcome, reason)
+            workflow.logger.info(
+                "enrollment exits", extra={"outcome": str(outcome), "reason": reason}
+            )
 
     def _raise_if_ended(self) -> None:
         if self._outcome is not None:
