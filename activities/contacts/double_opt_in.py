@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import jinja2
 import sqlalchemy as sa
 import structlog
 from pydantic import BaseModel
 
 from activities.contacts.consent import check_consent, newest_consent
-from activities.enrollment.rendering import Recipient, greeting
+from activities.enrollment.rendering import Recipient, Renderer, SenderIdentity
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from models.db import session_scope
 from models.errors import (
@@ -27,7 +26,6 @@ from models.errors import (
     ContactNotFound,
     InvalidToken,
     SenderNotFound,
-    TemplateError,
 )
 from models.settings import Settings
 from models.tables import (
@@ -84,11 +82,7 @@ class OptInService:
         self._transport = transport
         self._links = links
         self._default_sender_id = default_sender_id
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-        )
+        self._renderer = Renderer(templates_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> OptInService:
@@ -161,22 +155,13 @@ class OptInService:
         return contact_id
 
     def _payload(self, contact: Contact, sender: Sender) -> dict[str, Any]:
-        recipient = Recipient.of(contact)
-        try:
-            template = self._env.get_template(TEMPLATE)
-            context = template.new_context(
-                {
-                    "contact": recipient,
-                    "sender": sender,
-                    "greeting": greeting(recipient),
-                    "confirm_url": self._links.confirm_url(contact.id),
-                }
-            )
-            subject = " ".join("".join(template.blocks["subject"](context)).split())
-            text = "".join(template.blocks["text"](context)).strip()
-            html = "".join(template.blocks["html"](context)).strip()
-        except (jinja2.TemplateError, KeyError) as exc:
-            raise TemplateError(f"template {TEMPLATE!r}: {exc}") from exc
+        # Through the step renderer: HTML escaped, subject one clean line (it has its own footer).
+        email = self._renderer.render_blocks(
+            TEMPLATE.removesuffix(".jinja"),
+            Recipient.of(contact),
+            SenderIdentity(sender.from_name, sender.from_email, sender.postal_address),
+            links={"confirm_url": self._links.confirm_url(contact.id)},
+        )
         to: dict[str, str] = {"email": contact.email}
         name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
         if name:
@@ -184,10 +169,10 @@ class OptInService:
         return {
             "personalizations": [{"to": [to], "custom_args": {CUSTOM_ARG_OPT_IN_ID: str(uuid4())}}],
             "from": {"email": sender.from_email, "name": sender.from_name},
-            "subject": subject,
+            "subject": email.subject,
             "content": [
-                {"type": "text/plain", "value": text},
-                {"type": "text/html", "value": html},
+                {"type": "text/plain", "value": email.text},
+                {"type": "text/html", "value": email.html},
             ],
             "categories": ["double_opt_in"],
             # Click tracking would rewrite the signed link through SendGrid's redirector.

@@ -1,23 +1,72 @@
-"""Renders a step's email from its Jinja2 template: subject, text and HTML, personalised with
-fallbacks, and always closed by the compliance footer (unsubscribe link and postal address).
+"""Renders an email from its Jinja2 template: subject, text and HTML, personalised with
+fallbacks; a step's email is always closed by the compliance footer (unsubscribe link and postal
+address).
 
 A template is one file, `templates/<sequence>/<step>.jinja` (or `<step>.<language>.jinja`),
-with the blocks `subject`, `text` and `html`.
+with the blocks `subject`, `text` and `html`. Contact data is untrusted, so each part is rendered
+for what it is:
+
+- `html` — autoescaped. The file is compiled by an escaping environment that refuses a template
+  turning escaping off (`{% autoescape false %}`) or marking anything but a literal of its own
+  `|safe`: deliberate HTML is template-owned (`"<br>"|safe`), never contact data.
+- `text` — plain text, never entity-escaped (`Müller & Söhne` stays as written).
+- `subject` — plain text on one line: control characters (CR, LF, TAB, NUL, …), line separators
+  and bidi controls are dropped or turned into spaces, so nothing can add a header line or
+  spoof the reading order.
+
+Contact fields reach every part as single lines (`single_line`): an imported name cannot break
+the greeting line. Explicit bidi embeddings, overrides and isolates (U+202A–U+202E,
+U+2066–U+2069) are removed because they reorder the template's own text after them; the
+invisible marks (LRM U+200E, RLM U+200F, ALM U+061C) stay, as right-to-left names need them and
+they open nothing that outlasts them.
 """
 
 from __future__ import annotations
 
-import html as html_lib
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from markupsafe import Markup, escape
 
 from models.errors import TemplateError
 
 #: Greeting when the first name is unknown: friendly, never "Dear Sir/Madam".
 FALLBACK_GREETING = "Hi there,"
+
+#: LRE, RLE, PDF, LRO, RLO and LRI, RLI, FSI, PDI: they reorder whatever follows them.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+#: Control characters and line/paragraph separators: each becomes a space.
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+#: Names a template's context always holds; the extra links may not shadow them.
+_RESERVED = frozenset({"contact", "sender", "greeting"})
+
+
+def single_line(value: str) -> str:
+    """`value` as one line of plain text: bidi controls dropped, control characters and line
+    separators turned into spaces, runs of whitespace collapsed, ends stripped."""
+    value = value.translate(_BIDI_CONTROLS)
+    value = "".join(" " if unicodedata.category(c) in _LINE_BREAKING else c for c in value)
+    return " ".join(value.split())
+
+
+def _single_line_or_none(value: str | None) -> str | None:
+    return None if value is None else single_line(value)
+
+
+def _single_lines(value: Any) -> Any:
+    """Every string in `value` (a JSON-like value: custom fields) made a single line."""
+    if isinstance(value, str):
+        return single_line(value)
+    if isinstance(value, dict):
+        return {k: _single_lines(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_single_lines(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,6 +92,17 @@ class Recipient:
             custom=dict(contact.custom or {}),
         )
 
+    def single_lines(self) -> Recipient:
+        """The same fields, each one line of text (`single_line`), as templates get them."""
+        return Recipient(
+            first_name=_single_line_or_none(self.first_name),
+            last_name=_single_line_or_none(self.last_name),
+            company=_single_line_or_none(self.company),
+            country=_single_line_or_none(self.country),
+            language=_single_line_or_none(self.language),
+            custom=_single_lines(self.custom),
+        )
+
 
 @dataclass(frozen=True)
 class SenderIdentity:
@@ -60,33 +120,80 @@ class RenderedEmail:
 
 def greeting(recipient: Recipient) -> str:
     """`Hi Anna,` — or, without a first name, the company's team, or a friendly fallback."""
-    if recipient.first_name and recipient.first_name.strip():
-        return f"Hi {recipient.first_name.strip()},"
-    if recipient.company and recipient.company.strip():
-        return f"Hi {recipient.company.strip()} team,"
+    first_name = single_line(recipient.first_name or "")
+    if first_name:
+        return f"Hi {first_name},"
+    company = single_line(recipient.company or "")
+    if company:
+        return f"Hi {company} team,"
     return FALLBACK_GREETING
 
 
+class _EscapingEnvironment(jinja2.Environment):
+    """Autoescapes every template and refuses one that would output unescaped data."""
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # `_parse` is private, but it is the one funnel every template (and every include or
+        # import of one) is parsed through, whether loaded, compiled or parsed.
+        template = super()._parse(source, name, filename)
+        _refuse_unescaped_output(template, name, filename)
+        return template
+
+
+def _refuse_unescaped_output(
+    template: nodes.Template, name: str | None, filename: str | None
+) -> None:
+    """Raise `TemplateSyntaxError` where a template turns escaping off or marks data as safe."""
+    for modifier in template.find_all(nodes.EvalContextModifier):
+        for option in modifier.options:
+            if option.key == "autoescape" and not (
+                isinstance(option.value, nodes.Const) and option.value.value is True
+            ):
+                raise jinja2.TemplateSyntaxError(
+                    "autoescaping may not be turned off: contact data would go into the HTML raw",
+                    modifier.lineno,
+                    name,
+                    filename,
+                )
+    for node in template.find_all(nodes.Filter):
+        if node.name != "safe" or node.node is None:
+            continue  # `{% filter safe %}` only sees its body's output, already escaped
+        if isinstance(node.node, nodes.Name) or any(True for _ in node.node.find_all(nodes.Name)):
+            raise jinja2.TemplateSyntaxError(
+                '|safe may only mark a literal written in the template ("<br>"|safe), '
+                "never a variable: it would put contact data into the HTML raw",
+                node.lineno,
+                name,
+                filename,
+            )
+
+
 class Renderer:
-    """Loads and renders step templates from one directory."""
+    """Loads and renders templates from one directory (see the module docstring for how each
+    part is made safe)."""
 
     def __init__(self, templates_dir: Path) -> None:
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
-            undefined=jinja2.StrictUndefined,
-            autoescape=jinja2.select_autoescape(default=False),
-            keep_trailing_newline=False,
-        )
+        options: dict[str, Any] = {
+            "loader": jinja2.FileSystemLoader(str(templates_dir)),
+            "undefined": jinja2.StrictUndefined,
+            "keep_trailing_newline": False,
+        }
+        # One file, compiled twice: autoescaping is fixed when a template compiles.
+        self._html_env = _EscapingEnvironment(autoescape=True, **options)
+        self._plain_env = jinja2.Environment(autoescape=False, **options)
 
-    def _template(self, name: str, language: str | None) -> jinja2.Template:
+    def _template(
+        self, env: jinja2.Environment, name: str, language: str | None
+    ) -> jinja2.Template:
         candidates = [f"{name}.{language.lower()}.jinja"] if language else []
         candidates.append(f"{name}.jinja")
         try:
-            return self._env.select_template(candidates)
+            return env.select_template(candidates)
         except jinja2.TemplatesNotFound as exc:
             raise TemplateError(f"template {name!r} not found (looked for {candidates})") from exc
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template {name!r} line {exc.lineno}: {exc.message}") from exc
+            where = exc.name or name  # the included template, when the fault is in one
+            raise TemplateError(f"template {where!r} line {exc.lineno}: {exc.message}") from exc
 
     def render(
         self,
@@ -96,32 +203,47 @@ class Renderer:
         *,
         unsubscribe_url: str,
     ) -> RenderedEmail:
-        """Render the template `name` for one recipient, with the compliance footer added."""
-        template = self._template(name, recipient.language)
-        missing = {"subject", "text", "html"} - set(template.blocks)
+        """Render the step template `name` for one recipient, with the compliance footer added."""
+        email = self.render_blocks(
+            name, recipient, sender, links={"unsubscribe_url": unsubscribe_url}
+        )
+        return RenderedEmail(
+            subject=email.subject,
+            text=email.text + text_footer(sender, unsubscribe_url),
+            html=email.html + html_footer(sender, unsubscribe_url),
+        )
+
+    def render_blocks(
+        self,
+        name: str,
+        recipient: Recipient,
+        sender: SenderIdentity,
+        *,
+        links: Mapping[str, str],
+    ) -> RenderedEmail:
+        """Render the template `name`'s three blocks and add nothing: for a mail that carries
+        its own footer (the double opt-in request). `links` are the URLs the template uses,
+        by name (`{"confirm_url": ...}`)."""
+        if clash := _RESERVED & set(links):
+            raise ValueError(f"links may not be named {', '.join(sorted(clash))}")
+        html_template = self._template(self._html_env, name, recipient.language)
+        plain_template = self._template(self._plain_env, name, recipient.language)
+        missing = {"subject", "text", "html"} - set(plain_template.blocks)
         if missing:
             raise TemplateError(f"template {name!r} lacks block(s): {', '.join(sorted(missing))}")
-        context = template.new_context(
-            {
-                "contact": recipient,
-                "sender": sender,
-                "greeting": greeting(recipient),
-                "unsubscribe_url": unsubscribe_url,
-            }
-        )
+        contact = recipient.single_lines()
+        values = {"contact": contact, "sender": sender, "greeting": greeting(contact), **links}
         try:
-            subject = " ".join("".join(template.blocks["subject"](context)).split())
-            text = "".join(template.blocks["text"](context)).strip()
-            html = "".join(template.blocks["html"](context)).strip()
-        except jinja2.UndefinedError as exc:
-            raise TemplateError(f"template {name!r}: {exc.message}") from exc
+            plain = plain_template.new_context(dict(values))
+            subject = single_line("".join(plain_template.blocks["subject"](plain)))
+            text = "".join(plain_template.blocks["text"](plain)).strip()
+            escaped = html_template.new_context(dict(values))
+            html = "".join(html_template.blocks["html"](escaped)).strip()
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {name!r}: {exc.message or exc}") from exc
         if not subject:
             raise TemplateError(f"template {name!r} renders an empty subject")
-        return RenderedEmail(
-            subject=subject,
-            text=text + text_footer(sender, unsubscribe_url),
-            html=html + html_footer(sender, unsubscribe_url),
-        )
+        return RenderedEmail(subject=subject, text=text, html=html)
 
 
 def text_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
@@ -132,12 +254,14 @@ def text_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
 
 
 def html_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
-    esc = html_lib.escape
-    return (
-        '\n<hr><p style="font-size:12px;color:#666">'
-        f"{esc(sender.from_name)}<br>{esc(sender.postal_address).replace(chr(10), '<br>')}<br>"
-        f'Don\'t want these emails? <a href="{esc(unsubscribe_url)}">Unsubscribe</a></p>'
-    )
+    """The footer's HTML; `Markup` escapes every value put into it, and it is returned as a
+    plain `str` so that appending it to a rendered body escapes neither of them again."""
+    address = Markup("<br>").join(escape(line) for line in sender.postal_address.split("\n"))
+    footer = Markup(
+        '\n<hr><p style="font-size:12px;color:#666">{name}<br>{address}<br>'
+        'Don\'t want these emails? <a href="{url}">Unsubscribe</a></p>'
+    ).format(name=sender.from_name, address=address, url=unsubscribe_url)
+    return str(footer)
 
 
 __all__ = [
@@ -147,4 +271,7 @@ __all__ = [
     "Renderer",
     "SenderIdentity",
     "greeting",
+    "html_footer",
+    "single_line",
+    "text_footer",
 ]
