@@ -18,7 +18,7 @@ import structlog
 from pydantic import BaseModel
 
 from activities.contacts.consent import check_consent, newest_consent
-from activities.enrollment.rendering import Recipient, Renderer, SenderIdentity
+from activities.enrollment.rendering import Recipient, Renderer, SenderIdentity, address
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from models.db import session_scope
 from models.errors import (
@@ -162,13 +162,10 @@ class OptInService:
             SenderIdentity(sender.from_name, sender.from_email, sender.postal_address),
             links={"confirm_url": self._links.confirm_url(contact.id)},
         )
-        to: dict[str, str] = {"email": contact.email}
-        name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-        if name:
-            to["name"] = name
+        to = address(contact.email, contact.first_name, contact.last_name)
         return {
             "personalizations": [{"to": [to], "custom_args": {CUSTOM_ARG_OPT_IN_ID: str(uuid4())}}],
-            "from": {"email": sender.from_email, "name": sender.from_name},
+            "from": address(sender.from_email, sender.from_name),
             "subject": email.subject,
             "content": [
                 {"type": "text/plain", "value": email.text},

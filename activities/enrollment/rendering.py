@@ -54,6 +54,13 @@ def single_line(value: str) -> str:
     return " ".join(value.split())
 
 
+def address(email: str, *name_parts: str | None) -> dict[str, str]:
+    """A SendGrid address object: the email and, when any part is given, a display name joined
+    from the parts as one line (no CR/LF or bidi controls reach the To or From header)."""
+    name = single_line(" ".join(p for p in name_parts if p))
+    return {"email": email, "name": name} if name else {"email": email}
+
+
 def _single_line_or_none(value: str | None) -> str | None:
     return None if value is None else single_line(value)
 
@@ -270,6 +277,7 @@ __all__ = [
     "RenderedEmail",
     "Renderer",
     "SenderIdentity",
+    "address",
     "greeting",
     "html_footer",
     "single_line",

@@ -19,7 +19,13 @@ from sqlmodel import Session
 from activities.cohorts.ab_testing import winner_of
 from activities.contacts.consent import check_consent
 from activities.enrollment.quota import QuotaService
-from activities.enrollment.rendering import Recipient, RenderedEmail, Renderer, SenderIdentity
+from activities.enrollment.rendering import (
+    Recipient,
+    RenderedEmail,
+    Renderer,
+    SenderIdentity,
+    address,
+)
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from models.ab_test import variant_template
 from models.db import session_scope
@@ -212,14 +218,14 @@ class SendingService:
         return {
             "personalizations": [
                 {
-                    "to": [{"email": contact.email, **_name(contact)}],
+                    "to": [address(contact.email, contact.first_name, contact.last_name)],
                     "custom_args": {
                         CUSTOM_ARG_MESSAGE_ID: step.message_id,
                         CUSTOM_ARG_WORKFLOW_ID: step.workflow_id,
                     },
                 }
             ],
-            "from": {"email": sender.from_email, "name": sender.from_name},
+            "from": address(sender.from_email, sender.from_name),
             "reply_to": {
                 "email": self._links.reply_to(step.message_id, domain=sender.reply_domain)
             },
@@ -323,11 +329,6 @@ class SendingService:
 def rfc_message_id(message_id: str, domain: str) -> str:
     """The RFC 5322 Message-ID nurture sets, so later steps can thread onto it."""
     return f"<{message_id}@{domain}>"
-
-
-def _name(contact: Contact) -> dict[str, str]:
-    full = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    return {"name": full} if full else {}
 
 
 __all__ = ["Links", "SendingService", "rfc_message_id"]

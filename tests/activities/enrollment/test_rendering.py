@@ -329,6 +329,9 @@ def test_send_step_mails_the_hostile_contact_escaped_with_headers_intact(
     assert not any("\r" in v or "\n" in v for v in mail["headers"].values())
     assert_escaped(mail["html"])
     assert mail["text"].startswith(f"Hi {PHISHING} Bcc: x@evil.example,\n")
+    # The To display name is one line too: no CR/LF, no bidi override.
+    [received] = sim.store.messages(recipient=contact.email)
+    assert received.recipient_name == f"{PHISHING} Bcc: x@evil.example evil"
 
 
 def test_double_opt_in_request_mails_the_hostile_contact_escaped(
@@ -351,3 +354,4 @@ def test_double_opt_in_request_mails_the_hostile_contact_escaped(
     assert "Müller &amp; Söhne &lt;GmbH&gt; X-Injected: 1" in (mail.html or "")
     assert (mail.text or "").startswith(f"Hi {PHISHING} Bcc: x@evil.example,\n")
     assert not any(c in BIDI_CONTROLS for c in (mail.html or "") + (mail.text or ""))
+    assert mail.recipient_name == f"{PHISHING} Bcc: x@evil.example evil"
