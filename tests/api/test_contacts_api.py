@@ -94,7 +94,8 @@ def test_csv_body_imports_and_an_unreadable_one_names_the_problem(
         headers={**AUTH, "Content-Type": "text/csv"},
     )
     assert response.status_code == 200
-    assert response.json()["created"] == 1 and response.json()["needs_opt_in"] == 1
+    assert response.json()["created"] == 1
+    assert response.json()["needs_opt_in"] == 1
 
     response = contacts_client.post(
         "/api/contacts/import",
@@ -113,17 +114,20 @@ def test_opt_in_from_api_call_to_confirmed_consent(
 
     response = contacts_client.post(f"/api/contacts/{contact.id}/opt-in", headers=AUTH)
 
-    assert response.status_code == 200 and response.json()["status"] == "sent"
+    assert response.status_code == 200
+    assert response.json()["status"] == "sent"
     [mail] = sim.store.messages(recipient=contact.email)
     path = re.search(r"/c/[a-z2-7]+", mail.text or "").group(0)  # type: ignore[union-attr]
     page = contacts_client.get(path)
-    assert page.status_code == 200 and "<form method=post" in page.text
+    assert page.status_code == 200
+    assert "<form method=post" in page.text
     with session_scope(api_engine) as s:
         assert s.exec(select(ConsentRecord)).all() == []  # GET confirms nothing
 
     confirmed = contacts_client.post(path, follow_redirects=False)
 
-    assert confirmed.status_code == 200 and "set-cookie" not in confirmed.headers
+    assert confirmed.status_code == 200
+    assert "set-cookie" not in confirmed.headers
     with session_scope(api_engine) as s:
         [record] = s.exec(select(ConsentRecord)).all()
         assert record.action == ConsentAction.CONFIRMED

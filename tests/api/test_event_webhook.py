@@ -40,7 +40,8 @@ def test_signed_batch_is_stored_correlated_and_queued_for_its_workflow(poster, a
     response = poster.post([sendgrid_event("delivered", message), sendgrid_event("open", message)])
 
     assert response.status_code == 200
-    assert response.json()["stored"] == 2 and response.json()["uncorrelated"] == 0
+    assert response.json()["stored"] == 2
+    assert response.json()["uncorrelated"] == 0
     rows = stored(api_engine)
     assert [r.kind for r in rows] == ["delivered", "open"]
     assert all(r.workflow_id == message.workflow_id and r.message_id == message.id for r in rows)
@@ -72,7 +73,8 @@ def test_bad_signatures_are_refused_with_403_and_nothing_is_stored(
 
 def test_malformed_json_is_400_with_a_clear_message(poster, api_engine):
     response = poster.post(b'{"not": "an array"')
-    assert response.status_code == 400 and "JSON" in response.json()["detail"]
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
     assert stored(api_engine) == []
 
 
@@ -89,7 +91,8 @@ def test_same_batch_posted_twice_is_stored_once(poster, api_engine, message):
     ]
     first = poster.post(batch).json()
     second = poster.post(batch).json()
-    assert first["stored"] == 2 and second == {**second, "stored": 0, "duplicates": 2}
+    assert first["stored"] == 2
+    assert second == {**second, "stored": 0, "duplicates": 2}
     assert len(stored(api_engine)) == 2
 
 
@@ -101,7 +104,8 @@ def test_unknown_event_types_are_kept_and_do_not_fail_the_batch(poster, api_engi
             sendgrid_event("open", message),
         ]
     )
-    assert response.status_code == 200 and response.json()["ignored"] == 2
+    assert response.status_code == 200
+    assert response.json()["ignored"] == 2
     rows = stored(api_engine)
     assert {r.esp_type for r in rows} == {"brand_new_kind", "invalid", "open"}
     assert [r.kind for r in rows if r.forwarded_at is None] == ["open"]  # only it is signalled
@@ -118,8 +122,10 @@ def test_delayed_bounce_without_custom_args_finds_its_workflow(poster, api_engin
     )
     poster.post([bounce])
     [row] = stored(api_engine)
-    assert row.workflow_id == message.workflow_id and row.message_id == message.id
-    assert row.payload["message_id"] == message.id and row.payload["bounce_class"] == "hard"
+    assert row.workflow_id == message.workflow_id
+    assert row.message_id == message.id
+    assert row.payload["message_id"] == message.id
+    assert row.payload["bounce_class"] == "hard"
 
 
 def test_event_with_only_the_address_finds_the_live_enrollment(poster, api_engine, message):
@@ -136,7 +142,8 @@ def test_event_matching_nothing_is_kept_and_counted_uncorrelated(poster, api_eng
     response = poster.post([sendgrid_event("open", None, email="stranger@nowhere.example")])
     assert response.json()["uncorrelated"] == 1
     [row] = stored(api_engine)
-    assert row.workflow_id is None and row.forwarded_at is not None  # nothing to forward
+    assert row.workflow_id is None
+    assert row.forwarded_at is not None
 
 
 def suppression(engine, email: str) -> Suppression | None:

@@ -65,10 +65,13 @@ def test_human_reply_by_reply_address_is_queued_for_the_workflow(client, api_eng
     assert response.status_code == 200
     assert response.json() == {"correlated": True, "auto_reply": False, "duplicate": False}
     [row] = replies(api_engine)
-    assert row.workflow_id == message.workflow_id and row.forwarded_at is None
-    assert row.payload["kind"] == "reply" and row.payload["auto_reply"] is False
+    assert row.workflow_id == message.workflow_id
+    assert row.forwarded_at is None
+    assert row.payload["kind"] == "reply"
+    assert row.payload["auto_reply"] is False
     assert row.payload["message_id"] == message.id
-    assert contact.email not in str(row.payload) and "quotation" not in str(row.payload)
+    assert contact.email not in str(row.payload)
+    assert "quotation" not in str(row.payload)
 
 
 def test_reply_matched_by_in_reply_to_alone(client, api_engine, sent):
@@ -166,7 +169,8 @@ def test_auto_reply_does_not_stop_colleagues(client, api_engine, sent):
 
 def test_post_without_sender_or_recipient_is_400_with_a_reason(client):
     response = client.post("/webhooks/sendgrid/inbound", data={"text": "hello"})
-    assert response.status_code == 400 and "from" in response.json()["detail"]
+    assert response.status_code == 400
+    assert "from" in response.json()["detail"]
 
 
 def test_not_multipart_is_400(client):

@@ -73,15 +73,18 @@ def test_erase_deletes_the_contact_suppresses_and_cancels_and_wakes_the_forwarde
 
     assert response.status_code == 200
     report = response.json()
-    assert report["erased"] is True and report["contact_id"] == str(contact.id)
-    assert report["enrollments_cancelled"] == 1 and report["messages_deleted"] == 1
+    assert report["erased"] is True
+    assert report["contact_id"] == str(contact.id)
+    assert report["enrollments_cancelled"] == 1
+    assert report["messages_deleted"] == 1
     assert wakes == [None]
     with session_scope(api_engine) as s:
         assert s.get(Contact, contact.id) is None
         assert s.exec(select(Message)).all() == []
         assert s.get(Suppression, address_hash(contact.email)) is not None
         [cancel] = s.exec(select(Event).where(Event.signal == EventSignal.CANCEL)).all()
-        assert cancel.workflow_id == workflow_id and cancel.forwarded_at is None
+        assert cancel.workflow_id == workflow_id
+        assert cancel.forwarded_at is None
 
 
 def test_erasing_twice_is_harmless_and_the_second_is_404(api, api_engine, wakes):

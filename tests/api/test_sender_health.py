@@ -25,8 +25,10 @@ def test_a_complaint_at_or_over_0_1_percent_pauses_the_sender(poster, api_engine
     messages = sent_messages(api_engine, 20)
     poster.post([sendgrid_event("spamreport", messages[0])])
     paused = sender(api_engine)
-    assert paused.paused_at is not None and "complaint rate" in paused.paused_reason
-    assert paused.pause_figures["complaints"] == 1 and paused.pause_figures["sent"] == 20
+    assert paused.paused_at is not None
+    assert "complaint rate" in paused.paused_reason
+    assert paused.pause_figures["complaints"] == 1
+    assert paused.pause_figures["sent"] == 20
 
 
 def test_hard_bounces_under_two_percent_do_not_pause_but_at_two_percent_do(poster, api_engine):
@@ -36,7 +38,8 @@ def test_hard_bounces_under_two_percent_do_not_pause_but_at_two_percent_do(poste
     assert sender(api_engine).paused_at is None  # 1 %
     poster.post([sendgrid_event("bounce", messages[1], status="5.1.1", type="bounce")])
     paused = sender(api_engine)
-    assert paused.paused_at is not None and "hard-bounce rate 2.00%" in paused.paused_reason
+    assert paused.paused_at is not None
+    assert "hard-bounce rate 2.00%" in paused.paused_reason
 
 
 def test_a_burst_of_blocks_pauses_the_sender(poster, api_engine):
@@ -63,4 +66,5 @@ def test_resume_clears_the_pause(poster, api_engine):
     poster.post([sendgrid_event("spamreport", messages[0])])
     with session_scope(api_engine) as s:
         resume(s, s.exec(select(Sender)).one())
-    assert sender(api_engine).paused_at is None and sender(api_engine).pause_figures is None
+    assert sender(api_engine).paused_at is None
+    assert sender(api_engine).pause_figures is None

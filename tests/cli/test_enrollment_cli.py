@@ -42,7 +42,8 @@ def test_cancel_queues_the_signal_for_that_enrollment(env, engine):
     assert result.exit_code == 0, result.output
     with session_scope(engine) as s:
         [row] = s.exec(select(Event).where(Event.workflow_id == workflow_id)).all()
-    assert row.signal == EventSignal.CANCEL and row.payload == {"reason": "asked by phone"}
+    assert row.signal == EventSignal.CANCEL
+    assert row.payload == {"reason": "asked by phone"}
 
 
 def test_unknown_contact_or_enrollment_is_a_clear_error(env, engine):
@@ -51,4 +52,5 @@ def test_unknown_contact_or_enrollment_is_a_clear_error(env, engine):
     )
     make_contact(engine, email="lena@fraesen.example.de")
     result = runner.invoke(app, ["enrollment", "pause", "--email", "lena@fraesen.example.de"])
-    assert result.exit_code == 1 and "not enrolled" in result.output
+    assert result.exit_code == 1
+    assert "not enrolled" in result.output

@@ -56,7 +56,8 @@ def test_a_template_with_errors_exits_1_and_names_the_rules(run, tmp_path: Path)
     write(tmp_path, "seq/intro", SHOUTING)
     result = run("seq/intro")
     assert result.exit_code == 1
-    assert "all-caps" in result.output and "exclamation" in result.output
+    assert "all-caps" in result.output
+    assert "exclamation" in result.output
     assert "seq/intro" in result.output
 
 
@@ -75,7 +76,8 @@ def test_a_sequence_lints_every_template_in_its_directory(run, tmp_path: Path) -
     result = run("seq")
     assert result.exit_code == 1
     assert "2 template(s)" in result.output
-    assert "seq/offer" in result.output and "other/intro" not in result.output
+    assert "seq/offer" in result.output
+    assert "other/intro" not in result.output
 
 
 def test_a_jinja_path_outside_the_templates_directory_is_linted(run, tmp_path: Path) -> None:
