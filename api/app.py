@@ -20,6 +20,7 @@ from api import (
     webhooks,
 )
 from api.access_log import AccessLog
+from api.errors import register_error_handlers
 from api.metrics import install_metrics
 from api.services import build_services
 from models.db import get_engine
@@ -45,9 +46,10 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
                     await task
 
     app = FastAPI(title="nurture", version="0.1.0", lifespan=lifespan)
+    # What `api.deps` hands the routes: set here, read nowhere else.
     app.state.settings = settings
-    app.state.engine = engine
     app.state.services = services
+    register_error_handlers(app)
     install_metrics(app, engine, services.forwarder)
     app.add_middleware(AccessLog)
     app.include_router(health.router)

@@ -1,17 +1,43 @@
-"""Bearer-token guard of `/api`: `Authorization: Bearer NURTURE_API_TOKEN`, compared in constant time."""
+"""Who may call what: the ops API's bearer token (`Authorization: Bearer NURTURE_API_TOKEN`) and
+Inbound Parse's Basic password, each compared in constant time. Routes take them as
+dependencies from `api.deps`."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
+
+from models.settings import Settings
 
 
-def require_api_token(request: Request) -> None:
-    expected: str = request.app.state.settings.api_token
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def check_bearer_token(settings: Settings, authorization: str | None) -> None:
+    """401 unless the header carries the API token."""
+    scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(token.strip().encode(), settings.api_token.encode()):
         raise HTTPException(401, "invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+def check_inbound_password(settings: Settings, authorization: str | None) -> None:
+    """SendGrid does not sign Inbound Parse; a password in the URL (HTTP Basic) keeps strangers
+    from posting fake replies when NURTURE_INBOUND_PARSE_PASSWORD is set."""
+    expected = settings.inbound_parse_password
+    if not expected:
+        return
+    scheme, _, encoded = (authorization or "").partition(" ")
+    try:
+        _, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        password = ""
+    if scheme.lower() != "basic" or not hmac.compare_digest(password.encode(), expected.encode()):
+        raise HTTPException(
+            401,
+            "inbound parse needs the configured Basic auth",
+            headers={"WWW-Authenticate": "Basic"},
+        )
+
+
+__all__ = ["check_bearer_token", "check_inbound_password"]

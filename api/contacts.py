@@ -12,19 +12,11 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from activities.contacts.double_opt_in import OptInResult, OptInService
+from activities.contacts.double_opt_in import OptInResult
 from activities.contacts.importing import ImportReport, import_file, import_rows, iter_records
-from api.auth import require_api_token
-from api.unsubscribe import page
-from models.errors import (
-    ConsentWithdrawn,
-    ContactNotFound,
-    ContactSuppressed,
-    EspError,
-    InvalidInput,
-    InvalidToken,
-    SenderNotFound,
-)
+from api.deps import EngineDep, OptInServiceDep, require_api_token
+from api.link_pages import page
+from models.errors import InvalidInput, SenderNotFound
 
 #: Larger import bodies get 413: split the file.
 MAX_IMPORT_BYTES = 20_000_000
@@ -35,34 +27,21 @@ router = APIRouter(
 confirm_router = APIRouter(tags=["double opt-in"])
 
 
-def opt_in_service(request: Request) -> OptInService:
-    service: OptInService = request.app.state.services.opt_in
-    return service
-
-
-def _invalid(exc: InvalidInput, where: str = "body") -> HTTPException:
-    return HTTPException(
-        422, [{"loc": [where, exc.field], "msg": exc.reason, "type": "value_error"}]
-    )
-
-
 @router.post("", response_model=ImportReport)
-async def add_contacts(
-    request: Request,
+def add_contacts(
     rows: Annotated[list[dict[str, Any]], Body()],
+    engine: EngineDep,
     check_mx: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Import a JSON array of contact rows; `rejected[].row_number` is the row's 1-based index."""
-    engine = request.app.state.services.engine
-    return await run_in_threadpool(
-        import_rows, engine, list(iter_records(rows)), check_mx=check_mx, dry_run=dry_run
-    )
+    """Import a JSON array of contact rows; `rejected[].row_number` is the row's 1-based index
+    (`nurture contacts add` imports its one row the same way)."""
+    return import_rows(engine, list(iter_records(rows)), check_mx=check_mx, dry_run=dry_run)
 
 
 @router.post("/import", response_model=ImportReport)
 async def import_contacts(
-    request: Request, check_mx: bool = False, dry_run: bool = False
+    request: Request, engine: EngineDep, check_mx: bool = False, dry_run: bool = False
 ) -> ImportReport:
     """Import a CSV (`text/csv`), JSON array or JSON Lines body, as `nurture contacts import`."""
     body = await request.body()
@@ -75,60 +54,28 @@ async def import_contacts(
         "application/x-ndjson": "body.jsonl",
         "application/jsonl": "body.jsonl",
     }.get(media)
-    engine = request.app.state.services.engine
-    try:
-        return await run_in_threadpool(
-            import_file, engine, body, filename=filename, check_mx=check_mx, dry_run=dry_run
-        )
-    except InvalidInput as exc:
-        raise _invalid(exc) from exc
+    return await run_in_threadpool(
+        import_file, engine, body, filename=filename, check_mx=check_mx, dry_run=dry_run
+    )
 
 
 @router.post("/{contact_id}/opt-in", response_model=OptInResult)
-async def request_opt_in(
+def request_opt_in(
     contact_id: UUID,
-    service: Annotated[OptInService, Depends(opt_in_service)],
+    service: OptInServiceDep,
     sender_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> OptInResult:
     """Email the contact a double opt-in link (200 `already_confirmed` sends nothing)."""
     try:
-        return await run_in_threadpool(service.request, contact_id, sender_id=sender_id)
-    except ContactNotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+        return service.request(contact_id, sender_id=sender_id)
     except SenderNotFound as exc:
-        raise _invalid(InvalidInput("sender_id", str(exc)), "query") from exc
-    except (ConsentWithdrawn, ContactSuppressed) as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except EspError as exc:
-        raise HTTPException(502, f"SendGrid did not take the confirmation email: {exc}") from exc
-
-
-def _not_found() -> HTMLResponse:
-    return page(
-        "Link not valid",
-        "<p>This confirmation link is not valid. Please use the link in the email you "
-        "received.</p>",
-        status=404,
-    )
-
-
-def _withdrawn() -> HTMLResponse:
-    return page(
-        "Link no longer valid",
-        "<p>You unsubscribed from these emails after this link was sent, so it no longer "
-        "works. Reply to any of our emails if you want to hear from us again.</p>",
-        status=410,
-    )
+        # The sender is named by the request, not by the path: bad input, not a missing resource.
+        raise InvalidInput("sender_id", str(exc)) from exc
 
 
 @confirm_router.get("/c/{token}", response_class=HTMLResponse)
-async def confirm_page(
-    token: str, service: Annotated[OptInService, Depends(opt_in_service)]
-) -> HTMLResponse:
-    try:
-        await run_in_threadpool(service.contact_for, token)
-    except InvalidToken:
-        return _not_found()
+def confirm_page(token: str, service: OptInServiceDep) -> HTMLResponse:
+    service.contact_for(token)  # InvalidToken: the "link not valid" page
     return page(
         "Confirm your subscription",
         "<p>Do you want to receive these emails?</p>"
@@ -138,16 +85,9 @@ async def confirm_page(
 
 
 @confirm_router.post("/c/{token}", response_class=HTMLResponse)
-async def confirm(
-    token: str, service: Annotated[OptInService, Depends(opt_in_service)]
-) -> HTMLResponse:
-    try:
-        await run_in_threadpool(service.confirm, token)
-    except InvalidToken:
-        return _not_found()
-    except ConsentWithdrawn:
-        return _withdrawn()
+def confirm(token: str, service: OptInServiceDep) -> HTMLResponse:
+    service.confirm(token)  # InvalidToken, ConsentWithdrawn: their pages (api.errors)
     return page("Thank you", "<p>You confirmed: you will receive our emails.</p>")
 
 
-__all__ = ["MAX_IMPORT_BYTES", "confirm_router", "opt_in_service", "router"]
+__all__ = ["MAX_IMPORT_BYTES", "confirm_router", "router"]

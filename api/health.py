@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from api.deps import EngineDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(request: Request) -> JSONResponse:
-    engine: sa.Engine = request.app.state.engine
+def healthz(engine: EngineDep) -> JSONResponse:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

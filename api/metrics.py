@@ -22,9 +22,10 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -181,18 +182,34 @@ def install_metrics(app: FastAPI, engine: sa.Engine, forwarder: EventForwarder) 
     return metrics
 
 
-def observe_webhook(request: Request, webhook: str, started: float) -> None:
-    """Record a webhook's handling time (`started`: `time.perf_counter()` at its arrival)."""
+def app_metrics(request: Request) -> ApiMetrics | None:
+    """The app's metrics (None for an app built without `install_metrics`)."""
     metrics: ApiMetrics | None = getattr(request.app.state, "metrics", None)
+    return metrics
+
+
+MetricsDep = Annotated[ApiMetrics | None, Depends(app_metrics)]
+
+
+def observe_webhook(metrics: ApiMetrics | None, webhook: str, started: float) -> None:
+    """Record a webhook's handling time (`started`: `time.perf_counter()` at its arrival)."""
     if metrics is not None:
         metrics.webhook_seconds.labels(webhook).observe(time.perf_counter() - started)
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics_endpoint(request: Request) -> Response:
+def metrics_endpoint(metrics: MetricsDep) -> Response:
     """Prometheus text exposition (sync: the database figures are read on a worker thread)."""
-    registry: CollectorRegistry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    assert metrics is not None  # this route is installed with them
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-__all__ = ["ApiMetrics", "DatabaseCollector", "install_metrics", "observe_webhook", "router"]
+__all__ = [
+    "ApiMetrics",
+    "DatabaseCollector",
+    "MetricsDep",
+    "app_metrics",
+    "install_metrics",
+    "observe_webhook",
+    "router",
+]

@@ -1,15 +1,16 @@
-"""`/api/contacts/{id}`: a contact's GDPR export, and erasure (the address stays suppressed by hash)."""
+"""`/api/contacts/{id}`: a contact's GDPR export, and erasure (the address stays suppressed by hash)
+— `PrivacyService`, as `nurture contacts export|erase`."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends
 
-from activities.contacts.privacy import ErasureReport, PrivacyService
-from api.auth import require_api_token
+from activities.contacts.privacy import ErasureReport
+from api.deps import ForwarderDep, PrivacyServiceDep, require_api_token
 from models.errors import ContactNotFound
 
 router = APIRouter(
@@ -17,25 +18,20 @@ router = APIRouter(
 )
 
 
-def service(request: Request) -> PrivacyService:
-    return PrivacyService(request.app.state.engine)
-
-
 @router.delete("/{contact_id}")
-async def erase_contact(contact_id: UUID, request: Request) -> ErasureReport:
+async def erase_contact(
+    contact_id: UUID, privacy: PrivacyServiceDep, forwarder: ForwarderDep
+) -> ErasureReport:
     """Erase the contact and everything tied to it; its live enrollments are cancelled."""
-    report = await run_in_threadpool(service(request).erase, contact_id)
+    report = await asyncio.to_thread(privacy.erase, contact_id)
     if not report.erased:
-        raise HTTPException(404, f"no contact {contact_id} (never held, or already erased)")
+        raise ContactNotFound(f"no contact {contact_id} (never held, or already erased)")
     # The cancels are committed in the outbox: forward them now rather than at the next poll.
-    request.app.state.services.forwarder.wake()
+    forwarder.wake()
     return report
 
 
 @router.get("/{contact_id}/export")
-async def export_contact(contact_id: UUID, request: Request) -> dict[str, Any]:
+def export_contact(contact_id: UUID, privacy: PrivacyServiceDep) -> dict[str, Any]:
     """Everything held on the contact (GDPR Art. 15), as JSON."""
-    try:
-        return await run_in_threadpool(service(request).export, contact_id)
-    except ContactNotFound:
-        raise HTTPException(404, f"no contact {contact_id}") from None
+    return privacy.export(contact_id)

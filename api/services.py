@@ -1,4 +1,5 @@
-"""The services the API's routes call, built once per app from settings."""
+"""The services the API's routes call, built once per app from settings (routes take them as
+typed dependencies from `api.deps`; the CLI builds the same services in `cli.services`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from activities.contacts.double_opt_in import OptInService
+from activities.contacts.privacy import PrivacyService
 from activities.deliverability.sender_health import HealthPolicy
 from activities.deliverability.senders import SenderService
+from activities.enrollment.control import EnrollmentControl
 from activities.events.forwarder import EventForwarder
 from activities.events.ingest import EventIngestService
 from activities.events.replies import ReplyService
@@ -37,6 +40,8 @@ class ApiServices:
     forwarder: EventForwarder
     senders: SenderService
     opt_in: OptInService
+    control: EnrollmentControl
+    privacy: PrivacyService
     #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
     verifier: WebhookVerifier | None
 
@@ -69,6 +74,8 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         verifier=verifier,
         senders=SenderService(engine, HealthPolicy.from_settings(settings)),
         opt_in=OptInService.from_settings(settings, engine),
+        control=EnrollmentControl(engine),
+        privacy=PrivacyService(engine),
     )
 
 

@@ -23,8 +23,9 @@ from activities.cohorts.ab_testing import (
     record_test,
     resolve_variants,
 )
+from activities.cohorts.funnel import CohortFunnel, cohort_funnel
 from activities.deliverability.content_lint import LintReport, lint_before_start
-from activities.enrollment.control import ACTIONS, queue_control
+from activities.enrollment.control import ACTIONS, ControlAction, queue_control
 from activities.enrollment.enrolling import validate_params
 from models.ab_test import AbTestSpec
 from models.cohort import CohortLaunchInput, cohort_launch_workflow_id
@@ -72,6 +73,10 @@ def segment_filter(segment: dict[str, str]) -> list[Any]:
 
 #: At most this share of a cohort may be held out.
 MAX_HOLDOUT = 0.5
+#: The launch starts at most this many enrollments a second.
+MAX_PER_SECOND = 1000.0
+#: A cohort's name is for ops to recognise, not an essay.
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,12 @@ class CohortService:
         whose variants a sample gets first; the rest get the winner once it is called.
         """
         validate_params(sequence, params or {})
+        if not name.strip() or len(name) > MAX_NAME:
+            raise InvalidInput("name", f"a name of 1 to {MAX_NAME} characters")
+        if not 0.0 < per_second <= MAX_PER_SECOND:
+            raise InvalidInput(
+                "per_second", f"enrollments per second above 0, at most {MAX_PER_SECOND:g}"
+            )
         if (segment is None) == (contact_ids is None):
             raise InvalidInput("contacts", "give either a segment or a list of contacts")
         if not 0.0 <= holdout <= MAX_HOLDOUT:
@@ -200,11 +211,14 @@ class CohortService:
         return len(ids), held
 
     async def control(self, cohort_id: str, action: str, reason: str | None = None) -> Cohort:
-        """pause / resume / cancel the launch and every enrollment of the cohort."""
+        """pause / resume / cancel the launch and every enrollment of the cohort.
+
+        `CohortNotFound` for an unknown cohort; `InvalidInput` for a cancelled one."""
+        action = ControlAction(action).value  # the launch's signal names are the actions'
         cohort = await asyncio.to_thread(self._queue_signals, cohort_id, action, reason)
         handle = self._client.get_workflow_handle(cohort_launch_workflow_id(cohort_id))
         try:
-            if action == "cancel":
+            if action == ControlAction.CANCEL:
                 await handle.signal(action, reason)
             else:
                 await handle.signal(action)
@@ -213,11 +227,11 @@ class CohortService:
         return cohort
 
     def _queue_signals(self, cohort_id: str, action: str, reason: str | None) -> Cohort:
-        signal = ACTIONS[action]
+        signal = ACTIONS[ControlAction(action)]
         with session_scope(self._engine) as session:
             cohort = session.get(Cohort, cohort_id)
             if cohort is None:
-                raise CohortNotFound(cohort_id)
+                raise CohortNotFound(f"no cohort {cohort_id!r}")
             if cohort.status == CohortStatus.CANCELLED:
                 raise InvalidInput("cohort", f"cohort {cohort_id} is cancelled")
             cohort.status = {
@@ -239,6 +253,25 @@ class CohortService:
             return cohort
 
 
+def list_cohorts(engine: sa.Engine) -> list[dict[str, Any]]:
+    """Every cohort, newest first, as JSON-ready rows."""
+    with session_scope(engine) as session:
+        return [
+            c.model_dump(mode="json")
+            for c in session.exec(select(Cohort).order_by(col(Cohort.created_at).desc())).all()
+        ]
+
+
+def cohort_status(engine: sa.Engine, cohort_id: str) -> CohortFunnel:
+    """The cohort's funnel per step and its outcomes (`nurture cohort status`,
+    `GET /api/cohorts/{id}`); `CohortNotFound` if there is no such cohort."""
+    with session_scope(engine) as session:
+        funnel = cohort_funnel(session, cohort_id)
+    if funnel is None:
+        raise CohortNotFound(f"no cohort {cohort_id!r}")
+    return funnel
+
+
 def claim_batch(session: Session, cohort_id: str, limit: int) -> list[tuple[UUID, str | None]]:
     """The next pending members and their A/B sample variants: the sample first, so its sends
     (and the decision) come as early as they can."""
@@ -254,7 +287,12 @@ def claim_batch(session: Session, cohort_id: str, limit: int) -> list[tuple[UUID
 
 
 __all__ = [
+    "MAX_HOLDOUT",
+    "MAX_NAME",
+    "MAX_PER_SECOND",
     "CohortService",
     "CohortStarted",
+    "cohort_status",
+    "list_cohorts",
     "parse_segment",
 ]

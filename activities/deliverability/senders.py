@@ -1,22 +1,44 @@
 """Sending identities for ops: create, change, list with today's quota and health, pause and
-resume. The CLI and the `/api/senders` routes both call `SenderService`."""
+resume (resuming also wakes the enrollments the pause held). The CLI and the `/api/senders`
+routes both call `SenderService`, so each action does the same through either door."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+import structlog
 from pydantic import BaseModel
-from sqlmodel import select
+from sqlmodel import col, select
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.contacts.store import normalise_email
 from activities.deliverability.sender_health import HealthPolicy, figures, pause, resume
 from activities.enrollment.quota import sender_day, today
 from models.db import session_scope
+from models.enrollment import EnrollmentStatus
 from models.errors import InvalidInput, SenderNotFound
-from models.tables import Sender, SenderCreate, SenderUpdate, utcnow
+from models.tables import Enrollment, Sender, SenderCreate, SenderUpdate, utcnow
+from models.wire import SENDER_RESUMED_SIGNAL
+
+log = structlog.stdlib.get_logger(__name__)
+
+#: The running enrollments whose step waits on a paused sender (Temporal visibility).
+HELD_BY_PAUSED_SENDER = (
+    f"NurtureStatus = '{EnrollmentStatus.SENDER_PAUSED.value}' AND ExecutionStatus = 'Running'"
+)
+#: Gives the Temporal client when called, or None while Temporal is unreachable.
+TemporalConnector = Callable[[], Awaitable[Client | None]]
+#: Signals in flight at once when a resume wakes the held enrollments.
+WAKE_CONCURRENCY = 32
+#: Workflow ids per `IN (...)` when matching held enrollments to the resumed sender.
+_ID_CHUNK = 500
 
 
 class SenderStatus(BaseModel):
@@ -65,7 +87,18 @@ def ensure_sender(engine: sa.Engine, sender_id: str, **fields: Any) -> Sender:
     return sender
 
 
+@dataclass(frozen=True)
+class SenderResumed:
+    """A resume: the sender now, and how many held enrollments were told to try again (None:
+    Temporal was unreachable, so they go on at their own recheck, within 30 minutes)."""
+
+    sender: SenderStatus
+    woken: int | None
+
+
 class SenderService:
+    """Every ops action on senders, for the CLI and the API alike."""
+
     def __init__(self, engine: sa.Engine, policy: HealthPolicy) -> None:
         self._engine = engine
         self._policy = policy
@@ -89,16 +122,70 @@ class SenderService:
         return self.status(sender_id)
 
     def pause(self, sender_id: str, reason: str) -> SenderStatus:
+        """Stop the sender's sends (a sender already paused keeps its first reason)."""
+        if not reason.strip():
+            raise InvalidInput("reason", "say why the sender is paused (it is kept on the sender)")
         with session_scope(self._engine) as session:
             sender = self._get(session, sender_id)
             if sender.paused_at is None:
                 pause(session, sender, f"paused by ops: {reason}", utcnow())
         return self.status(sender_id)
 
-    def resume(self, sender_id: str) -> SenderStatus:
+    async def resume(self, sender_id: str, temporal: TemporalConnector) -> SenderResumed:
+        """Let the sender send again, then signal `sender_resumed` to its enrollments that a
+        step holds, so they send at once. `temporal` gives the client (None: unreachable); it is
+        called only once the sender is resumed. Held enrollments also recheck every 30 minutes
+        by themselves: without Temporal, or if a signal fails, they are late; nothing is lost."""
+        status = await asyncio.to_thread(self._resume, sender_id)
+        client = await temporal()
+        woken = await self._wake_held(sender_id, client) if client is not None else None
+        return SenderResumed(sender=status, woken=woken)
+
+    def _resume(self, sender_id: str) -> SenderStatus:
         with session_scope(self._engine) as session:
             resume(session, self._get(session, sender_id))
         return self.status(sender_id)
+
+    async def _wake_held(self, sender_id: str, client: Client) -> int:
+        try:
+            held = [
+                execution.id async for execution in client.list_workflows(HELD_BY_PAUSED_SENDER)
+            ]
+        except RPCError as exc:
+            log.warning("held enrollments not listed; they recheck on their own", error=str(exc))
+            return 0
+        mine = await asyncio.to_thread(self._live_enrollments_of, sender_id, held)
+        slots = asyncio.Semaphore(WAKE_CONCURRENCY)
+
+        async def wake(workflow_id: str) -> bool:
+            async with slots:
+                try:
+                    await client.get_workflow_handle(workflow_id).signal(SENDER_RESUMED_SIGNAL)
+                except RPCError as exc:  # closed meanwhile, or Temporal went away
+                    log.info("held enrollment not woken", workflow_id=workflow_id, error=str(exc))
+                    return False
+                return True
+
+        woken = sum(await asyncio.gather(*(wake(w) for w in mine)))
+        log.info("sender resumed", sender=sender_id, held=len(mine), woken=woken)
+        return woken
+
+    def _live_enrollments_of(self, sender_id: str, workflow_ids: Iterable[str]) -> list[str]:
+        """The given workflows that are this sender's live enrollments (others stay held)."""
+        ids = list(dict.fromkeys(workflow_ids))
+        found: list[str] = []
+        with session_scope(self._engine) as session:
+            for start in range(0, len(ids), _ID_CHUNK):
+                found.extend(
+                    session.exec(
+                        select(Enrollment.workflow_id).where(
+                            Enrollment.sender_id == sender_id,
+                            col(Enrollment.outcome).is_(None),
+                            col(Enrollment.workflow_id).in_(ids[start : start + _ID_CHUNK]),
+                        )
+                    ).all()
+                )
+        return found
 
     def status(self, sender_id: str) -> SenderStatus:
         with session_scope(self._engine) as session:
@@ -114,7 +201,7 @@ class SenderService:
     def _get(self, session: Any, sender_id: str) -> Sender:
         sender = session.get(Sender, sender_id)
         if sender is None:
-            raise SenderNotFound(sender_id)
+            raise SenderNotFound(f"no sender {sender_id!r}")
         return sender
 
     def _status(self, session: Any, sender: Sender) -> SenderStatus:
@@ -150,4 +237,11 @@ class SenderService:
         )
 
 
-__all__ = ["SenderService", "SenderStatus", "ensure_sender"]
+__all__ = [
+    "HELD_BY_PAUSED_SENDER",
+    "SenderResumed",
+    "SenderService",
+    "SenderStatus",
+    "TemporalConnector",
+    "ensure_sender",
+]

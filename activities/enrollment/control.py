@@ -1,22 +1,40 @@
 """Ops control of enrollments — pause, resume, cancel — queued in the outbox so the signal reaches
-the workflow even if Temporal is down right now (the forwarder delivers it)."""
+the workflow even if Temporal is down right now (the forwarder delivers it). `EnrollmentControl`
+is what `nurture enrollment …` and `/api/enrollments/{id}/{action}` both call."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from activities.events.ingest import insert_once
+from models.db import session_scope
 from models.errors import EnrollmentNotFound
 from models.tables import Enrollment, EventSignal, utcnow
 
-ACTIONS = {"pause": EventSignal.PAUSE, "resume": EventSignal.RESUME, "cancel": EventSignal.CANCEL}
+
+class ControlAction(StrEnum):
+    """What ops may do to a live enrollment (or to every enrollment of a cohort)."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+ACTIONS = {
+    ControlAction.PAUSE: EventSignal.PAUSE,
+    ControlAction.RESUME: EventSignal.RESUME,
+    ControlAction.CANCEL: EventSignal.CANCEL,
+}
 
 
 def queue_control(
     session: Session, workflow_id: str, action: str, reason: str | None = None
 ) -> bool:
     """Queue `action` for one enrollment's workflow; False if it was already queued this instant."""
-    signal = ACTIONS[action]
+    signal = ACTIONS[ControlAction(action)]
     stamp = utcnow()
     payload = {"reason": reason or "cancelled by ops"} if signal == EventSignal.CANCEL else {}
     return (
@@ -41,12 +59,26 @@ def queue_control(
 def control_enrollment(
     session: Session, workflow_id: str, action: str, reason: str | None = None
 ) -> Enrollment:
-    """Pause, resume or cancel one live enrollment."""
+    """Pause, resume or cancel one enrollment in `session`; `EnrollmentNotFound` if none."""
     enrollment = session.get(Enrollment, workflow_id)
     if enrollment is None:
-        raise EnrollmentNotFound(workflow_id)
+        raise EnrollmentNotFound(f"no enrollment {workflow_id!r}")
     queue_control(session, workflow_id, action, reason)
     return enrollment
 
 
-__all__ = ["ACTIONS", "control_enrollment", "queue_control"]
+class EnrollmentControl:
+    """Pause, resume or cancel one enrollment, committed in the outbox (the one service of the
+    CLI's `enrollment` commands and the API's `/api/enrollments/{id}/{action}`)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def queue(self, workflow_id: str, action: str, reason: str | None = None) -> None:
+        """Queue the action's signal for the workflow; `EnrollmentNotFound` if no such
+        enrollment. The caller wakes its forwarder, if it runs one."""
+        with session_scope(self._engine) as session:
+            control_enrollment(session, workflow_id, action, reason)
+
+
+__all__ = ["ACTIONS", "ControlAction", "EnrollmentControl", "control_enrollment", "queue_control"]

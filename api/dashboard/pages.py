@@ -8,9 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from activities.deliverability.senders import SenderService
 from api.dashboard.queries import MAX_EVENTS, DashboardQueries
 from api.dashboard.session import (
     COOKIE_NAME,
@@ -21,6 +19,7 @@ from api.dashboard.session import (
     token_matches,
 )
 from api.dashboard.views import environment, funnel_view, temporal_workflow_url
+from api.deps import EngineDep, SenderServiceDep, SettingsDep
 from models.events import EventKind
 from models.settings import Settings
 
@@ -28,6 +27,13 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 pages = APIRouter(dependencies=[Depends(require_dashboard_access)])
 
 _env = environment()
+
+
+def dashboard_queries(engine: EngineDep) -> DashboardQueries:
+    return DashboardQueries(engine)
+
+
+DashboardQueriesDep = Annotated[DashboardQueries, Depends(dashboard_queries)]
 
 #: Pages show personal data: never cached, never framed, nothing loaded from elsewhere.
 SECURITY_HEADERS = {
@@ -40,9 +46,13 @@ SECURITY_HEADERS = {
 }
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
-
+def render(
+    request: Request,
+    settings: Settings,
+    template: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     def temporal_link(workflow_id: str) -> str:
         return temporal_workflow_url(
             settings.temporal_ui_url, settings.temporal_namespace, workflow_id
@@ -54,29 +64,35 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def queries(request: Request) -> DashboardQueries:
-    return DashboardQueries(request.app.state.engine)
+# Plain `def` routes: FastAPI runs them on its thread pool, where the database reads belong.
 
 
 # -- login ----------------------------------------------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+def login_form(request: Request, settings: SettingsDep, next: str = "/") -> HTMLResponse:
     return render(
-        request, "login.html", next=safe_next(next), error=None, closed=not settings.api_token
+        request,
+        settings,
+        "login.html",
+        next=safe_next(next),
+        error=None,
+        closed=not settings.api_token,
     )
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(
-    request: Request, token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
+def login(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
-    settings: Settings = request.app.state.settings
     if not token_matches(settings, token.strip()):
         return render(
             request,
+            settings,
             "login.html",
             status_code=401,
             next=safe_next(next),
@@ -97,7 +113,7 @@ async def login(
 
 
 @router.post("/logout")
-async def logout() -> Response:
+def logout() -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
@@ -107,60 +123,75 @@ async def logout() -> Response:
 
 
 @pages.get("/", response_class=HTMLResponse)
-async def cohorts_page(request: Request) -> HTMLResponse:
-    cohorts = await run_in_threadpool(queries(request).cohorts)
-    return render(request, "cohorts.html", cohorts=cohorts)
+def cohorts_page(
+    request: Request, settings: SettingsDep, queries: DashboardQueriesDep
+) -> HTMLResponse:
+    return render(request, settings, "cohorts.html", cohorts=queries.cohorts())
 
 
 @pages.get("/cohorts/{cohort_id}", response_class=HTMLResponse)
-async def cohort_page(cohort_id: str, request: Request) -> HTMLResponse:
-    detail = await run_in_threadpool(queries(request).cohort, cohort_id)
+def cohort_page(
+    cohort_id: str, request: Request, settings: SettingsDep, queries: DashboardQueriesDep
+) -> HTMLResponse:
+    detail = queries.cohort(cohort_id)
     if detail is None:
-        return render(request, "not_found.html", status_code=404, what="cohort", name=cohort_id)
-    return render(request, "cohort.html", detail=detail, view=funnel_view(detail.funnel.steps))
+        return render(
+            request, settings, "not_found.html", status_code=404, what="cohort", name=cohort_id
+        )
+    return render(
+        request, settings, "cohort.html", detail=detail, view=funnel_view(detail.funnel.steps)
+    )
 
 
 @pages.get("/senders", response_class=HTMLResponse)
-async def senders_page(request: Request) -> HTMLResponse:
-    service: SenderService = request.app.state.services.senders
-    settings: Settings = request.app.state.settings
-    senders = await run_in_threadpool(service.list)
+def senders_page(
+    request: Request, settings: SettingsDep, senders: SenderServiceDep
+) -> HTMLResponse:
     return render(
         request,
+        settings,
         "senders.html",
-        senders=senders,
+        senders=senders.list(),
         max_complaint_rate=settings.max_complaint_rate,
         max_hard_bounce_rate=settings.max_hard_bounce_rate,
     )
 
 
 @pages.get("/events", response_class=HTMLResponse)
-async def events_page(
+def events_page(
     request: Request,
+    settings: SettingsDep,
+    queries: DashboardQueriesDep,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS)] = 100,
     kind: EventKind | None = None,
 ) -> HTMLResponse:
-    events = await run_in_threadpool(
-        queries(request).events, limit, kind.value if kind is not None else None
-    )
+    chosen = kind.value if kind is not None else None
     return render(
         request,
+        settings,
         "events.html",
-        events=events,
+        events=queries.events(limit, chosen),
         limit=limit,
-        kind=kind.value if kind is not None else None,
+        kind=chosen,
         kinds=[k.value for k in EventKind],
     )
 
 
 @pages.get("/contacts/{contact_id}", response_class=HTMLResponse)
-async def contact_page(contact_id: UUID, request: Request) -> HTMLResponse:
-    timeline = await run_in_threadpool(queries(request).contact, contact_id)
+def contact_page(
+    contact_id: UUID, request: Request, settings: SettingsDep, queries: DashboardQueriesDep
+) -> HTMLResponse:
+    timeline = queries.contact(contact_id)
     if timeline is None:
         return render(
-            request, "not_found.html", status_code=404, what="contact", name=str(contact_id)
+            request,
+            settings,
+            "not_found.html",
+            status_code=404,
+            what="contact",
+            name=str(contact_id),
         )
-    return render(request, "contact.html", timeline=timeline)
+    return render(request, settings, "contact.html", timeline=timeline)
 
 
 router.include_router(pages)

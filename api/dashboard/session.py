@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from fastapi import HTTPException, Request
 
+from api.deps import SettingsDep
 from models.settings import Settings
 
 COOKIE_NAME = "nurture_session"
@@ -57,9 +58,8 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def require_dashboard_access(request: Request) -> None:
+def require_dashboard_access(request: Request, settings: SettingsDep) -> None:
     """A valid bearer header or session cookie; a wrong bearer is 401, no credentials go to /login."""
-    settings: Settings = request.app.state.settings
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
