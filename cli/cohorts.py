@@ -4,6 +4,7 @@ pause / resume / cancel — the same services as `/api/cohorts`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -12,44 +13,26 @@ from uuid import UUID
 
 import typer
 from pydantic import TypeAdapter, ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import col, func, select
 
-from activities.cohorts.funnel import STEP_METRICS, CohortFunnel, cohort_funnel
-from activities.cohorts.service import CohortService, parse_segment
+from activities.cohorts.funnel import STEP_METRICS, CohortFunnel
+from activities.cohorts.service import CohortStarted, cohort_status, parse_segment
 from activities.contacts.importing import import_file, read_rows
 from activities.contacts.store import contact_id_by_email
+from activities.enrollment.control import ControlAction
+from cli import services
+from cli.output import EXIT_BAD_INPUT, console, err, exit_code, fail, handled_errors
 from models.ab_test import AbTestSpec
 from models.cohort import cohort_launch_workflow_id
-from models.db import get_engine, session_scope
-from models.errors import CohortNotFound, ContentLintFailed, InvalidInput
-from models.settings import get_settings
+from models.db import session_scope
+from models.errors import ContentLintFailed
 from models.tables import CohortMember, MemberStatus
-from models.temporal_client import connect
 
 app = typer.Typer(
     help="Cohorts: start, watch the funnel, pause, resume, cancel.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
-
-
-async def _service() -> CohortService:
-    settings = get_settings()
-    client = await connect(settings)
-    return CohortService(
-        get_engine(settings.effective_database_url),
-        client,
-        settings.task_queue,
-        settings.templates_dir,
-    )
 
 
 @app.command("start")
@@ -86,10 +69,14 @@ def start(
     ab_window: Annotated[
         str, typer.Option(help="How long answers count after the sample's last send: 72h, 3d, P3D.")
     ] = "3d",
+    params: Annotated[
+        str | None,
+        typer.Option(help='Sequence parameters as JSON, e.g. \'{"open_window": "P1D"}\'.'),
+    ] = None,
 ) -> None:
     """Lint the sequence, then launch the cohort durably; shows progress until the launch is done."""
     if (segment is None) == (contacts is None):
-        fail("give exactly one of --segment and --contacts")
+        fail("give exactly one of --segment and --contacts", EXIT_BAD_INPUT)
     spec = None
     if ab_test is not None:
         try:
@@ -103,35 +90,35 @@ def start(
                 window=parse_duration(ab_window),
             )
         except (ValidationError, ValueError) as exc:
-            fail(f"--ab-*: {exc}")
-    settings = get_settings()
-    engine = get_engine(settings.effective_database_url)
+            fail(f"--ab-*: {exc}", EXIT_BAD_INPUT)
+    parsed_params = parse_params(params)
 
-    async def go() -> Any:
-        service = await _service()
-        contact_ids = None
-        if contacts is not None:
-            contact_ids = import_for_cohort(engine, Path(contacts))
-        return await service.start(
+    async def go(contact_ids: list[UUID] | None) -> CohortStarted:
+        return await (await services.cohorts()).start(
             name=name,
             sequence=sequence,
             sender_id=sender,
             segment=parse_segment(segment) if segment else None,
             contact_ids=contact_ids,
+            params=parsed_params,
             send_windows=not no_send_windows,
             per_second=per_second,
             holdout=holdout,
             ab_test=spec,
         )
 
-    try:
-        started = asyncio.run(go())
-    except ContentLintFailed as exc:
-        for f in exc.errors:
-            err.print(f"[bold red]lint error[/] {f.template}: {f.message} — {f.fix}")
-        fail("content lint errors block the start (run `nurture lint` for details)")
-    except InvalidInput as exc:
-        fail(f"{exc.field}: {exc.reason}")
+    with handled_errors():
+        try:
+            # The file is imported first (a re-run imports nothing twice), off the event loop.
+            contact_ids = import_for_cohort(services.engine(), Path(contacts)) if contacts else None
+            started = asyncio.run(go(contact_ids))
+        except ContentLintFailed as exc:
+            for f in exc.errors:
+                err.print(f"[bold red]lint error[/] {f.template}: {f.message} — {f.fix}")
+            fail(
+                "content lint errors block the start (run `nurture lint` for details)",
+                exit_code(exc),
+            )
     for f in started.lint.warnings:
         console.print(f"[yellow]lint warning[/] {f.template}: {f.message}")
     console.print(f"cohort [bold]{started.cohort_id}[/]: {started.members} contacts")
@@ -140,6 +127,17 @@ def start(
     if started.ab_variants:
         console.print(f"A/B test of {ab_test}: {', '.join(started.ab_variants)}")
     follow_launch(started.cohort_id, started.members - started.holdout)
+
+
+def parse_params(text: str | None) -> dict[str, Any]:
+    """`--params` JSON (an object) as a dict; exits 2 when it is not one."""
+    try:
+        parsed = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        fail(f"--params is not valid JSON: {exc}", EXIT_BAD_INPUT)
+    if not isinstance(parsed, dict):
+        fail("--params must be a JSON object", EXIT_BAD_INPUT)
+    return parsed
 
 
 def parse_duration(text: str) -> timedelta:
@@ -175,7 +173,7 @@ def import_for_cohort(engine: Any, path: Path) -> list[UUID]:
 
 
 def follow_launch(cohort_id: str, members: int) -> None:
-    engine = get_engine(get_settings().effective_database_url)
+    engine = services.engine()
     columns = (TextColumn("launching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("launch", total=members)
@@ -197,13 +195,8 @@ def follow_launch(cohort_id: str, members: int) -> None:
 
 
 def show_funnel(cohort_id: str) -> None:
-    engine = get_engine(get_settings().effective_database_url)
-    with session_scope(engine) as session:
-        funnel = cohort_funnel(session, cohort_id)
-    if funnel is None:
-        fail(f"no cohort {cohort_id!r}")
-    assert funnel is not None
-    print_funnel(funnel)
+    with handled_errors():
+        print_funnel(cohort_status(services.engine(), cohort_id))
 
 
 def print_funnel(f: CohortFunnel) -> None:
@@ -248,35 +241,31 @@ def status(cohort_id: str) -> None:
     show_funnel(cohort_id)
 
 
-def control(cohort_id: str, action: str, reason: str | None = None) -> None:
+def control(cohort_id: str, action: ControlAction, reason: str | None = None) -> None:
     async def go() -> Any:
-        return await (await _service()).control(cohort_id, action, reason)
+        return await (await services.cohorts()).control(cohort_id, action, reason)
 
-    try:
+    with handled_errors():
         cohort = asyncio.run(go())
-    except CohortNotFound:
-        fail(f"no cohort {cohort_id!r}")
-    except InvalidInput as exc:
-        fail(exc.reason)
     console.print(f"cohort {cohort.id}: {cohort.status} (signals queued for its enrollments)")
 
 
 @app.command("pause")
 def pause(cohort_id: str) -> None:
     """Hold every send of the cohort (and its launch); waits keep counting."""
-    control(cohort_id, "pause")
+    control(cohort_id, ControlAction.PAUSE)
 
 
 @app.command("resume")
 def resume(cohort_id: str) -> None:
     """Let the cohort send again."""
-    control(cohort_id, "resume")
+    control(cohort_id, ControlAction.RESUME)
 
 
 @app.command("cancel")
 def cancel(cohort_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
     """End every enrollment of the cohort with outcome `cancelled`."""
-    control(cohort_id, "cancel", reason)
+    control(cohort_id, ControlAction.CANCEL, reason)
 
 
 __all__ = ["app", "cohort_launch_workflow_id"]

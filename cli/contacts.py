@@ -7,17 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from activities.contacts.importing import ImportReport, import_file
-from models.db import get_engine
-from models.errors import InvalidInput, NurtureError
-from models.settings import get_settings
-
-console = Console()
-err = Console(stderr=True)
+from activities.contacts.store import contact_id_by_email
+from cli import services
+from cli.output import EXIT_FAILED, console, err, handled_errors
+from models.errors import InvalidInput, SenderNotFound
 
 
 def print_report(report: ImportReport, *, dry_run: bool) -> None:
@@ -53,31 +50,29 @@ def import_(
     ] = False,
 ) -> None:
     """Import contacts; rows without consent_source come in needing double opt-in."""
-    engine = get_engine(get_settings().effective_database_url)
     data = file.read_bytes()
-    with Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
-    ) as progress:
+    with (
+        handled_errors(),
+        Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        ) as progress,
+    ):
         task = progress.add_task("import", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        try:
-            report = import_file(
-                engine,
-                data,
-                filename=file.name,
-                check_mx=check_mx,
-                dry_run=dry_run,
-                progress=advance,
-            )
-        except InvalidInput as exc:
-            err.print(f"[bold red]error:[/] {file.name}: {exc}")
-            raise typer.Exit(2) from exc
+        report = import_file(
+            services.engine(),
+            data,
+            filename=file.name,
+            check_mx=check_mx,
+            dry_run=dry_run,
+            progress=advance,
+        )
     print_report(report, dry_run=dry_run)
     if report.rejected:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def opt_in(
@@ -87,17 +82,14 @@ def opt_in(
     ),
 ) -> None:
     """Email the contact a double opt-in link; its confirmation makes it mailable."""
-    from activities.contacts.double_opt_in import OptInService, OptInStatus
-    from activities.contacts.store import contact_id_by_email
+    from activities.contacts.double_opt_in import OptInStatus
 
-    settings = get_settings()
-    engine = get_engine(settings.effective_database_url)
-    try:
-        contact_id = contact_id_by_email(engine, email)
-        result = OptInService.from_settings(settings, engine).request(contact_id, sender_id=sender)
-    except NurtureError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+    with handled_errors():
+        contact_id = contact_id_by_email(services.engine(), email)
+        try:
+            result = services.opt_in().request(contact_id, sender_id=sender)
+        except SenderNotFound as exc:  # named by the user, as the API's query parameter
+            raise InvalidInput("sender", str(exc)) from exc
     if result.status == OptInStatus.ALREADY_CONFIRMED:
         console.print(f"{email} already confirmed; nothing sent.")
     else:

@@ -18,6 +18,7 @@ from activities.deliverability.content_lint import (
     sequence_templates,
 )
 from activities.enrollment.rendering import Renderer
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, console, fail
 from models.settings import get_settings
 
 TEMPLATE_SUFFIX = ".jinja"
@@ -85,17 +86,15 @@ def lint(
     ] = None,
 ) -> None:
     """Lint email templates for spam triggers, shouting, missing personalisation and footer."""
-    console = Console()
     directory = templates_dir or get_settings().templates_dir
     report = _lint_target(target, directory)
     if report is None:
-        Console(stderr=True).print(
-            f"[bold red]error:[/] no template, sequence or .jinja file {target!r} "
-            f"(templates directory: {directory})"
+        fail(
+            f"no template, sequence or .jinja file {target!r} (templates directory: {directory})",
+            EXIT_BAD_INPUT,
         )
-        raise typer.Exit(2)
     _print(report, console)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(0 if report.ok else EXIT_FAILED)
 
 
 __all__ = ["lint"]

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from cli import privacy
+from cli import privacy, services
 from cli.cohorts import app as cohort_app
 from cli.contacts import import_ as contacts_import
 from cli.contacts import opt_in as contacts_opt_in
 from cli.enrollments import app as enrollment_app
 from cli.lint import lint
+from cli.output import console, handled_errors
 from cli.senders import app as senders_app
-from models.errors import NurtureError
+from models.errors import InvalidInput
 from models.log_setup import configure_logging
 from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 app = typer.Typer(
     help="nurture: consent-aware follow-up sequences on Temporal.", no_args_is_help=True
@@ -36,14 +39,6 @@ contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)
 contacts_app.command("export")(privacy.export)
-
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -143,32 +138,26 @@ def enroll(
     """Enroll one contact in a sequence."""
     from activities.contacts.store import contact_id_by_email
     from activities.enrollment.enrolling import EnrollmentService
-    from models.db import get_engine
-    from models.temporal_client import connect
+    from cli.cohorts import parse_params
 
+    parsed = parse_params(params)
     settings = get_settings()
-    try:
-        parsed = json.loads(params) if params else {}
-    except json.JSONDecodeError as exc:
-        fail(ValueError(f"--params is not valid JSON: {exc}"))
-    engine = get_engine(settings.effective_database_url)
 
-    async def go() -> str:
-        client = await connect(settings)
-        service = EnrollmentService(engine, client, settings.task_queue)
+    async def go(contact_id: UUID) -> str:
+        service = EnrollmentService(
+            services.engine(), await services.temporal(), settings.task_queue
+        )
         return await service.enroll(
             sequence,
-            contact_id_by_email(engine, email),
+            contact_id,
             cohort_id=cohort,
             sender_id=sender,
             params=parsed,
             send_windows=not no_send_windows,
         )
 
-    try:
-        workflow_id = asyncio.run(go())
-    except (NurtureError, RuntimeError) as exc:
-        fail(exc)
+    with handled_errors():
+        workflow_id = asyncio.run(go(contact_id_by_email(services.engine(), email)))
     console.print(f"enrolled: [bold]{workflow_id}[/]")
 
 
@@ -183,30 +172,46 @@ def contacts_add(
     company: str | None = None,
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. DE.")] = None,
     time_zone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language tag, e.g. de, zh-CN.")] = None,
     consent_wording: str | None = None,
     consent_evidence: str | None = None,
+    consent_time: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When consent was given, UTC (default: now). Needed to re-grant consent after "
+            "a withdrawal: it must be later than the withdrawal."
+        ),
+    ] = None,
+    check_mx: Annotated[
+        bool, typer.Option("--check-mx/--no-check-mx", help="Look up the domain's MX.")
+    ] = False,
 ) -> None:
-    """Add or update a contact and record its consent in the ledger."""
-    from activities.contacts.store import ConsentEvidence, upsert_contact
-    from models.db import get_engine
+    """Add or update a contact and record its consent in the ledger (one row of an import:
+    the same checks as `nurture contacts import` and `POST /api/contacts`)."""
+    from activities.contacts.importing import SourceRow, import_rows
+    from activities.contacts.store import contact_id_by_email, normalise_email
 
-    engine = get_engine(get_settings().effective_database_url)
-    try:
-        contact = upsert_contact(
-            engine,
-            email,
-            consent=ConsentEvidence(
-                source=consent_source, wording=consent_wording, evidence=consent_evidence
-            ),
-            first_name=first_name,
-            last_name=last_name,
-            company=company,
-            country=country,
-            time_zone=time_zone,
-        )
-    except NurtureError as exc:
-        fail(exc)
-    console.print(f"contact {contact.id} ({contact.email}) saved with consent")
+    row = {
+        "email": email,
+        "consent_source": consent_source,
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": company,
+        "country": country,
+        "time_zone": time_zone,
+        "language": language,
+        "consent_wording": consent_wording,
+        "consent_evidence": consent_evidence,
+        "consent_time": consent_time.isoformat() if consent_time else None,
+    }
+    engine = services.engine()
+    with handled_errors():
+        given = {k: v for k, v in row.items() if v is not None}
+        report = import_rows(engine, [SourceRow(1, given)], check_mx=check_mx)
+        for problem in report.rejected:
+            raise InvalidInput(problem.field, problem.reason)
+        contact_id = contact_id_by_email(engine, email)
+    console.print(f"contact {contact_id} ({normalise_email(email)}) saved with consent")
 
 
 @db_app.command("upgrade")

@@ -8,19 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from activities.contacts.privacy import ErasureReport, PrivacyService
-from models.db import get_engine
-from models.errors import ContactNotFound, InvalidInput
-from models.settings import get_settings
-
-console = Console()
-err = Console(stderr=True)
+from cli import services
+from cli.output import console, err, handled_errors
+from models.errors import ContactNotFound
 
 
 def service() -> PrivacyService:
-    return PrivacyService(get_engine(get_settings().effective_database_url))
+    return services.privacy()
 
 
 def show_report(report: ErasureReport) -> None:
@@ -46,14 +42,12 @@ def erase(
         typer.confirm(
             f"Erase {email} and everything held on them? This cannot be undone", abort=True
         )
-    try:
+    with handled_errors():
         report = service().erase(email)
-    except InvalidInput as exc:
-        err.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
-        raise typer.Exit(2) from None
-    if not report.erased:
-        err.print(f"no contact with address {email} (never held, or already erased); nothing done")
-        raise typer.Exit(1)
+        if not report.erased:
+            raise ContactNotFound(
+                f"no contact with address {email} (never held, or already erased); nothing done"
+            )
     show_report(report)
 
 
@@ -64,14 +58,11 @@ def export(
     ] = None,
 ) -> None:
     """Export everything held on a contact (GDPR Art. 15) as JSON."""
-    try:
-        data = service().export(email)
-    except InvalidInput as exc:
-        err.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
-        raise typer.Exit(2) from None
-    except ContactNotFound:
-        err.print(f"[bold red]error:[/] no contact with address {email}")
-        raise typer.Exit(1) from None
+    with handled_errors():
+        try:
+            data = service().export(email)
+        except ContactNotFound:
+            raise ContactNotFound(f"no contact with address {email}") from None
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if output is None:
         typer.echo(text)

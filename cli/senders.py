@@ -3,20 +3,17 @@ service as `/api/senders`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from activities.deliverability.sender_health import HealthPolicy
-from activities.deliverability.senders import SenderService, SenderStatus
+from activities.deliverability.senders import SenderStatus
+from cli import services
+from cli.output import console, err, handled_errors
 from cli.senders_check import check as senders_check
-from models.db import get_engine
-from models.errors import InvalidInput, SenderNotFound
-from models.settings import get_settings
 from models.tables import SenderCreate, SenderUpdate
 
 app = typer.Typer(
@@ -24,30 +21,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.command("check")(senders_check)
-console = Console()
-err = Console(stderr=True)
 
 
-def service() -> SenderService:
-    settings = get_settings()
-    return SenderService(
-        get_engine(settings.effective_database_url), HealthPolicy.from_settings(settings)
-    )
-
-
-def run(fn, *args) -> SenderStatus:  # type: ignore[no-untyped-def]
-    try:
-        return fn(*args)  # type: ignore[no-any-return]
-    except SenderNotFound as exc:
-        err.print(f"[bold red]error:[/] no sender {exc.args[0]!r}")
-        raise typer.Exit(2) from None
-    except InvalidInput as exc:
-        err.print(f"[bold red]error:[/] {exc.field}: {exc.reason}")
-        raise typer.Exit(2) from None
-    except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"[bold red]error:[/] {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
-        raise typer.Exit(2) from None
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the user gave (None: not given, the stored value stays)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def show_status(s: SenderStatus) -> None:
@@ -97,28 +75,31 @@ def add(
     domain_hourly_cap: Annotated[int, typer.Option(help="Per recipient domain per hour.")] = 10,
 ) -> None:
     """Add a sending identity with its warm-up ramp and caps."""
-    data = run(
-        SenderCreate.model_validate,
-        {
-            "id": sender_id,
-            "from_email": from_email,
-            "from_name": from_name,
-            "postal_address": postal_address,
-            "time_zone": time_zone,
-            "reply_domain": reply_domain,
-            "daily_cap": daily_cap,
-            "warmup_start": warmup_start,
-            "warmup_growth": warmup_growth,
-            "warmup_ceiling": warmup_ceiling,
-            "domain_hourly_cap": domain_hourly_cap,
-        },
-    )
-    show_status(run(service().create, data))
+    with handled_errors():
+        data = SenderCreate.model_validate(
+            _given(
+                id=sender_id,
+                from_email=from_email,
+                from_name=from_name,
+                postal_address=postal_address,
+                time_zone=time_zone,
+                reply_domain=reply_domain,
+                daily_cap=daily_cap,
+                warmup_start=warmup_start,
+                warmup_growth=warmup_growth,
+                warmup_ceiling=warmup_ceiling,
+                domain_hourly_cap=domain_hourly_cap,
+            )
+        )
+        show_status(services.senders().create(data))
 
 
 @app.command("set")
 def set_(
     sender_id: str,
+    from_name: Annotated[str | None, typer.Option()] = None,
+    postal_address: Annotated[str | None, typer.Option()] = None,
+    reply_domain: Annotated[str | None, typer.Option()] = None,
     daily_cap: Annotated[int | None, typer.Option()] = None,
     warmup_start: Annotated[int | None, typer.Option()] = None,
     warmup_growth: Annotated[float | None, typer.Option()] = None,
@@ -126,29 +107,28 @@ def set_(
     domain_hourly_cap: Annotated[int | None, typer.Option()] = None,
     time_zone: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Change a sender's caps, ramp or time zone."""
-    change = run(
-        SenderUpdate.model_validate,
-        {
-            k: v
-            for k, v in {
-                "daily_cap": daily_cap,
-                "warmup_start": warmup_start,
-                "warmup_growth": warmup_growth,
-                "warmup_ceiling": warmup_ceiling,
-                "domain_hourly_cap": domain_hourly_cap,
-                "time_zone": time_zone,
-            }.items()
-            if v is not None
-        },
-    )
-    show_status(run(service().update, sender_id, change))
+    """Change a sender's identity, caps, ramp or time zone (as `PATCH /api/senders/ID`)."""
+    with handled_errors():
+        change = SenderUpdate.model_validate(
+            _given(
+                from_name=from_name,
+                postal_address=postal_address,
+                reply_domain=reply_domain,
+                daily_cap=daily_cap,
+                warmup_start=warmup_start,
+                warmup_growth=warmup_growth,
+                warmup_ceiling=warmup_ceiling,
+                domain_hourly_cap=domain_hourly_cap,
+                time_zone=time_zone,
+            )
+        )
+        show_status(services.senders().update(sender_id, change))
 
 
 @app.command("list")
 def list_(json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every sender with today's quota, health and pause state."""
-    senders = service().list()
+    senders = services.senders().list()
     if json_output:
         console.print_json(json.dumps([s.model_dump(mode="json") for s in senders]))
         return
@@ -169,7 +149,8 @@ def list_(json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command("show")
 def show(sender_id: str) -> None:
     """One sender in detail."""
-    show_status(run(service().status, sender_id))
+    with handled_errors():
+        show_status(services.senders().status(sender_id))
 
 
 @app.command("pause")
@@ -177,10 +158,17 @@ def pause(
     sender_id: str, reason: Annotated[str, typer.Option(help="Why (kept on the sender).")]
 ) -> None:
     """Stop all sends from a sender; its enrollments wait."""
-    show_status(run(service().pause, sender_id, reason))
+    with handled_errors():
+        show_status(services.senders().pause(sender_id, reason))
 
 
 @app.command("resume")
 def resume(sender_id: str) -> None:
-    """Let a paused sender send again; waiting enrollments go on within 30 minutes."""
-    show_status(run(service().resume, sender_id))
+    """Let a paused sender send again; the steps it held go out at once."""
+    with handled_errors():
+        resumed = asyncio.run(services.senders().resume(sender_id, services.temporal_or_none))
+    show_status(resumed.sender)
+    if resumed.woken is None:
+        err.print("held steps go out at their own recheck, within 30 minutes")
+    else:
+        console.print(f"{resumed.woken} held enrollment(s) told to send now")

@@ -17,7 +17,7 @@ from activities.deliverability.dns import (
     DomainReport,
     Resolver,
 )
-from models.errors import InvalidInput
+from cli.output import EXIT_FAILED, console, handled_errors
 
 _MARKS = {
     CheckStatus.PASS: Text("✓", style="bold green"),
@@ -55,22 +55,19 @@ def check(
 ) -> None:
     """Check a sending domain's DNS (SPF, DKIM, DMARC, MX, blocklists) and say what to fix."""
     checker = DomainChecker(make_resolver())
-    try:
+    with handled_errors():  # InvalidInput: exit 2, nothing looked up
         report = checker.check_domain(
             domain,
             dkim_selectors=dkim_selector or (),
             from_domain=from_domain,
             inbound_domain=inbound_domain,
         )
-    except InvalidInput as exc:
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)))
-        raise typer.Exit(2) from None
     if json_output:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        print_report(report, Console())
+        print_report(report, console)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)
 
 
 def print_report(report: DomainReport, console: Console) -> None:
