@@ -18,7 +18,12 @@ from rich.table import Table
 from sqlmodel import col, func, select
 
 from activities.cohorts.funnel import STEP_METRICS, CohortFunnel
-from activities.cohorts.service import CohortStarted, cohort_status, parse_segment
+from activities.cohorts.service import (
+    MAX_PER_SECOND,
+    CohortStarted,
+    cohort_status,
+    parse_segment,
+)
 from activities.contacts.importing import import_file, read_rows
 from activities.contacts.store import contact_id_by_email
 from activities.enrollment.control import ControlAction
@@ -47,7 +52,8 @@ def start(
     ] = None,
     sender: Annotated[str, typer.Option(help="Sender id.")] = "default",
     per_second: Annotated[
-        float, typer.Option(help="Enrollments started per second, at most.")
+        float,
+        typer.Option(help="Enrollments started per second, at most.", max=MAX_PER_SECOND),
     ] = 50.0,
     no_send_windows: Annotated[bool, typer.Option("--no-send-windows")] = False,
     holdout: Annotated[

@@ -455,6 +455,7 @@ def test_cohort_start_records_members_and_starts_the_launch(
     [
         ("holdout", "0.9", "holdout"),
         ("per-second", "0", "per_second"),
+        ("per-second", "5000", "per_second"),
         ("sender", "nope", "sender"),
     ],
 )
