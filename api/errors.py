@@ -9,7 +9,7 @@
     InvalidToken                404
     InvalidSignature            403  {"detail": "invalid signature: …"}
     SendBlocked                 409  (consent withdrawn, suppressed: nobody may be asked or mailed)
-    EnrollmentConflict          409
+    Conflict                    409  (EnrollmentConflict, CohortCancelled)
     EspError                    502  (SendGrid did not take the email)
 
 `where` in an InvalidInput's `loc` is `path` or `query` when the route has a parameter of that
@@ -33,9 +33,9 @@ from fastapi.routing import APIRoute
 
 from api.link_pages import consent_withdrawn, link_not_valid, unsubscribe_link_not_valid
 from models.errors import (
+    Conflict,
     ConsentWithdrawn,
     ContentLintFailed,
-    EnrollmentConflict,
     EspError,
     InvalidInput,
     InvalidSignature,
@@ -62,7 +62,7 @@ STATUS: dict[type[NurtureError], int] = {
     InvalidToken: 404,
     InvalidSignature: 403,
     SendBlocked: 409,
-    EnrollmentConflict: 409,
+    Conflict: 409,
     EspError: 502,
 }
 

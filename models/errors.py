@@ -23,7 +23,9 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   └── ContentLintFailed       a cohort's templates have content-lint errors
     ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
     ├── InvalidToken (ValueError)   permanent: a signed link token is malformed or forged
-    ├── EnrollmentConflict          the contact already has a live enrollment in that sequence
+    ├── Conflict                    the thing named is in a state that refuses the action
+    │   ├── EnrollmentConflict      the contact already has a live enrollment in that sequence
+    │   └── CohortCancelled         a cancelled cohort cannot be paused or resumed
     ├── DnsError                    a DNS lookup gave no usable answer (sending-domain checks)
     │   ├── NoDomain                the name does not exist (NXDOMAIN)
     │   ├── NoRecords               the name exists but has no record of that type
@@ -183,8 +185,16 @@ class InvalidToken(NurtureError, ValueError):
     permanent = True
 
 
-class EnrollmentConflict(NurtureError):
-    pass
+class Conflict(NurtureError):
+    """The thing named is in a state that refuses the action."""
+
+
+class EnrollmentConflict(Conflict):
+    """The contact already has a live enrollment in that sequence (or may not be re-enrolled yet)."""
+
+
+class CohortCancelled(Conflict):
+    """A cancelled cohort cannot be paused or resumed."""
 
 
 class DnsError(NurtureError):
@@ -248,7 +258,9 @@ def permanent_error_types() -> tuple[str, ...]:
 
 
 __all__ = [
+    "CohortCancelled",
     "CohortNotFound",
+    "Conflict",
     "ConsentMissing",
     "ConsentWithdrawn",
     "ContactNotFound",

@@ -30,7 +30,7 @@ from activities.enrollment.enrolling import validate_params
 from models.ab_test import AbTestSpec
 from models.cohort import CohortLaunchInput, cohort_launch_workflow_id
 from models.db import session_scope
-from models.errors import CohortNotFound, ContentLintFailed, InvalidInput
+from models.errors import CohortCancelled, CohortNotFound, ContentLintFailed, InvalidInput
 from models.tables import (
     Cohort,
     CohortMember,
@@ -212,7 +212,7 @@ class CohortService:
     async def control(self, cohort_id: str, action: str, reason: str | None = None) -> Cohort:
         """pause / resume / cancel the launch and every enrollment of the cohort.
 
-        `CohortNotFound` for an unknown cohort; `InvalidInput` for a cancelled one."""
+        `CohortNotFound` for an unknown cohort; `CohortCancelled` for a cancelled one."""
         action = ControlAction(action).value  # the launch's signal names are the actions'
         cohort = await asyncio.to_thread(self._queue_signals, cohort_id, action, reason)
         handle = self._client.get_workflow_handle(cohort_launch_workflow_id(cohort_id))
@@ -232,7 +232,7 @@ class CohortService:
             if cohort is None:
                 raise CohortNotFound(f"no cohort {cohort_id!r}")
             if cohort.status == CohortStatus.CANCELLED:
-                raise InvalidInput("cohort", f"cohort {cohort_id} is cancelled")
+                raise CohortCancelled(f"cohort {cohort_id} is cancelled")
             cohort.status = {
                 EventSignal.PAUSE: CohortStatus.PAUSED,
                 EventSignal.RESUME: CohortStatus.RUNNING
