@@ -154,6 +154,13 @@ class EventForwarder:
                         error = f"{err.status.name}: {err.message}"
                         failed.extend((p, error) for rest in groups[i:] for p in rest)
                         return
+                    except Exception as exc:
+                        # Anything else (a timeout, a payload the converter refuses) fails this
+                        # workflow's rows alone: the other workflows' signals of this pass were
+                        # accepted and must still be recorded, or the next lease re-sends them.
+                        error = f"{type(exc).__name__}: {exc}"
+                        failed.extend((p, error) for rest in groups[i:] for p in rest)
+                        return
                     at = utcnow()
                     for pending in group:
                         done.append((pending.id, at))
