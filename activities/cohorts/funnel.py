@@ -74,9 +74,10 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
         ).all()
     )
     messages = session.exec(
-        select(Message.id, Message.step, Message.variant, Message.status).where(
-            Message.cohort_id == cohort_id
-        )
+        select(Message.id, Message.step, Message.variant, Message.status)
+        .where(Message.cohort_id == cohort_id)
+        # Steps are listed in the order they were first sent, on every backend.
+        .order_by(col(Message.created_at), col(Message.id))
     ).all()
     # A row per step, or per (step, variant) where the step is A/B-tested.
     row_of = {message_id: (step, variant) for message_id, step, variant, _ in messages}
