@@ -18,13 +18,13 @@ This process (reset when it restarts):
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -40,7 +40,7 @@ from activities.events.forwarder import EventForwarder, PassResult
 from api.dashboard.ops_figures import read_ops_figures
 from models.tables import utcnow
 
-log = logging.getLogger(__name__)
+log = structlog.stdlib.get_logger(__name__)
 router = APIRouter(tags=["metrics"])
 
 #: Webhook handling is a verify, a parse and one commit: milliseconds, seconds when the DB waits.
@@ -64,7 +64,7 @@ class DatabaseCollector(Collector):
         try:
             figures = read_ops_figures(self._engine, now)
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
+            log.warning("metrics: database figures unavailable", error=type(exc).__name__)
             up.add_metric([], 0)
             yield up
             return

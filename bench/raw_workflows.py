@@ -15,6 +15,7 @@ one activity that fails non-retryably (the refused send), then a 30-minute timer
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -59,16 +60,12 @@ class RawSequence:
         sent = [await self._send("intro")]
         if upserts:
             workflow.upsert_search_attributes([STATUS.value_set("waiting")])
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: "open" in self._events or "click" in self._events, timeout=window
             )
-        except TimeoutError:
-            pass
-        try:
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: "click" in self._events, timeout=window)
-        except TimeoutError:
-            pass
         if upserts:
             workflow.upsert_search_attributes(
                 [STEP.value_set("offer"), STATUS.value_set("sending")]
@@ -102,15 +99,13 @@ class RawLaunched:
     @workflow.run
     async def run(self, cohort: str, wait_seconds: float) -> None:
         workflow.upsert_search_attributes([STEP.value_set("intro"), STATUS.value_set("sending")])
-        try:
+        with contextlib.suppress(ActivityError):
             await workflow.execute_activity(
                 NOOP_ACTIVITY,
                 REFUSED_STEP,
                 start_to_close_timeout=_ACTIVITY_TIMEOUT,
                 retry_policy=RetryPolicy(non_retryable_error_types=["SenderPaused"]),
             )
-        except ActivityError:
-            pass
         workflow.upsert_search_attributes([STATUS.value_set("sender_paused")])
         await workflow.sleep(timedelta(seconds=wait_seconds))
 

@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from simulator.faults import FaultQueue, FaultSpec
@@ -49,9 +49,20 @@ def create_app(
     app.state.store = store
     app.state.faults = faults
     app.state.webhooks = webhooks
+    app.include_router(_sendgrid_routes(api_key, store, faults, max_body_bytes))
+    app.include_router(_control_routes(store, faults, webhooks))
+    app.include_router(_fault_routes(faults))
+    return app
+
+
+def _sendgrid_routes(
+    api_key: str, store: SimulatorStore, faults: FaultQueue, max_body_bytes: int
+) -> APIRouter:
+    """SendGrid's own API: `POST /v3/mail/send`."""
+    router = APIRouter()
     expected = f"Bearer {api_key}".encode()
 
-    @app.post("/v3/mail/send")
+    @router.post("/v3/mail/send")
     async def mail_send(request: Request) -> Response:
         # Order as at SendGrid: auth, then the gateway (size, rate limit), then the payload.
         authorization = request.headers.get("authorization", "").encode()
@@ -93,7 +104,17 @@ def create_app(
         )
         return Response(status_code=202, headers={"X-Message-Id": esp_message_id})
 
-    @app.get("/_sim/messages")
+    return router
+
+
+def _control_routes(
+    store: SimulatorStore, faults: FaultQueue, webhooks: WebhookDispatcher
+) -> APIRouter:
+    """`/_sim/...`: what tests and the dev stack ask of the simulator (messages, scripted
+    events, faults, webhooks, scenario)."""
+    router = APIRouter()
+
+    @router.get("/_sim/messages")
     def list_messages(request: Request) -> list[dict[str, Any]]:
         """Received messages, newest last; filter by `recipient`, `esp_message_id`,
         `custom_args.<key>`."""
@@ -110,7 +131,7 @@ def create_app(
         )
         return [message.model_dump(mode="json") for message in found]
 
-    @app.delete("/_sim/messages", status_code=204)
+    @router.delete("/_sim/messages", status_code=204)
     def clear_messages() -> Response:
         """Forget all messages, pending faults, pending webhooks and the webhook log."""
         store.clear()
@@ -118,7 +139,7 @@ def create_app(
         webhooks.clear()
         return Response(status_code=204)
 
-    @app.post("/_sim/events", status_code=202, response_model=None)
+    @router.post("/_sim/events", status_code=202, response_model=None)
     def script_event(scripted: ScriptedEvent) -> dict[str, Any] | JSONResponse:
         """Post exactly this event (or inbound reply) for the newest matching stored mail."""
         message = _find_message(store, scripted)
@@ -148,7 +169,7 @@ def create_app(
         )
         return {"event": event}
 
-    @app.get("/_sim/webhooks")
+    @router.get("/_sim/webhooks")
     def list_webhooks() -> dict[str, Any]:
         """Every webhook POST attempt (oldest first) and what is still to come."""
         return {
@@ -158,12 +179,12 @@ def create_app(
             "posts": [record.model_dump(mode="json") for record in webhooks.posts()],
         }
 
-    @app.get("/_sim/webhook-public-key")
+    @router.get("/_sim/webhook-public-key")
     def webhook_public_key() -> dict[str, str]:
         """The Event Webhook verification key, as SendGrid shows it (base64 DER)."""
         return {"public_key": webhooks.public_key}
 
-    @app.get("/_sim/scenario")
+    @router.get("/_sim/scenario")
     def scenario() -> dict[str, Any]:
         """The scenario in play and the seed its plans draw from."""
         return {
@@ -171,26 +192,33 @@ def create_app(
             "scenario": webhooks.scenario.model_dump(mode="json"),
         }
 
-    @app.post("/_sim/faults", status_code=201)
+    return router
+
+
+def _fault_routes(faults: FaultQueue) -> APIRouter:
+    """`/_sim/faults`: failures the next send calls meet; and the simulator's health."""
+    router = APIRouter()
+
+    @router.post("/_sim/faults", status_code=201)
     def add_fault(spec: FaultSpec) -> dict[str, Any]:
         """Queue a fault for the next `count` send calls."""
         faults.add(spec)
         return {"pending": [f.model_dump() for f in faults.pending()]}
 
-    @app.get("/_sim/faults")
+    @router.get("/_sim/faults")
     def list_faults() -> dict[str, Any]:
         return {"pending": [f.model_dump() for f in faults.pending()]}
 
-    @app.delete("/_sim/faults", status_code=204)
+    @router.delete("/_sim/faults", status_code=204)
     def clear_faults() -> Response:
         faults.clear()
         return Response(status_code=204)
 
-    @app.get("/_sim/healthz")
+    @router.get("/_sim/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    return app
+    return router
 
 
 def _find_message(store: SimulatorStore, scripted: ScriptedEvent) -> ReceivedMessage | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import random
@@ -465,10 +466,8 @@ class WebhookDispatcher:
             thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None or loop is None or stopping is None:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop already closed
             loop.call_soon_threadsafe(stopping.set)
-        except RuntimeError:
-            pass  # the loop already closed
         thread.join(_STOP_TIMEOUT_SECONDS)
         with self._lock:
             self._thread = self._loop = None

@@ -157,7 +157,8 @@ class ReceivedPost:
         for part in parsed.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True)
-            assert isinstance(name, str) and isinstance(payload, bytes)
+            assert isinstance(name, str)
+            assert isinstance(payload, bytes)
             fields[name] = payload.decode("utf-8")
         return fields
 

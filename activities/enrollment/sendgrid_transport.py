@@ -4,6 +4,7 @@ nurture's `EspError` family. Synchronous, like the client: call it from a worker
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -80,10 +81,8 @@ def _map_http_error(exc: HTTPError) -> Exception:
         reset = _header(exc, "X-RateLimit-Reset")
         wait = DEFAULT_RATE_LIMIT_WAIT_SECONDS
         if reset is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 wait = max(1.0, float(reset) - time.time())
-            except ValueError:
-                pass
         return EspRateLimited(
             f"SendGrid rate limit reached; retrying in {wait:.0f}s", retry_after_seconds=wait
         )

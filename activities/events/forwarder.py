@@ -17,6 +17,7 @@ Each pass's result goes to the observers given to `observe()` (the API's `/metri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -107,10 +108,8 @@ class EventForwarder:
                 result = PassResult()
             if result.handled >= self._batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def forward_pending(self) -> PassResult:

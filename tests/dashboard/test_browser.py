@@ -258,7 +258,8 @@ async def test_funnel_shown_in_the_browser_equals_the_api(stack: Stack, page: An
         for metric, n in s["counts"].items()
     }
     assert shown == expected
-    assert expected[("intro", "", "sent")] == 4 and expected[("intro", "", "clicked")] == 1
+    assert expected[("intro", "", "sent")] == 4
+    assert expected[("intro", "", "clicked")] == 1
     for key in ("members", "enrolled", "skipped"):
         assert int(await page.inner_text(f"[data-testid=cohort-{key}]")) == api[key]
     for outcome, n in api["outcomes"].items():
@@ -291,7 +292,9 @@ async def test_click_through_to_the_contact_who_replied(stack: Stack, page: Any)
     kinds = [await e.get_attribute("data-kind") for e in await entries.all()]
     labels = [await e.get_attribute("data-label") for e in await entries.all()]
     assert kinds[0] == "consent"
-    assert "message" in kinds and "delivered" in labels and "reply" in labels
+    assert "message" in kinds
+    assert "delivered" in labels
+    assert "reply" in labels
     assert "replied" in labels  # the enrollment ended replied
     await shoot(page, "contact")
 
@@ -301,7 +304,8 @@ async def test_enrollment_opens_its_workflow_in_the_temporal_ui(stack: Stack, pa
     link = page.locator("[data-testid=temporal-link]").first
     workflow_id = await link.inner_text()
     href = await link.get_attribute("href")
-    assert href is not None and href.startswith(f"{stack.ui_url}/namespaces/default/workflows/")
+    assert href is not None
+    assert href.startswith(f"{stack.ui_url}/namespaces/default/workflows/")
     await page.goto(href)
     await page.get_by_text(workflow_id).first.wait_for(timeout=30_000)
     await shoot(page, "temporal-ui")

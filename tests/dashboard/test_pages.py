@@ -59,12 +59,16 @@ def test_login_with_the_token_sets_an_httponly_lax_cookie_that_opens_pages(
     dash_client: TestClient,
 ) -> None:
     form = dash_client.get("/login?next=/senders")
-    assert form.status_code == 200 and 'name="next" value="/senders"' in form.text
+    assert form.status_code == 200
+    assert 'name="next" value="/senders"' in form.text
     response = login(dash_client, next="/senders")
-    assert response.status_code == 303 and response.headers["location"] == "/senders"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/senders"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=")
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/" in cookie
     assert f"Max-Age={SESSION_SECONDS}" in cookie
     assert API_TOKEN not in cookie
     assert dash_client.get("/senders").status_code == 200
@@ -83,7 +87,8 @@ def test_logout_ends_the_session(dash_client: TestClient) -> None:
     login(dash_client)
     assert dash_client.get("/").status_code == 200
     response = dash_client.post("/logout")
-    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
     assert dash_client.get("/").status_code == 303
 
 
@@ -178,9 +183,13 @@ def test_cohort_page_numbers_equal_the_api(dash_client: TestClient, seeded: Seed
         assert shown.number(f"outcome-{outcome}") == count
     # The seeded events did reach the funnel: the comparison is not between zeros.
     intro = api["steps"][0]["counts"]
-    assert intro["sent"] == 4 and intro["delivered"] == 4
-    assert intro["opened_human"] == 1 and intro["opened_machine"] == 1 and intro["clicked"] == 1
-    assert intro["bounced_hard"] == 1 and intro["unsubscribed"] == 1
+    assert intro["sent"] == 4
+    assert intro["delivered"] == 4
+    assert intro["opened_human"] == 1
+    assert intro["opened_machine"] == 1
+    assert intro["clicked"] == 1
+    assert intro["bounced_hard"] == 1
+    assert intro["unsubscribed"] == 1
     assert api["outcomes"] == {"running": 3, "bounced": 1}
 
 
@@ -221,7 +230,8 @@ def test_temporal_ui_link_encodes_namespace_and_workflow_id() -> None:
 def test_unknown_cohort_or_contact_is_404(dash_client: TestClient) -> None:
     assert dash_client.get("/cohorts/nope", headers=BEARER).status_code == 404
     missing = dash_client.get(f"/contacts/{uuid.uuid4()}", headers=BEARER)
-    assert missing.status_code == 404 and Page(missing.text).all("not-found")
+    assert missing.status_code == 404
+    assert Page(missing.text).all("not-found")
 
 
 def test_senders_page_shows_quota_ramp_rates_and_why_a_sender_paused(
@@ -284,7 +294,8 @@ def test_contact_page_shows_withdrawal_and_suppression_after_an_unsubscribe(
     assert shown.text("contact-consent") == "withdrawn"
     assert "unsubscribe" in shown.text("contact-suppression")
     kinds = [a["data-kind"] for a in shown.attrs_of["timeline-entry"]]
-    assert "suppressed" in kinds and kinds.count("consent") == 2
+    assert "suppressed" in kinds
+    assert kinds.count("consent") == 2
 
 
 def test_hostile_names_are_escaped_on_every_page(
@@ -311,7 +322,8 @@ def test_hostile_names_are_escaped_on_every_page(
         f"/contacts/{hostile.contacts[0].id}",
     ]:
         html = dash_client.get(path, headers=BEARER).text
-        assert "<script" not in html and "<img" not in html, path
+        assert "<script" not in html, path
+        assert "<img" not in html, path
     contact = page(dash_client, f"/contacts/{hostile.contacts[0].id}")
     assert contact.text("contact-company") == f"ACME {script} & Sons"
     assert "&lt;script&gt;" in contact.html

@@ -3,6 +3,7 @@ connection cut, new ones refused) and on again: the database unreachable, the se
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from types import TracebackType
@@ -112,10 +113,8 @@ class SwitchableProxy:
 
 def _close(sock: socket.socket) -> None:
     """Shut down (wakes a thread blocked in recv) and close; never raises."""
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 

@@ -37,4 +37,5 @@ async def test_dev_server_restarted_mid_run_loses_no_enrollment_and_doubles_no_s
     print(f"dev server {', '.join(outages)}; all ended at {run.elapsed():.1f} s; {audit.summary()}")
     assert worker.running, "the worker process did not survive the restarts"
     assert audit.problems == [], audit.problems[:20]
-    assert len(results) == ENROLLMENTS and audit.rows == ENROLLMENTS * len(STEPS)
+    assert len(results) == ENROLLMENTS
+    assert audit.rows == ENROLLMENTS * len(STEPS)

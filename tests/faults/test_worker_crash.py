@@ -38,4 +38,5 @@ async def test_worker_killed_at_random_moments_sends_each_step_at_most_once(
         f"all ended at {run.elapsed():.1f} s; {audit.summary()}"
     )
     assert audit.problems == [], audit.problems[:20]
-    assert len(results) == ENROLLMENTS and audit.rows == ENROLLMENTS * len(STEPS)
+    assert len(results) == ENROLLMENTS
+    assert audit.rows == ENROLLMENTS * len(STEPS)

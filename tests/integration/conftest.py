@@ -45,13 +45,15 @@ def loop_stack(database_url, dev_server_address):
         inbound_domain="in.example.test",
         api_token="e2e-token",
     )
-    with live_api(base) as api_url:
-        with running_simulator(
+    with (
+        live_api(base) as api_url,
+        running_simulator(
             SIM_KEY,
             webhook_url=f"{api_url}/webhooks/sendgrid/events",
             inbound_url=f"{api_url}/webhooks/sendgrid/inbound",
             private_key_pem=private_pem,
             flush_seconds=0.05,
-        ) as sim:
-            settings = base.model_copy(update={"sendgrid_host": sim.url, "public_url": api_url})
-            yield settings, sim, api_url
+        ) as sim,
+    ):
+        settings = base.model_copy(update={"sendgrid_host": sim.url, "public_url": api_url})
+        yield settings, sim, api_url

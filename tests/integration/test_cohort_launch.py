@@ -133,7 +133,8 @@ async def test_thousand_contact_launch_survives_a_worker_restart(
             )
             result = await asyncio.wait_for(handle.result(), 240)
 
-    assert result.enrolled == ELIGIBLE and result.skipped == NO_CONSENT + SUPPRESSED
+    assert result.enrolled == ELIGIBLE
+    assert result.skipped == NO_CONSENT + SUPPRESSED
     with session_scope(engine) as s:
         members = s.exec(
             select(CohortMember).where(CohortMember.cohort_id == started.cohort_id)

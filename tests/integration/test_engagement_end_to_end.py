@@ -63,7 +63,8 @@ async def test_human_reply_ends_the_enrollment_replied(loop_stack):
     result, state, elapsed = await run_enrollment(settings, reply)
     assert result.outcome == Outcome.REPLIED
     assert [s.step for s in result.steps_sent] == ["intro"]
-    assert state.events_seen[0].kind == "reply" and not state.events_seen[0].auto_reply
+    assert state.events_seen[0].kind == "reply"
+    assert not state.events_seen[0].auto_reply
     assert elapsed < 10  # the latency target itself (p95 < 1 s) is measured in bench/
 
 
@@ -74,7 +75,8 @@ async def test_out_of_office_reply_pauses_instead_of_ending(loop_stack):
         await script(sim, message_id=message_id, reply={"auto": True})
 
     result, state, _ = await run_enrollment(settings, away)
-    assert state.outcome is None and state.paused_until is not None
+    assert state.outcome is None
+    assert state.paused_until is not None
     assert state.events_seen[0].auto_reply
     assert result.outcome == Outcome.CANCELLED  # ended by the test, not by the auto-reply
 
@@ -123,70 +125,69 @@ async def test_cohort_funnel_counts_scripted_events_and_cancel_ends_every_enroll
     auth = {"Authorization": f"Bearer {settings.api_token}"}
     client = await connect(settings)
     with ThreadPoolExecutor(4) as pool:
-        async with worker_module.build_worker(client, settings, engine, executor=pool):
-            async with httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api:
-                started = await api.post(
-                    "/api/cohorts",
-                    json={
-                        "name": "Funnel test",
-                        "sequence": "trade_intro",
-                        "segment": "country=DE",
-                        "params": SLOW,
-                        "send_windows": False,
-                    },
-                )
-                assert started.status_code == 201, started.text
-                cohort_id = started.json()["cohort_id"]
-                await until(lambda: asyncio.sleep(0, len(sim.store.messages())), lambda n: n == 4)
-                by_recipient = {m.recipient: m for m in sim.store.messages()}
-                ids = [by_recipient[c.email].custom_args["nurture_message_id"] for c in contacts]
-                for message_id in ids:
-                    await script(sim, message_id=message_id, event="delivered")
-                await script(sim, message_id=ids[0], event="open")
-                await script(
-                    sim, message_id=ids[0], event="click", url="https://example.com/specifications"
-                )
-                await script(sim, message_id=ids[1], event="open", sg_machine_open=True)
-                await script(sim, message_id=ids[2], event="bounce", status="5.1.1", type="bounce")
-                await script(sim, message_id=ids[3], reply={"text": "Please call me."})
+        async with (
+            worker_module.build_worker(client, settings, engine, executor=pool),
+            httpx.AsyncClient(base_url=api_url, headers=auth, timeout=30) as api,
+        ):
+            started = await api.post(
+                "/api/cohorts",
+                json={
+                    "name": "Funnel test",
+                    "sequence": "trade_intro",
+                    "segment": "country=DE",
+                    "params": SLOW,
+                    "send_windows": False,
+                },
+            )
+            assert started.status_code == 201, started.text
+            cohort_id = started.json()["cohort_id"]
+            await until(lambda: asyncio.sleep(0, len(sim.store.messages())), lambda n: n == 4)
+            by_recipient = {m.recipient: m for m in sim.store.messages()}
+            ids = [by_recipient[c.email].custom_args["nurture_message_id"] for c in contacts]
+            for message_id in ids:
+                await script(sim, message_id=message_id, event="delivered")
+            await script(sim, message_id=ids[0], event="open")
+            await script(
+                sim, message_id=ids[0], event="click", url="https://example.com/specifications"
+            )
+            await script(sim, message_id=ids[1], event="open", sg_machine_open=True)
+            await script(sim, message_id=ids[2], event="bounce", status="5.1.1", type="bounce")
+            await script(sim, message_id=ids[3], reply={"text": "Please call me."})
 
-                async def funnel():
-                    return (await api.get(f"/api/cohorts/{cohort_id}")).json()
+            async def funnel():
+                return (await api.get(f"/api/cohorts/{cohort_id}")).json()
 
-                def settled(f) -> bool:
-                    steps = {s["step"]: s["counts"] for s in f["steps"]}
-                    intro = steps.get("intro", {})
-                    return (
-                        intro.get("replied_human") == 1
-                        and intro.get("bounced_hard") == 1
-                        and intro.get("clicked") == 1
-                    )
-
-                result = await until(funnel, settled)
-                intro = next(s for s in result["steps"] if s["step"] == "intro")["counts"]
-                assert result["enrolled"] == 4 and result["skipped"] == 0
-                assert intro["sent"] == 4 and intro["delivered"] == 4
-                assert (
-                    intro["opened_human"] == 1
-                    and intro["opened_machine"] == 1
-                    and intro["clicked"] == 1
-                )
-                assert (
-                    intro["bounced_hard"] == 1
-                    and intro["replied_human"] == 1
-                    and intro["complained"] == 0
+            def settled(f) -> bool:
+                steps = {s["step"]: s["counts"] for s in f["steps"]}
+                intro = steps.get("intro", {})
+                return (
+                    intro.get("replied_human") == 1
+                    and intro.get("bounced_hard") == 1
+                    and intro.get("clicked") == 1
                 )
 
-                cancelled = await api.post(
-                    f"/api/cohorts/{cohort_id}/cancel", json={"reason": "test"}
-                )
-                assert cancelled.json()["status"] == "cancelled"
+            result = await until(funnel, settled)
+            intro = next(s for s in result["steps"] if s["step"] == "intro")["counts"]
+            assert result["enrolled"] == 4
+            assert result["skipped"] == 0
+            assert intro["sent"] == 4
+            assert intro["delivered"] == 4
+            assert intro["opened_human"] == 1
+            assert intro["opened_machine"] == 1
+            assert intro["clicked"] == 1
+            assert intro["bounced_hard"] == 1
+            assert intro["replied_human"] == 1
+            assert intro["complained"] == 0
 
-                async def outcomes():
-                    return (await funnel())["outcomes"]
+            cancelled = await api.post(f"/api/cohorts/{cohort_id}/cancel", json={"reason": "test"})
+            assert cancelled.json()["status"] == "cancelled"
 
-                final = await until(outcomes, lambda o: "running" not in o and sum(o.values()) == 4)
-    assert final.get("replied") == 1 and final.get("bounced") == 1
+            async def outcomes():
+                return (await funnel())["outcomes"]
+
+            final = await until(outcomes, lambda o: "running" not in o and sum(o.values()) == 4)
+    assert final.get("replied") == 1
+    assert final.get("bounced") == 1
     assert (
         final.get("cancelled", 0) + final.get("completed", 0) == 2
     )  # the clicked one got its offer

@@ -81,7 +81,8 @@ async def test_events_reach_the_workflow_once_whatever_the_order_and_duplicates(
         result = await asyncio.wait_for(handle.result(), 30)
         state = await handle.query(STATE_QUERY, result_type=EnrollmentState)
 
-    assert first.forwarded == 2 and second.handled == 0
+    assert first.forwarded == 2
+    assert second.handled == 0
     assert [e.kind for e in state.events_seen] == ["click", "delivered"]
     # The click on the intro brought the offer forward.
     assert result.outcome == Outcome.COMPLETED
@@ -105,7 +106,8 @@ async def test_one_pass_relays_a_workflows_events_in_one_signal(stack, sim):
         for e in history.events
         if e.HasField("workflow_execution_signaled_event_attributes")
     ]
-    assert result.forwarded == 3 and len(result.signal_latencies) == 3
+    assert result.forwarded == 3
+    assert len(result.signal_latencies) == 3
     assert [s.signal_name for s in signalled] == [EVENTS_SIGNAL]
     [payload] = signalled[0].input.payloads
     assert [e["kind"] for e in json.loads(payload.data)] == kinds
@@ -125,7 +127,8 @@ async def test_event_for_a_closed_workflow_is_kept_as_late(stack, sim):
     assert result.late == 1
     with session_scope(engine) as s:
         [row] = s.exec(select(Event).where(Event.workflow_id == workflow_id)).all()
-        assert row.late and row.forwarded_at is not None
+        assert row.late
+        assert row.forwarded_at is not None
 
 
 async def test_events_arriving_while_temporal_is_down_are_delivered_after_it_returns(
@@ -156,7 +159,8 @@ async def test_events_arriving_while_temporal_is_down_are_delivered_after_it_ret
             events = [sendgrid_event("open", intro, email=contact.email) for _ in range(3)]
             assert (await asyncio.to_thread(post, client, events))["stored"] == 3  # 2xx and stored
             down = await services.forwarder.forward_pending()
-            assert down.failed == 3 and down.forwarded == 0
+            assert down.failed == 3
+            assert down.forwarded == 0
 
             server.start().wait_for_port(port)  # back, same persisted state
             # The API restarts too: a fresh app finds the backlog in the database.

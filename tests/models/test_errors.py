@@ -92,7 +92,8 @@ def test_not_found_errors_are_one_branch_that_lookup_callers_still_catch() -> No
         "EnrollmentNotFound",
     }
     for cls in not_found:
-        assert issubclass(cls, errors.NotFound) and issubclass(cls, LookupError)
+        assert issubclass(cls, errors.NotFound)
+        assert issubclass(cls, LookupError)
 
 
 @pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda c: c.__name__)

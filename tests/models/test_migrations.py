@@ -57,11 +57,9 @@ def test_a_database_made_by_the_first_version_upgrades_with_its_data(empty_datab
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
         event = conn.execute(sa.text("SELECT esp_event_id, esp_type, kind FROM event")).one()
     assert emails == ["old@example.com"]
-    assert (
-        event.esp_event_id.startswith("legacy-")
-        and event.esp_type == "open"
-        and event.kind == "open"
-    )
+    assert event.esp_event_id.startswith("legacy-")
+    assert event.esp_type == "open"
+    assert event.kind == "open"
     assert version == revisions[-1]
 
 

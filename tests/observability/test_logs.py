@@ -48,7 +48,8 @@ def test_json_lines_carry_timestamp_level_logger_event_and_context(json_log: Jso
     logging.getLogger("activities.enrollment.sending").debug("details")
 
     first, second, third = json_log.lines()
-    assert first["event"] == "sent message m-1" and first["contact_id"] == "c-1"
+    assert first["event"] == "sent message m-1"
+    assert first["contact_id"] == "c-1"
     assert {"timestamp", "level", "logger", "event"} <= set(first) & set(second)
     assert (first["level"], first["logger"]) == ("info", "activities.enrollment.sending")
     assert first["timestamp"].endswith("Z")
@@ -69,7 +70,9 @@ def test_console_format_is_one_readable_line_and_respects_the_level() -> None:
         root.setLevel(logging.WARNING)
         structlog.reset_defaults()
     [line] = stream.getvalue().splitlines()
-    assert "sender default paused" in line and "[worker]" in line and "hidden" not in line
+    assert "sender default paused" in line
+    assert "[worker]" in line
+    assert "hidden" not in line
 
 
 def test_one_access_line_per_request_with_the_route_template(client) -> None:
@@ -90,7 +93,8 @@ def test_one_access_line_per_request_with_the_route_template(client) -> None:
         ("GET", "<unmatched>", 404, "info"),
     ]
     assert all(isinstance(a["duration_ms"], float) for a in access)
-    assert token not in repr(logs) and "opt-in-token-123" not in repr(logs)
+    assert token not in repr(logs)
+    assert "opt-in-token-123" not in repr(logs)
     assert "secret-ish" not in repr(logs)
 
 
@@ -115,7 +119,8 @@ async def test_no_personal_data_in_logs_at_debug(
         ],
         headers=AUTH,
     ).json()
-    assert imported["created"] == 1 and len(imported["rejected"]) == 1
+    assert imported["created"] == 1
+    assert len(imported["rejected"]) == 1
     with session_scope(api_engine) as s:
         contact = s.exec(select(Contact).where(Contact.email == EMAIL)).one()
 

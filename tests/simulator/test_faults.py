@@ -70,7 +70,8 @@ def test_server_error_fault_answers_that_status_with_an_errors_body(
 
     assert caught.value.status_code == status
     [error] = caught.value.to_dict["errors"]
-    assert error["message"] and error["field"] is None
+    assert error["message"]
+    assert error["field"] is None
     assert sim.store.messages() == []
 
 

@@ -96,7 +96,8 @@ def test_presets_are_named_and_the_default_is_a_b2b_funnel() -> None:
     assert (rates.reply, rates.auto_reply, rates.hard_bounce) == (0.03, 0.02, 0.01)
     assert (rates.complaint, rates.unsubscribe) == (0.002, 0.005)
     lively = load_scenario("lively").default
-    assert lively.open > rates.open and lively.reply > rates.reply
+    assert lively.open > rates.open
+    assert lively.reply > rates.reply
 
 
 def test_scenario_loads_from_a_json_file_and_rejects_impossible_rates(tmp_path: Path) -> None:
@@ -109,7 +110,8 @@ def test_scenario_loads_from_a_json_file_and_rejects_impossible_rates(tmp_path: 
     loaded = load_scenario(str(path))
 
     assert (loaded.name, loaded.seed, loaded.default.open) == ("mine", 3, 0.5)
-    assert loaded.steps["offer"].reply == 0.2 and loaded.delays.open == (1, 2)
+    assert loaded.steps["offer"].reply == 0.2
+    assert loaded.delays.open == (1, 2)
     with pytest.raises(ValidationError, match="click may not exceed open"):
         StepRates(open=0.1, click=0.2)
     with pytest.raises(ValidationError, match="sum to"):
@@ -183,8 +185,10 @@ def test_default_preset_rates_show_in_the_plans() -> None:
     assert counts["auto_reply"] / delivered == pytest.approx(0.02, abs=0.008)
     assert counts["bounce/5.1.1/False"] / len(audience) == pytest.approx(0.01, abs=0.005)
     assert counts["bounce/5.1.1/True"] > 0  # delayed bounces, without custom args
-    assert counts["bounce/5.7.1/False"] > 0 and counts["bounce/4.2.2/False"] > 0
-    assert counts["deferred"] > 0 and counts["spamreport"] >= 0
+    assert counts["bounce/5.7.1/False"] > 0
+    assert counts["bounce/4.2.2/False"] > 0
+    assert counts["deferred"] > 0
+    assert counts["spamreport"] >= 0
 
 
 def test_clicks_follow_a_human_open_and_never_hit_the_unsubscribe_link() -> None:
@@ -200,7 +204,8 @@ def test_clicks_follow_a_human_open_and_never_hit_the_unsubscribe_link() -> None
         ]
         for click in clicks:
             assert click.fields["url"] == "https://acme.example.com/valves"
-            assert opens and opens[0].after_seconds <= click.after_seconds
+            assert opens
+            assert opens[0].after_seconds <= click.after_seconds
     assert plan == sorted(plan, key=lambda i: i.after_seconds)
 
 
@@ -210,7 +215,9 @@ def test_soft_bounce_is_deferred_before_it_bounces() -> None:
     events = [i for i in planner.plan(_message()) if isinstance(i, PlannedEvent)]
 
     kinds = [str(e.event) for e in events]
-    assert kinds[0] == "processed" and kinds[-1] == "bounce" and "delivered" not in kinds
+    assert kinds[0] == "processed"
+    assert kinds[-1] == "bounce"
+    assert "delivered" not in kinds
     assert kinds.count("deferred") >= 1
     assert events[-1].fields["status"].startswith("4.")
     assert [e.fields["attempt"] for e in events if e.event == "deferred"] == [
@@ -276,7 +283,8 @@ def test_delayed_bounce_scenario_posts_bounce_without_custom_args_after_delivery
     by_kind = {e["event"]: e for e in events}
     assert set(by_kind) == {"processed", "delivered", "bounce"}
     assert by_kind["delivered"]["nurture_message_id"] == "m-0"
-    assert "nurture_message_id" not in by_kind["bounce"] and "category" not in by_kind["bounce"]
+    assert "nurture_message_id" not in by_kind["bounce"]
+    assert "category" not in by_kind["bounce"]
     assert by_kind["bounce"]["sg_message_id"] == by_kind["delivered"]["sg_message_id"]
 
 
@@ -361,7 +369,8 @@ def test_python_m_simulator_posts_signed_events_with_the_given_key(
                 published = httpx.get(f"{url}/_sim/webhook-public-key").json()["public_key"]
                 break
             except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline
+                assert process.poll() is None
+                assert time.monotonic() < deadline
                 time.sleep(0.02)
 
         _send_audience(url, 1)

@@ -160,7 +160,8 @@ def test_python_m_simulator_serves_mail_send() -> None:
     try:
         deadline = time.monotonic() + 10
         while not _accepts_connections(port):
-            assert process.poll() is None and time.monotonic() < deadline
+            assert process.poll() is None
+            assert time.monotonic() < deadline
             time.sleep(0.02)
         url = f"http://127.0.0.1:{port}"
 

@@ -169,8 +169,10 @@ def test_scripted_open_has_sendgrid_shape_with_flattened_custom_args(
     assert human == queued
     assert human["event"] == "open"
     assert human["email"] == "lead@buyer.example.com"
-    assert isinstance(human["timestamp"], int) and abs(human["timestamp"] - time.time()) < 10
-    assert len(human["sg_event_id"]) == 22 and human["sg_event_id"] != machine["sg_event_id"]
+    assert isinstance(human["timestamp"], int)
+    assert abs(human["timestamp"] - time.time()) < 10
+    assert len(human["sg_event_id"]) == 22
+    assert human["sg_event_id"] != machine["sg_event_id"]
     assert human["sg_message_id"] == stored.sg_message_id
     assert human["sg_message_id"].startswith(f"{esp_message_id}.filterdrecv")
     assert human["smtp-id"] == f"<{MESSAGE_ID}@acme.example.com>"
@@ -178,7 +180,8 @@ def test_scripted_open_has_sendgrid_shape_with_flattened_custom_args(
     assert human["nurture_message_id"] == MESSAGE_ID
     assert human["nurture_workflow_id"] == "nurture/trade_intro/6b1f0c3a"
     assert human["sg_machine_open"] is False
-    assert human["useragent"] and human["ip"]
+    assert human["useragent"]
+    assert human["ip"]
     assert machine["sg_machine_open"] is True
     assert machine["useragent"] == "Mozilla/5.0"
 
@@ -195,7 +198,8 @@ def test_scripted_click_reports_a_link_of_the_mail_or_the_given_url(
     assert first["event"] == "click"
     assert first["url"] == "https://acme.example.com/valves"  # never the unsubscribe link
     assert first["url_offset"] == {"index": 0, "type": "html"}
-    assert first["useragent"] and first["ip"]
+    assert first["useragent"]
+    assert first["ip"]
     assert first["nurture_message_id"] == MESSAGE_ID
     assert second["url"] == "https://acme.example.com/x"
 
@@ -218,8 +222,10 @@ def test_scripted_bounces_carry_reason_status_type_and_classification(
     )
     assert hard["reason"].startswith("550 5.1.1")
     assert (blocked["type"], blocked["status"]) == ("blocked", "5.7.1")
-    assert blocked["bounce_classification"] and "5.7.1" in blocked["reason"]
-    assert deferred["attempt"] == "2" and deferred["response"].startswith("4")
+    assert blocked["bounce_classification"]
+    assert "5.7.1" in blocked["reason"]
+    assert deferred["attempt"] == "2"
+    assert deferred["response"].startswith("4")
     assert dropped["reason"] == "Bounced Address"
     assert all(e["nurture_message_id"] == MESSAGE_ID for e in (hard, blocked, deferred, dropped))
 
@@ -233,7 +239,8 @@ def test_delayed_bounce_comes_without_custom_args_or_categories(
     _script(sim_webhooks, message_id=MESSAGE_ID, event="bounce", delayed=True)
     [bounce] = webhook_receiver.wait_for_events(1)
 
-    assert "nurture_message_id" not in bounce and "nurture_workflow_id" not in bounce
+    assert "nurture_message_id" not in bounce
+    assert "nurture_workflow_id" not in bounce
     assert "category" not in bounce
     assert bounce["sg_message_id"] == stored.sg_message_id
     assert bounce["smtp-id"] == f"<{MESSAGE_ID}@acme.example.com>"
@@ -332,7 +339,8 @@ def test_forced_reordering_posts_a_batch_out_of_order(webhook_receiver: WebhookR
 
     [post] = webhook_receiver.posts(EVENTS_PATH)
     posted = [e["sg_event_id"] for e in post.json()]
-    assert posted != queued and sorted(posted) == sorted(queued)
+    assert posted != queued
+    assert sorted(posted) == sorted(queued)
 
 
 def test_batch_answered_500_is_retried_with_the_same_events(
@@ -376,7 +384,9 @@ def test_batch_is_kept_while_the_receiver_refuses_connections() -> None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
         refused = server.webhooks.posts()[0]
-        assert refused.status_code is None and refused.error and "Connect" in refused.error
+        assert refused.status_code is None
+        assert refused.error
+        assert "Connect" in refused.error
 
         receiver = WebhookReceiver(port=port)
         try:
@@ -479,10 +489,12 @@ def test_raw_reply_posts_the_whole_message_as_email(
     webhook_receiver.wait_for(lambda r: bool(r.posts(INBOUND_PATH)))
 
     fields = webhook_receiver.posts(INBOUND_PATH)[0].form()
-    assert "headers" not in fields and "text" not in fields
+    assert "headers" not in fields
+    assert "text" not in fields
     assert fields["to"] == "reply+tok3n@inbound.localhost"
     message = email.message_from_string(fields["email"], policy=default_policy)
     assert message["In-Reply-To"] == f"<{MESSAGE_ID}@acme.example.com>"
     assert message["X-Mailer"] == "Outlook"
     body = message.get_body(("plain",))
-    assert body is not None and body.get_content().strip() == "Call me"
+    assert body is not None
+    assert body.get_content().strip() == "Call me"

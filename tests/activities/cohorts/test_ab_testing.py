@@ -142,26 +142,31 @@ def figures(**by_variant: tuple[int, int, int]) -> dict[str, VariantFigures]:
 
 def test_replies_decide_before_clicks() -> None:
     winner, why = choose_winner(["control", "b"], figures(control=(20, 1, 9), b=(20, 3, 0)), 10)
-    assert winner == "b" and "human replies 3/20" in why
+    assert winner == "b"
+    assert "human replies 3/20" in why
 
 
 def test_clicks_break_a_tie_on_replies() -> None:
     winner, why = choose_winner(["control", "b"], figures(control=(20, 2, 1), b=(20, 2, 4)), 10)
-    assert winner == "b" and "clicks 4/20" in why
+    assert winner == "b"
+    assert "clicks 4/20" in why
 
 
 def test_a_thin_sample_or_nothing_to_go_on_keeps_the_control() -> None:
     winner, why = choose_winner(["control", "b"], figures(control=(20, 0, 0), b=(4, 3, 0)), 10)
-    assert winner == "control" and "minimum sample of 10" in why
+    assert winner == "control"
+    assert "minimum sample of 10" in why
     winner, why = choose_winner(["control", "b"], figures(control=(20, 0, 0), b=(20, 0, 0)), 10)
-    assert winner == "control" and "no human replies" in why
+    assert winner == "control"
+    assert "no human replies" in why
     winner, _ = choose_winner(["control", "b"], figures(control=(20, 2, 2), b=(20, 2, 2)), 10)
     assert winner == "control"
 
 
 def test_control_can_win_outright() -> None:
     winner, why = choose_winner(["control", "b"], figures(control=(20, 4, 0), b=(20, 1, 9)), 10)
-    assert winner == "control" and why.startswith("control wins")
+    assert winner == "control"
+    assert why.startswith("control wins")
 
 
 # --- the decision on stored sends and events ------------------------------------------------------
@@ -271,13 +276,17 @@ def test_more_opens_but_fewer_replies_loses(engine) -> None:
     ab.event(b[0], "reply")
     ab.event(b[1], "reply")
     decision = AbTestService(engine).evaluate(ab.cohort_id)
-    assert decision.decided and decision.winner == "b", decision
+    assert decision.decided, decision
+    assert decision.winner == "b", decision
     with session_scope(engine) as s:
         stored = s.get(AbTest, ab.cohort_id)
-        assert stored is not None and stored.winner == "b" and stored.decided_at is not None
+        assert stored is not None
+        assert stored.winner == "b"
+        assert stored.decided_at is not None
         assert stored.figures["control"]["replied_human"] == 1
         shown = summary(s, ab.cohort_id)
-    assert shown is not None and shown.winner == "b"
+    assert shown is not None
+    assert shown.winner == "b"
     assert shown.figures["b"].reply_rate == 0.5
 
 
@@ -294,14 +303,16 @@ def test_auto_replies_and_replies_of_the_unsubscribed_do_not_count(engine) -> No
     assert decision.winner == "control", decision
     with session_scope(engine) as s:
         shown = summary(s, ab.cohort_id)
-    assert shown is not None and shown.figures["b"].replied_human == 0
+    assert shown is not None
+    assert shown.figures["b"].replied_human == 0
 
 
 def test_nothing_is_decided_before_the_sample_is_sent_and_the_window_has_passed(engine) -> None:
     ab = Seeded(engine, window=timedelta(hours=1))
     service = AbTestService(engine)
     early = service.evaluate(ab.cohort_id)
-    assert not early.decided and "8 sample contacts not sent intro" in early.reason
+    assert not early.decided
+    assert "8 sample contacts not sent intro" in early.reason
     sent_at = utcnow()
     ab.send_all(sent_at=sent_at)
     ab.event(ab.messages["b"][0], "reply")
@@ -309,7 +320,8 @@ def test_nothing_is_decided_before_the_sample_is_sent_and_the_window_has_passed(
     assert not waiting.decided
     assert waiting.recheck_after_seconds == pytest.approx(40 * 60, abs=1)
     done = service.evaluate(ab.cohort_id, now=sent_at + timedelta(hours=1, seconds=1))
-    assert done.decided and done.winner == "b"
+    assert done.decided
+    assert done.winner == "b"
     # Once called, it stays called.
     ab.event(ab.messages["control"][0], "reply")
     ab.event(ab.messages["control"][1], "reply")

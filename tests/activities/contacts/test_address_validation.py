@@ -57,7 +57,8 @@ def test_a_syntax_error_is_rejected_with_the_validators_message(email: str) -> N
     verdict = validate_address(email)
     assert not verdict.ok
     assert verdict.normalized is None
-    assert len(verdict.reasons) == 1 and verdict.reasons[0]
+    assert len(verdict.reasons) == 1
+    assert verdict.reasons[0]
 
 
 # --- disposable domains ------------------------------------------------------------------------
@@ -79,7 +80,8 @@ def test_a_disposable_domain_or_its_subdomain_is_rejected(email: str) -> None:
 def test_a_domain_that_only_resembles_a_disposable_one_passes(domain: str) -> None:
     assert not is_disposable_domain(domain)
     verdict = validate_address(f"anna@{domain}")
-    assert verdict.ok and not verdict.disposable
+    assert verdict.ok
+    assert not verdict.disposable
 
 
 # --- role accounts -----------------------------------------------------------------------------
@@ -100,7 +102,8 @@ def test_a_role_account_is_flagged_but_kept(local: str) -> None:
 )
 def test_buyer_and_personal_addresses_are_not_role_accounts(local: str) -> None:
     verdict = validate_address(f"{local}@hansa-import.de")
-    assert verdict.ok and not verdict.role_account
+    assert verdict.ok
+    assert not verdict.role_account
     assert verdict.reasons == []
 
 
@@ -109,7 +112,8 @@ def test_buyer_and_personal_addresses_are_not_role_accounts(local: str) -> None:
 )
 def test_a_no_reply_address_is_rejected(local: str) -> None:
     verdict = validate_address(f"{local}@hansa-import.de")
-    assert not verdict.ok and verdict.role_account
+    assert not verdict.ok
+    assert verdict.role_account
     assert "no-reply" in verdict.reasons[0]
 
 
@@ -131,7 +135,8 @@ def test_role_key_ignores_case_separators_tags_and_trailing_digits() -> None:
 def test_a_domain_with_mx_records_passes_the_mx_check() -> None:
     resolver = FakeResolver({"hansa-import.de": [MxRecord(10, "mx.hansa-import.de.")]})
     verdict = validate_address("anna@hansa-import.de", check_mx=True, resolver=resolver)
-    assert verdict.ok and verdict.reasons == []
+    assert verdict.ok
+    assert verdict.reasons == []
     assert resolver.queries == [("hansa-import.de", "MX")]
 
 

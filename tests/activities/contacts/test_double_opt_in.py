@@ -71,10 +71,12 @@ def test_request_mails_a_signed_link_and_confirming_lets_sending_through(
 
     result = opt_in.request(contact.id)
 
-    assert result.status == OptInStatus.SENT and result.esp_message_id
+    assert result.status == OptInStatus.SENT
+    assert result.esp_message_id
     [mail] = sim.store.messages(recipient="maria@compras.example.es")
     assert mail.from_email == "li.wei@factory.example.cn"
-    assert "Ningbo 315800" in (mail.text or "") and "Ningbo 315800" in (mail.html or "")
+    assert "Ningbo 315800" in (mail.text or "")
+    assert "Ningbo 315800" in (mail.html or "")
     assert "Compras &lt;SA&gt;" in (mail.html or "")
     assert list(mail.custom_args) == [CUSTOM_ARG_OPT_IN_ID]
     assert "List-Unsubscribe" not in mail.headers
@@ -88,7 +90,8 @@ def test_request_mails_a_signed_link_and_confirming_lets_sending_through(
         [record] = s.exec(select(ConsentRecord)).all()
     assert record.action == ConsentAction.CONFIRMED
     assert record.source == "double opt-in"
-    assert record.evidence and "IP not stored" in record.evidence
+    assert record.evidence
+    assert "IP not stored" in record.evidence
 
 
 def test_confirming_twice_records_one_confirmation(engine: sa.Engine, opt_in: OptInService) -> None:

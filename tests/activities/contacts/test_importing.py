@@ -129,7 +129,8 @@ def test_gbk_csv_from_chinese_excel_keeps_the_names(engine: sa.Engine) -> None:
 
     report = import_file(engine, csv.encode("gbk"), filename="客户.csv")
 
-    assert report.created == 1 and report.rejected == []
+    assert report.created == 1
+    assert report.rejected == []
     [wang] = _contacts(engine)
     assert (wang.first_name, wang.last_name, wang.company) == ("伟", "王", "宁波贸易有限公司")
 
@@ -212,7 +213,8 @@ def test_dry_run_reports_the_same_and_writes_nothing(engine: sa.Engine) -> None:
 
     assert (report.created, report.unchanged, len(report.rejected)) == (3, 1, 5)
     assert _contacts(engine) == []
-    assert seen[0] == (1, 9) and seen[-1] == (9, 9)
+    assert seen[0] == (1, 9)
+    assert seen[-1] == (9, 9)
 
 
 @pytest.mark.parametrize(

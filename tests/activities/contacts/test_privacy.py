@@ -150,13 +150,15 @@ def test_person_is_held_in_many_tables_before_erasure(engine, person):
     # The scan below is only worth something if it sees the person where they are.
     found = {(table, column) for table, column, _ in holders(engine, person.needles)}
     assert {("contact", "email"), ("contact", "custom"), ("message", "body_text")} <= found
-    assert ("message", "body_html") in found and ("event", "details") in found
+    assert ("message", "body_html") in found
+    assert ("event", "details") in found
 
 
 def test_erase_leaves_no_personal_data_in_any_table(engine, person):
     report = PrivacyService(engine).erase(person.contact.id)
 
-    assert report.erased and report.contact_id == person.contact.id
+    assert report.erased
+    assert report.contact_id == person.contact.id
     assert holders(engine, person.needles) == []
     with session_scope(engine) as s:
         assert s.get(Contact, person.contact.id) is None
@@ -175,7 +177,8 @@ def test_erase_keeps_the_address_suppressed_by_hash(engine, person):
     assert report.suppression_added
     with session_scope(engine) as s:
         row = s.get(Suppression, address_hash(person.contact.email.upper()))
-        assert row is not None and row.reason == SuppressionReason.ERASED
+        assert row is not None
+        assert row.reason == SuppressionReason.ERASED
         # A check_consent-style lookup for a new contact with that address refuses it.
         again = Contact(email=person.contact.email)
         s.add(again)
@@ -196,10 +199,12 @@ def test_erase_does_not_replace_an_existing_suppression(engine, person):
         )
     report = PrivacyService(engine).erase(person.contact.email)
 
-    assert report.erased and not report.suppression_added
+    assert report.erased
+    assert not report.suppression_added
     with session_scope(engine) as s:
         row = s.get(Suppression, address_hash(person.contact.email))
-        assert row is not None and row.reason == SuppressionReason.COMPLAINT
+        assert row is not None
+        assert row.reason == SuppressionReason.COMPLAINT
 
 
 def test_erase_queues_a_durable_cancel_for_each_live_enrollment_only(engine, person):
@@ -210,7 +215,8 @@ def test_erase_queues_a_durable_cancel_for_each_live_enrollment_only(engine, per
         cancels = s.exec(select(Event).where(Event.signal == EventSignal.CANCEL)).all()
     [cancel] = cancels
     assert cancel.workflow_id == person.live_workflow_id
-    assert cancel.contact_id is None and cancel.forwarded_at is None
+    assert cancel.contact_id is None
+    assert cancel.forwarded_at is None
     assert cancel.payload == {"reason": ERASURE_REASON}
     assert cancel.esp_type == "erasure"
     assert cancel.esp_event_id == f"erase-{person.contact.id}-{person.live_workflow_id}"
@@ -237,7 +243,8 @@ def test_a_new_contact_with_an_erased_address_is_refused_at_send_time(engine, pe
 def test_erase_by_address_normalises_it(engine, person):
     report = PrivacyService(engine).erase(f"  {person.contact.email.upper()} ")
 
-    assert report.erased and report.contact_id == person.contact.id
+    assert report.erased
+    assert report.contact_id == person.contact.id
     assert holders(engine, person.needles) == []
 
 
@@ -250,8 +257,10 @@ def test_erasing_twice_or_an_unknown_contact_changes_nothing(engine, person):
     by_address = service.erase(person.contact.email)
     stranger = service.erase("nobody@unknown.example.org")
 
-    assert not again.erased and again.contact_id == person.contact.id
-    assert not by_address.erased and by_address.contact_id is None
+    assert not again.erased
+    assert again.contact_id == person.contact.id
+    assert not by_address.erased
+    assert by_address.contact_id is None
     assert not stranger.erased
     assert sorted(text_cells(engine)) == sorted(before)
 
@@ -293,8 +302,11 @@ def test_export_holds_everything_on_the_person(engine, person):
     assert enrollments[person.ended_workflow_id]["outcome"] == "completed"
     assert enrollments[person.live_workflow_id]["sequence"] == "trade_intro"
     [message] = data["messages"]
-    assert message["step"] == "intro" and message["status"] == "sent" and message["sent_at"]
-    assert COMPANY in message["subject"] and FIRST in message["body_text"]
+    assert message["step"] == "intro"
+    assert message["status"] == "sent"
+    assert message["sent_at"]
+    assert COMPANY in message["subject"]
+    assert FIRST in message["body_text"]
     assert sorted(e["kind"] for e in data["events"]) == ["delivered", "open"]
     assert all(e["occurred_at"] and "details" in e for e in data["events"])
 
@@ -313,7 +325,8 @@ def test_export_shows_the_suppression_of_the_address(engine, person):
             )
         )
     data = PrivacyService(engine).export(person.contact.id)
-    assert data["suppression"]["suppressed"] and data["suppression"]["reason"] == "hard_bounce"
+    assert data["suppression"]["suppressed"]
+    assert data["suppression"]["reason"] == "hard_bounce"
 
 
 def test_export_of_an_unknown_or_erased_contact_is_not_known(engine, person):

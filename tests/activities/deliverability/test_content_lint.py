@@ -87,7 +87,9 @@ def test_shipped_trade_intro_templates_lint_without_errors() -> None:
 def test_three_spam_phrases_are_an_error(tmp_path: Path) -> None:
     report = lint(tmp_path, text="{{ greeting }} Act now: FREE samples, limited time only.")
     [message] = found(report, LintRule.SPAM_PHRASE, Severity.ERROR)
-    assert "act now" in message and "free" in message and "limited time" in message
+    assert "act now" in message
+    assert "free" in message
+    assert "limited time" in message
     assert not report.ok
 
 
@@ -115,13 +117,17 @@ def test_trade_terms_that_contain_a_trigger_word_pass(tmp_path: Path) -> None:
 def test_chinese_spam_phrases_are_found(tmp_path: Path) -> None:
     report = lint(tmp_path, text="{{ greeting }} 最低价!免费样品,限时优惠。")
     [message] = found(report, LintRule.SPAM_PHRASE, Severity.ERROR)
-    assert "最低价" in message and "免费" in message and "限时" in message and "优惠" in message
+    assert "最低价" in message
+    assert "免费" in message
+    assert "限时" in message
+    assert "优惠" in message
 
 
 def test_full_width_and_zero_width_spelling_does_not_hide_a_phrase(tmp_path: Path) -> None:
     report = lint(tmp_path, text="{{ greeting }} ＦＲＥＥ and c\u200bash. " + GOOD_TEXT)
     [message] = found(report, LintRule.SPAM_PHRASE)
-    assert "'free'" in message and "'cash'" in message
+    assert "'free'" in message
+    assert "'cash'" in message
 
 
 def test_spam_phrase_in_a_branch_no_sample_renders_is_found(tmp_path: Path) -> None:
@@ -451,4 +457,5 @@ def test_a_cohort_start_lints_every_template_of_the_sequence(tmp_path):
     assert lint_before_start("promo", tmp_path).ok
     (folder / "offer.jinja").write_text(good.replace("Hello", "FREE CASH WINNER!!!"))
     report = lint_before_start("promo", tmp_path)
-    assert not report.ok and {f.template for f in report.errors} == {"promo/offer"}
+    assert not report.ok
+    assert {f.template for f in report.errors} == {"promo/offer"}

@@ -511,7 +511,8 @@ def test_mx_host_ip_listed_on_zen_fails_with_the_decoded_listing(zone: Zone) -> 
 
     assert check.status is CheckStatus.FAIL
     assert MX_IP in check.summary
-    assert "SBL" in check.summary and "XBL" in check.summary
+    assert "SBL" in check.summary
+    assert "XBL" in check.summary
     assert "delisting of 64.233.184.26" in check.fix
 
 
@@ -524,7 +525,8 @@ def test_refused_blocklist_query_is_an_error_not_a_listing(zone: Zone) -> None:
     for name in ("DNSBL dbl.spamhaus.org", "DNSBL zen.spamhaus.org"):
         check = result(report, name)
         assert check.status is CheckStatus.ERROR
-        assert "refused" in check.summary and "not a listing" in check.summary
+        assert "refused" in check.summary
+        assert "not a listing" in check.summary
         assert "public" in check.summary
     assert report.ok
 

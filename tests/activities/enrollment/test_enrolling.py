@@ -15,7 +15,8 @@ from tests.factories import make_contact
 def test_unknown_sequence_is_refused_naming_the_known_ones():
     with pytest.raises(InvalidInput) as exc:
         validate_params("no_such_sequence", {})
-    assert exc.value.field == "sequence" and "trade_intro" in exc.value.reason
+    assert exc.value.field == "sequence"
+    assert "trade_intro" in exc.value.reason
 
 
 @pytest.mark.parametrize(
@@ -29,7 +30,8 @@ def test_unknown_sequence_is_refused_naming_the_known_ones():
 def test_bad_params_are_refused_before_the_workflow_starts(params, problem):
     with pytest.raises(InvalidInput) as exc:
         validate_params("trade_intro", params)
-    assert exc.value.field == "params" and problem in exc.value.reason
+    assert exc.value.field == "params"
+    assert problem in exc.value.reason
 
 
 def test_good_params_pass():
@@ -51,7 +53,8 @@ def test_outcome_is_mirrored_into_the_enrollment_row(engine):
     record_outcome(engine, FinishEnrollmentInput(workflow_id=workflow_id, outcome=Outcome.REPLIED))
     with session_scope(engine) as s:
         row = s.get(Enrollment, workflow_id)
-        assert row.outcome == "replied" and row.ended_at is not None
+        assert row.outcome == "replied"
+        assert row.ended_at is not None
 
 
 def test_outcome_of_an_erased_enrollment_is_a_no_op(engine):
@@ -84,7 +87,8 @@ def test_import_flags_role_accounts_but_keeps_them(engine):
     buyer = upsert_contact(
         engine, "purchasing@importer.example.de", consent=ConsentEvidence(source="test")
     )
-    assert info.role_account and info.email == "info@importer.example.de"
+    assert info.role_account
+    assert info.email == "info@importer.example.de"
     assert not buyer.role_account
 
 
@@ -208,7 +212,8 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
     # Started: exactly the good ones, with their calendars and the cohort's search attributes.
     assert set(client.started) == {enrollment_workflow_id("trade_intro", c) for c in started}
     arg, kw = client.started[enrollment_workflow_id("trade_intro", good.id)]
-    assert arg.cohort_id == "c1" and arg.calendar.time_zone == "Europe/Berlin"
+    assert arg.cohort_id == "c1"
+    assert arg.calendar.time_zone == "Europe/Berlin"
     assert arg.calendar.country == "DE"
     # All the workflow's first task would otherwise upsert: sequence, cohort and status.
     attributes = {p.key.name: p.value for p in kw["search_attributes"]}
@@ -223,8 +228,10 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
     rows = _rows(engine)
     for contact_id in started:
         row = rows[contact_id]
-        assert row.cohort_id == "c1" and row.sender_id == "default"
-        assert row.outcome is None and row.ended_at is None  # a re-enrollment starts afresh
+        assert row.cohort_id == "c1"
+        assert row.sender_id == "default"
+        assert row.outcome is None
+        assert row.ended_at is None
     # Refused ones keep what they had (or have no row).
     assert rows[ended_lately.id].outcome == "completed"
     assert rows[live.id].cohort_id is None
@@ -280,7 +287,8 @@ def test_batch_refusals_for_everyone_start_nothing(engine):
     no_sender = _enroll_many(engine, client, [contact.id, unknown], sender_id="nobody")
     assert no_sender[contact.id].field == "sender_id"
     assert no_sender[unknown].field == "contact_id"  # the contact is checked first
-    assert client.started == {} and _rows(engine) == {}
+    assert client.started == {}
+    assert _rows(engine) == {}
     assert _enroll_many(engine, client, []) == {}
 
 

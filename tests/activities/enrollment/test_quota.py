@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from activities.enrollment.quota import QuotaService, next_sender_day_start, ramp_cap, today
 from models.db import session_scope
-from models.errors import QuotaExhausted, SenderPaused
+from models.errors import EspUnavailable, QuotaExhausted, SenderPaused
 from models.tables import Contact, Message, Sender, SenderDayQuota
 from tests.factories import make_contact, make_sender, sending_service, step_input
 from tests.sim_fixtures import SIM_API_KEY
@@ -80,8 +80,10 @@ def test_concurrent_reservations_never_exceed_the_cap(engine):
         t.join()
     with session_scope(engine) as s:
         [row] = s.exec(select(SenderDayQuota)).all()
-    assert len(granted) == 25 and row.used == 25
-    assert len(refused) == 35 and set(refused) == {"sender_day"}
+    assert len(granted) == 25
+    assert row.used == 25
+    assert len(refused) == 35
+    assert set(refused) == {"sender_day"}
 
 
 def test_recipient_domain_throttle_per_hour(engine):
@@ -141,7 +143,7 @@ def test_a_send_the_esp_refused_gives_its_quota_back(engine, sim):
 
     httpx.post(f"{sim.url}/_sim/faults", json={"status": 503, "count": 1}).raise_for_status()
     step = step_input(make_contact(engine))
-    with pytest.raises(Exception):  # noqa: B017 - EspUnavailable, tested elsewhere
+    with pytest.raises(EspUnavailable):
         service.send_step(step)
     with session_scope(engine) as s:
         sender = s.get(Sender, "default")

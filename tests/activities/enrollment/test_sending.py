@@ -65,17 +65,20 @@ def test_send_delivers_personalised_mail_with_compliance_headers(engine, sim, se
 
     result = service.send_step(step)
 
-    assert result.status == SendStatus.SENT and result.esp_message_id
+    assert result.status == SendStatus.SENT
+    assert result.esp_message_id
     [mail] = received(sim)
     assert mail["recipient"] == contact.email
     assert "Schmidt Maschinen GmbH" in mail["subject"]
     assert mail["text"].startswith("Hi Anna,")
-    assert "88 Harbour Road" in mail["text"] and "88 Harbour Road" in mail["html"]
+    assert "88 Harbour Road" in mail["text"]
+    assert "88 Harbour Road" in mail["html"]
     headers = mail["headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe_url = headers["List-Unsubscribe"].strip("<>")
     assert unsubscribe_url.startswith(f"{PUBLIC_URL}/u/")
-    assert unsubscribe_url in mail["text"] and unsubscribe_url in mail["html"]
+    assert unsubscribe_url in mail["text"]
+    assert unsubscribe_url in mail["html"]
     token = unsubscribe_url.rsplit("/", 1)[1]
     assert verify(SECRET, TokenPurpose.UNSUBSCRIBE, token) == step.message_id
     # custom args hold opaque ids only: SendGrid keeps them forever.
@@ -85,10 +88,12 @@ def test_send_delivers_personalised_mail_with_compliance_headers(engine, sim, se
     }
     assert contact.email not in str(mail["custom_args"])
     reply_local, reply_domain = mail["reply_to"].split("@")
-    assert reply_domain == INBOUND_DOMAIN and reply_local.startswith("reply+")
+    assert reply_domain == INBOUND_DOMAIN
+    assert reply_local.startswith("reply+")
     assert verify(SECRET, TokenPurpose.REPLY, reply_local.removeprefix("reply+")) == step.message_id
     row = message_row(engine, step.message_id)
-    assert row is not None and row.status == MessageStatus.SENT
+    assert row is not None
+    assert row.status == MessageStatus.SENT
     assert row.esp_message_id == mail["esp_message_id"]
 
 
@@ -97,7 +102,8 @@ def test_missing_first_name_gets_a_friendly_greeting(engine, sim, service):
     service.send_step(step_input(nameless))
     [mail] = received(sim)
     assert mail["text"].startswith(FALLBACK_GREETING)
-    assert "Sir" not in mail["text"] and "Madam" not in mail["text"]
+    assert "Sir" not in mail["text"]
+    assert "Madam" not in mail["text"]
 
 
 def test_missing_first_name_greets_the_company_team(engine, sim, service):
@@ -198,7 +204,8 @@ def test_bad_request_is_permanent_and_names_the_field(engine, sim):
     step = step_input(make_contact(engine))
     with pytest.raises(EspRejected) as exc:
         service.send_step(step)
-    assert exc.value.status == 400 and "from" in str(exc.value)
+    assert exc.value.status == 400
+    assert "from" in str(exc.value)
     assert message_row(engine, step.message_id).status == MessageStatus.FAILED
     with pytest.raises(EspRejected):  # a retry does not call SendGrid again
         service.send_step(step)
@@ -210,7 +217,8 @@ def test_wrong_api_key_is_permanent_with_a_clear_message(engine, sim):
     service = sending_service(engine, sim.url, "SG.wrong")
     with pytest.raises(EspRejected) as exc:
         service.send_step(step_input(make_contact(engine)))
-    assert exc.value.status == 401 and "NURTURE_SENDGRID_API_KEY" in str(exc.value)
+    assert exc.value.status == 401
+    assert "NURTURE_SENDGRID_API_KEY" in str(exc.value)
 
 
 def test_rate_limit_retries_after_the_reset_and_sends_once(engine, sim, service):
@@ -230,7 +238,8 @@ def test_server_errors_are_retried_and_then_send_once(engine, sim, service, stat
     fault(sim, status=status, count=1)
     with pytest.raises(EspUnavailable) as exc:
         service.send_step(step)
-    assert not exc.value.maybe_accepted and exc.value.status == status
+    assert not exc.value.maybe_accepted
+    assert exc.value.status == status
     assert service.send_step(step).status == SendStatus.SENT
     assert len(received(sim)) == 1
 
@@ -268,14 +277,16 @@ def test_activity_turns_withdrawn_consent_into_a_non_retryable_error(engine, sim
     contact = make_contact(engine, consent=ConsentAction.WITHDRAWN)
     with pytest.raises(ApplicationError) as exc:
         run_activity(service, step_input(contact))
-    assert exc.value.type == "ConsentWithdrawn" and exc.value.non_retryable
+    assert exc.value.type == "ConsentWithdrawn"
+    assert exc.value.non_retryable
 
 
 def test_activity_retries_rate_limits_after_the_stated_reset(engine, sim, service):
     fault(sim, status=429, count=1, reset_after_seconds=45)
     with pytest.raises(ApplicationError) as exc:
         run_activity(service, step_input(make_contact(engine)))
-    assert exc.value.type == "EspRateLimited" and not exc.value.non_retryable
+    assert exc.value.type == "EspRateLimited"
+    assert not exc.value.non_retryable
     assert exc.value.next_retry_delay is not None
     assert 30 <= exc.value.next_retry_delay.total_seconds() <= 46
 
@@ -284,7 +295,8 @@ def test_activity_marks_server_errors_retryable(engine, sim, service):
     fault(sim, status=502, count=1)
     with pytest.raises(ApplicationError) as exc:
         run_activity(service, step_input(make_contact(engine)))
-    assert exc.value.type == "EspUnavailable" and not exc.value.non_retryable
+    assert exc.value.type == "EspUnavailable"
+    assert not exc.value.non_retryable
 
 
 def test_activity_returns_the_sent_result(engine, sim, service):

@@ -148,7 +148,8 @@ def test_away_phrase_in_body_counts_only_with_a_return_date(
     )
     result = verdict(body=f"{with_date}.")
     assert result.is_auto
-    assert result.reason is not None and result.reason.startswith("body: ")
+    assert result.reason is not None
+    assert result.reason.startswith("body: ")
     assert result.return_date == DEC_2
 
 

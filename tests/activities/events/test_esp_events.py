@@ -231,7 +231,8 @@ def test_unknown_event_type_is_kept_without_an_engagement_event() -> None:
 def test_event_name_is_normalised_to_lower_case() -> None:
     item = parse_one({"event": " Delivered ", "timestamp": TS})
     assert item.esp_type == "delivered"
-    assert item.event is not None and item.event.kind == EventKind.DELIVERED
+    assert item.event is not None
+    assert item.event.kind == EventKind.DELIVERED
 
 
 @pytest.mark.parametrize("name", [None, 7, "", ["open"], {"open": True}])
@@ -281,7 +282,8 @@ def test_custom_args_nested_in_an_object_are_read_too() -> None:
         }
     )
     assert (item.message_id, item.workflow_id) == (MESSAGE_ID, WORKFLOW_ID)
-    assert item.event is not None and item.event.message_id == MESSAGE_ID
+    assert item.event is not None
+    assert item.event.message_id == MESSAGE_ID
 
 
 def test_valid_nested_custom_arg_is_used_when_the_top_level_one_is_not_ours() -> None:
@@ -319,7 +321,8 @@ def test_upper_case_message_id_is_normalised() -> None:
 def test_message_id_custom_arg_that_is_not_a_uuid_is_ignored(message_id: Any) -> None:
     item = parse_one({"event": "open", "nurture_message_id": message_id})
     assert item.message_id is None
-    assert item.event is not None and item.event.message_id is None
+    assert item.event is not None
+    assert item.event.message_id is None
 
 
 @pytest.mark.parametrize(
@@ -353,11 +356,13 @@ def test_delayed_bounce_without_custom_args_keeps_sendgrid_ids_for_correlation()
             "type": "bounce",
         }
     )
-    assert item.message_id is None and item.workflow_id is None
+    assert item.message_id is None
+    assert item.workflow_id is None
     assert item.sg_message_id is not None
     assert sg_message_id_prefix(item.sg_message_id) == X_MESSAGE_ID
     assert item.email == RECIPIENT
-    assert item.event is not None and item.event.bounce_class == BounceClass.SOFT
+    assert item.event is not None
+    assert item.event.bounce_class == BounceClass.SOFT
 
 
 @pytest.mark.parametrize(
@@ -386,7 +391,8 @@ def test_id_too_long_to_be_sendgrids_is_dropped_not_truncated(field: str) -> Non
 def test_event_id_that_is_not_an_opaque_token_is_dropped(sg_event_id: Any) -> None:
     item = parse_one({"event": "open", "sg_event_id": sg_event_id})
     assert item.esp_event_id is None
-    assert item.event is not None and item.event.esp_event_id is None
+    assert item.event is not None
+    assert item.event.esp_event_id is None
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -396,7 +402,8 @@ def test_occurred_at_is_the_items_unix_timestamp_in_utc(parsed: list[EspEvent]) 
     expected = datetime(2024, 5, 6, 7, 20, tzinfo=UTC)
     for item in parsed:
         assert item.occurred_at == expected
-        assert item.occurred_at.utcoffset() is not None and not item.occurred_at.utcoffset()
+        assert item.occurred_at.utcoffset() is not None
+        assert not item.occurred_at.utcoffset()
         assert item.event is None or item.event.occurred_at == expected
 
 
@@ -456,19 +463,24 @@ def test_machine_open_comes_from_sg_machine_open(value: Any, machine: bool) -> N
 
 def test_machine_open_is_read_from_the_fixture(parsed: list[EspEvent]) -> None:
     human, machine = parsed[INDEX["open"]].event, parsed[INDEX["machine_open"]].event
-    assert human is not None and human.is_human_open
-    assert machine is not None and machine.machine_open and not machine.is_human_open
+    assert human is not None
+    assert human.is_human_open
+    assert machine is not None
+    assert machine.machine_open
+    assert not machine.is_human_open
 
 
 def test_sg_machine_open_on_a_non_open_event_does_not_mark_it() -> None:
     item = parse_one({"event": "click", "url": "https://a.example/", "sg_machine_open": True})
-    assert item.event is not None and item.event.machine_open is False
+    assert item.event is not None
+    assert item.event.machine_open is False
 
 
 def test_click_url_without_personal_data_is_kept_whole(parsed: list[EspEvent]) -> None:
     item = parsed[INDEX["click"]]
     url = "https://exporter.example/catalogue?utm_source=nurture&utm_medium=email"
-    assert item.event is not None and item.event.url == url
+    assert item.event is not None
+    assert item.event.url == url
     assert item.details["url"] == url
 
 
@@ -521,7 +533,8 @@ def test_click_url_never_carries_an_address(url: Any, kept: str | None) -> None:
 
 def test_url_on_a_non_click_event_is_not_kept(parsed: list[EspEvent]) -> None:
     item = parsed[INDEX["group_unsubscribe"]]
-    assert item.event is not None and item.event.url is None
+    assert item.event is not None
+    assert item.event.url is None
     assert "url" not in item.details
 
 
@@ -709,7 +722,8 @@ def test_arbitrary_json_parses_or_raises_malformed_payload_only(value: Any) -> N
     except MalformedPayload:
         assert not isinstance(value, list)
         return
-    assert isinstance(value, list) and len(items) == len(value)
+    assert isinstance(value, list)
+    assert len(items) == len(value)
     _check(items)
 
 
