@@ -263,11 +263,11 @@ def text_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
 def html_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
     """The footer's HTML; `Markup` escapes every value put into it, and it is returned as a
     plain `str` so that appending it to a rendered body escapes neither of them again."""
-    address = Markup("<br>").join(escape(line) for line in sender.postal_address.split("\n"))
+    postal = Markup("<br>").join(escape(line) for line in sender.postal_address.split("\n"))
     footer = Markup(
         '\n<hr><p style="font-size:12px;color:#666">{name}<br>{address}<br>'
         'Don\'t want these emails? <a href="{url}">Unsubscribe</a></p>'
-    ).format(name=sender.from_name, address=address, url=unsubscribe_url)
+    ).format(name=sender.from_name, address=postal, url=unsubscribe_url)
     return str(footer)
 
 
