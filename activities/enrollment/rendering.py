@@ -8,7 +8,8 @@ for what it is:
 
 - `html` — autoescaped. The file is compiled by an escaping environment that refuses a template
   turning escaping off (`{% autoescape false %}`) or marking anything but a literal of its own
-  `|safe`: deliberate HTML is template-owned (`"<br>"|safe`), never contact data.
+  `|safe`: deliberate HTML is template-owned (`"<br>"|safe`), never contact data. `safe` and
+  `tojson` are not even in its filter table, so no filter chosen at run time can reach them.
 - `text` — plain text, never entity-escaped (`Müller & Söhne` stays as written).
 - `subject` — plain text on one line: control characters (CR, LF, TAB, NUL, …), line separators
   and bidi controls are dropped or turned into spaces, so nothing can add a header line or
@@ -31,6 +32,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, escape
 
 from models.errors import TemplateError
@@ -136,43 +138,82 @@ def greeting(recipient: Recipient) -> str:
     return FALLBACK_GREETING
 
 
+#: Filters the escaping environment does not have: `safe` would mark contact data as HTML
+#: (a literal's `|safe` is rewritten before compiling, see `_SafeLiterals`), and `tojson` escapes
+#: `<>&'` but not `"`, so inside an attribute it would let a value close the attribute.
+_UNSAFE_FILTERS = frozenset({"safe", "tojson"})
+
+
 class _EscapingEnvironment(jinja2.Environment):
     """Autoescapes every template and refuses one that would output unescaped data."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(autoescape=True, **options)
+        for unsafe in _UNSAFE_FILTERS:
+            # Gone from the table, not only refused in the parse tree: a filter named at run
+            # time (`map("safe")`, `map(variable)`) fails instead of marking data safe.
+            del self.filters[unsafe]
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # `_parse` is private, but it is the one funnel every template (and every include or
         # import of one) is parsed through, whether loaded, compiled or parsed.
         template = super()._parse(source, name, filename)
         _refuse_unescaped_output(template, name, filename)
-        return template
+        return _SafeLiterals(name, filename).visit(template)
 
 
 def _refuse_unescaped_output(
     template: nodes.Template, name: str | None, filename: str | None
 ) -> None:
-    """Raise `TemplateSyntaxError` where a template turns escaping off or marks data as safe."""
+    """Raise `TemplateSyntaxError` where a template turns escaping off or names an unsafe
+    filter as an argument (`map("safe")`)."""
+
+    def refuse(message: str, node: nodes.Node) -> jinja2.TemplateSyntaxError:
+        return jinja2.TemplateSyntaxError(message, node.lineno, name, filename)
+
     for modifier in template.find_all(nodes.EvalContextModifier):
         for option in modifier.options:
             if option.key == "autoescape" and not (
                 isinstance(option.value, nodes.Const) and option.value.value is True
             ):
-                raise jinja2.TemplateSyntaxError(
+                raise refuse(
                     "autoescaping may not be turned off: contact data would go into the HTML raw",
-                    modifier.lineno,
-                    name,
-                    filename,
+                    modifier,
                 )
-    for node in template.find_all(nodes.Filter):
-        if node.name != "safe" or node.node is None:
-            continue  # `{% filter safe %}` only sees its body's output, already escaped
-        if isinstance(node.node, nodes.Name) or any(True for _ in node.node.find_all(nodes.Name)):
-            raise jinja2.TemplateSyntaxError(
-                '|safe may only mark a literal written in the template ("<br>"|safe), '
-                "never a variable: it would put contact data into the HTML raw",
-                node.lineno,
-                name,
-                filename,
-            )
+    for mapping in template.find_all(nodes.Filter):
+        if mapping.name != "map":
+            continue  # `map` is the one filter that applies another filter named by a string
+        for argument in mapping.args:
+            if isinstance(argument, nodes.Const) and argument.value in _UNSAFE_FILTERS:
+                raise refuse(
+                    f'map("{argument.value}") would put contact data into the HTML raw',
+                    argument,
+                )
+
+
+class _SafeLiterals(NodeTransformer):
+    """Rewrites `<literal>|safe` to a markup literal and refuses any other `|safe` or
+    `|tojson`: deliberate HTML is written in the template (`"<br>"|safe`), never built from a
+    variable."""
+
+    def __init__(self, name: str | None, filename: str | None) -> None:
+        self._name = name
+        self._filename = filename
+
+    def visit_Filter(self, node: nodes.Filter) -> nodes.Node:
+        self.generic_visit(node)  # a Filter's children are rewritten in place
+        if node.name not in _UNSAFE_FILTERS:
+            return node
+        literal = node.node is not None and not any(True for _ in node.node.find_all(nodes.Name))
+        if node.name == "safe" and literal and not isinstance(node.node, nodes.Name):
+            return nodes.MarkSafe(node.node, lineno=node.lineno)
+        raise jinja2.TemplateSyntaxError(
+            '|safe may only mark a literal written in the template ("<br>"|safe), and |tojson '
+            "is not available: either would put contact data into the HTML raw",
+            node.lineno,
+            self._name,
+            self._filename,
+        )
 
 
 class Renderer:
@@ -186,7 +227,7 @@ class Renderer:
             "keep_trailing_newline": False,
         }
         # One file, compiled twice: autoescaping is fixed when a template compiles.
-        self._html_env = _EscapingEnvironment(autoescape=True, **options)
+        self._html_env = _EscapingEnvironment(**options)
         self._plain_env = jinja2.Environment(autoescape=False, **options)
 
     def _template(

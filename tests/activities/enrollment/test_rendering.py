@@ -253,15 +253,32 @@ def render_tmp(tmp_path: Path, name: str, company: str = "<b>ACME</b>") -> Rende
         "{% set raw = contact.company %}<p>{{ raw|safe }}</p>",
         "<p>{{ greeting|safe }}</p>",
         "{% autoescape false %}<p>{{ contact.company }}</p>{% endautoescape %}",
+        "<p>{{ [contact.company]|map('safe')|join }}</p>",
+        "{% set f = 'safe' %}<p>{{ [contact.company]|map(f)|join }}</p>",
+        "<p>{{ [contact.company]|map('tojson')|join }}</p>",
+        '<a title="{{ contact.company|tojson }}">x</a>',
+        "{% filter safe %}<p>{{ contact.company }}</p>{% endfilter %}",
     ],
-    ids=["safe", "escaped-then-safe", "concatenation", "via-set", "greeting", "autoescape-false"],
+    ids=[
+        "safe",
+        "escaped-then-safe",
+        "concatenation",
+        "via-set",
+        "greeting",
+        "autoescape-false",
+        "map-safe",
+        "map-filter-named-by-variable",
+        "map-tojson",
+        "tojson-in-attribute",
+        "filter-block-safe",
+    ],
 )
 def test_a_template_that_would_output_contact_data_raw_is_refused(
     tmp_path: Path, html: str
 ) -> None:
     name = write(tmp_path, html)
 
-    with pytest.raises(TemplateError, match=r"line 1: (\|safe|autoescaping)"):
+    with pytest.raises(TemplateError, match=r"(\|safe|autoescaping|map\(|No filter named)"):
         render_tmp(tmp_path, name)
 
 
@@ -277,7 +294,7 @@ def test_deliberate_html_is_a_literal_marked_safe_by_the_template(tmp_path: Path
     name = write(
         tmp_path,
         '<p>{{ "<b>Hannover Messe</b>"|safe }} {{ contact.company }}</p>'
-        "{% filter safe %}<p>{{ contact.company }}</p>{% endfilter %}"
+        "<p>{{ contact.company }}</p>"
         "{% autoescape true %}<p>{{ contact.company }}</p>{% endautoescape %}",
     )
 
