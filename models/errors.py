@@ -257,6 +257,11 @@ def permanent_error_types() -> tuple[str, ...]:
     return tuple(sorted(c.__name__ for c in _subclasses(NurtureError) if c.permanent))
 
 
+def deferral_error_types() -> frozenset[str]:
+    """The `ApplicationError.type` of every `SendDeferred`: a send the workflow waits out."""
+    return frozenset(c.__name__ for c in _subclasses(SendDeferred))
+
+
 __all__ = [
     "CohortCancelled",
     "CohortNotFound",
@@ -292,5 +297,6 @@ __all__ = [
     "TemplateError",
     "UnknownUnsubscribeToken",
     "WinnerPending",
+    "deferral_error_types",
     "permanent_error_types",
 ]

@@ -2,9 +2,8 @@
 
     from workflows import EventKind, Sequence, sequence
 
-The engine is `workflows.sequence`, the reference sequences `workflows.trade_intro`, the
-registry the worker and CLI use `workflows.registry`. Note that the package attribute `sequence`
-is the decorator: reach the engine module by `from workflows.sequence import ...`.
+The engine is `workflows.engine`, the reference sequences `workflows.trade_intro`, the
+registry the worker and CLI use `workflows.registry`.
 """
 
 from temporalio import workflow
@@ -16,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enrollment import EnrollmentInput, EnrollmentResult, Outcome
     from models.events import EngagementEvent, EventKind
     from models.reenrollment import Reenrollment
-    from workflows.sequence import NoParams, SequenceWorkflow, Step, sequence
+    from workflows.engine import NoParams, SequenceWorkflow, Step, sequence
 
 #: What authors subclass: ``class QuoteFollowup(Sequence[QuoteParams])``. Engine code says
 #: `SequenceWorkflow`, which does not shadow `collections.abc.Sequence`.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.sequence import SequenceWorkflow
+from workflows.engine import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 #: Every sequence workflow class, in the order the CLI lists them.

@@ -18,11 +18,11 @@ import workflows
 from activities.enrollment.activities import to_application_error
 from models import errors
 from models.errors import NurtureError, permanent_error_types
-from workflows.sequence import SEND_RETRY_POLICY
+from workflows.engine import SEND_RETRY_POLICY
 
 #: Exceptions that are control flow, not domain errors: a workflow's exit unwinding `steps()`,
 #: a dev-stack child that would not start.
-NOT_DOMAIN_ERRORS = {"workflows.sequence.EnrollmentEnded", "cli.processes.ProcessFailed"}
+NOT_DOMAIN_ERRORS = {"workflows.engine.EnrollmentEnded", "cli.processes.ProcessFailed"}
 
 
 def _all_error_classes() -> list[type[NurtureError]]:

@@ -56,8 +56,8 @@ from models.wire import (
     SEND_STEP_ACTIVITY,
     STATE_QUERY,
 )
+from workflows.engine import SequenceWorkflow
 from workflows.registry import SEQUENCES
-from workflows.sequence import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 HISTORIES_DIR = Path(__file__).resolve().parent / "histories"

@@ -16,7 +16,7 @@ from temporalio import workflow
 from models.enrollment import Outcome
 from models.events import EventKind
 from tests.workflows.scenarios import Enrollment, FakeSender
-from workflows.sequence import SequenceWorkflow
+from workflows.engine import SequenceWorkflow
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MODULE = "readme_example"

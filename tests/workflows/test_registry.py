@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from temporalio import workflow
 
+from workflows.engine import SequenceWorkflow
 from workflows.registry import SEQUENCES, by_name, names
-from workflows.sequence import SequenceWorkflow
 from workflows.trade_intro import TradeIntroSequence
 
 

@@ -78,7 +78,7 @@ async def test_the_sequence_base_is_not_re_executed_for_each_run(
     # The counting sees each run's import of the workflow module; the base is imported at most
     # once (when the worker validates its workflows), not for each run.
     assert loaded["workflows.trade_intro"] >= len(histories)
-    assert loaded["workflows.sequence"] <= 1
+    assert loaded["workflows.engine"] <= 1
     # Nothing else runs again for each run: the package's own body only re-exports.
     per_run = {name for name, count in loaded.items() if count >= len(histories)}
     assert per_run == {"workflows", "workflows.trade_intro"}

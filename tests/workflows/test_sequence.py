@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from models.wire import CANCEL_SIGNAL
 from workflows import EventKind, Sequence, sequence
-from workflows.sequence import NoParams, SequenceWorkflow, exit_outcome, matches
+from workflows.engine import NoParams, SequenceWorkflow, exit_outcome, matches
 
 # The sandbox re-imports this module for ProbeSequence: test tooling passes through.
 with workflow.unsafe.imports_passed_through():

@@ -70,8 +70,8 @@ with workflow.unsafe.imports_passed_through():
         ContactNotFound,
         ContactSuppressed,
         QuotaExhausted,
-        SenderPaused,
         WinnerPending,
+        deferral_error_types,
         permanent_error_types,
     )
     from models.events import BounceClass, EngagementEvent, EventKind
@@ -99,7 +99,7 @@ _SEND_BLOCKED_OUTCOMES: dict[str, Outcome] = {
 }
 
 #: Sends the activity deferred: the workflow waits durably, then tries the step again.
-_DEFERRALS = frozenset(c.__name__ for c in (QuotaExhausted, SenderPaused, WinnerPending))
+_DEFERRALS = deferral_error_types()
 
 #: The search attributes a sequence keeps up to date (the starter may set some at start).
 _OWN_ATTRIBUTES = frozenset(key.name for key in sa.ALL)
