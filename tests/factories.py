@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -23,6 +24,7 @@ from models.tables import (
     Suppression,
     SuppressionReason,
     address_hash,
+    utcnow,
 )
 
 SECRET = "test-secret"
@@ -71,9 +73,16 @@ def make_contact(
     return contact
 
 
-def withdraw_consent(engine: sa.Engine, contact_id: UUID) -> None:
+def withdraw_consent(engine: sa.Engine, contact_id: UUID, *, at: datetime | None = None) -> None:
     with session_scope(engine) as s:
-        s.add(ConsentRecord(contact_id=contact_id, action=ConsentAction.WITHDRAWN, source="test"))
+        s.add(
+            ConsentRecord(
+                contact_id=contact_id,
+                action=ConsentAction.WITHDRAWN,
+                source="test",
+                recorded_at=at or utcnow(),
+            )
+        )
 
 
 def suppress(engine: sa.Engine, email: str, reason: SuppressionReason) -> None:

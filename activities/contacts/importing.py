@@ -363,15 +363,19 @@ def _import_row(session: Session, row: SourceRow, report: ImportReport, *, check
         return
     consent = parsed.consent()
     contact = session.exec(select(Contact).where(Contact.email == verdict.key)).first()
-    if consent is not None and contact is not None and consent.given_at is None:
+    if consent is not None and contact is not None:
         withdrawn_at = _withdrawn_since(session, contact.id)
-        if withdrawn_at is not None:
+        # A grant timed at or before the withdrawal would be written but never decide (the
+        # ledger's newest record does): refuse it rather than report consent that does not count.
+        if withdrawn_at is not None and (
+            consent.given_at is None or consent.given_at <= withdrawn_at
+        ):
             report.rejected.append(
                 _problem(
                     row.row_number,
                     "consent_time",
-                    f"the contact withdrew consent on {withdrawn_at:%Y-%m-%d}; an import "
-                    "re-grants it only with a consent_time after that",
+                    f"the contact withdrew consent on {withdrawn_at:%Y-%m-%d %H:%M} UTC; an "
+                    "import re-grants it only with a consent_time after that",
                 )
             )
             return

@@ -1,8 +1,8 @@
 """GDPR rights of a contact: export everything we hold on them (Art. 15/20), and erase them
 (Art. 17) while keeping the address suppressed by its hash, so they are never mailed again.
 
-    LookupError
-    └── ContactNotFound     no contact with that id or address (export only; erase reports it)
+An unknown contact is `models.errors.ContactNotFound` on export; erase reports it in its
+result instead.
 
 Erasure is one transaction: a durable cancel is queued in the forwarding outbox for every live
 enrollment (rows without a contact, so they outlive it), the address is suppressed by hash, and
@@ -85,12 +85,20 @@ class PrivacyService:
 
     # -- export ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _not_found(contact: UUID | str) -> ContactNotFound:
+        """The error for an unknown contact; an address is not repeated (errors reach logs)."""
+        try:
+            return ContactNotFound(f"no contact {UUID(str(contact))} (never held, or erased)")
+        except ValueError:
+            return ContactNotFound("no contact with that address (never held, or erased)")
+
     def export(self, contact: UUID | str) -> dict[str, Any]:
         """Everything held on the person, JSON-serialisable; `ContactNotFound` if none."""
         with session_scope(self._engine) as session:
             row = self._find(session, contact)
             if row is None:
-                raise ContactNotFound(str(contact))
+                raise self._not_found(contact)
             consents = session.exec(
                 select(ConsentRecord)
                 .where(ConsentRecord.contact_id == row.id)

@@ -90,7 +90,8 @@ def ensure_sender(engine: sa.Engine, sender_id: str, **fields: Any) -> Sender:
 @dataclass(frozen=True)
 class SenderResumed:
     """A resume: the sender now, and how many held enrollments were told to try again (None:
-    Temporal was unreachable, so they go on at their own recheck, within 30 minutes)."""
+    Temporal was unreachable or would not list them, so they go on at their own recheck, within
+    30 minutes)."""
 
     sender: SenderStatus
     woken: int | None
@@ -146,14 +147,14 @@ class SenderService:
             resume(session, self._get(session, sender_id))
         return self.status(sender_id)
 
-    async def _wake_held(self, sender_id: str, client: Client) -> int:
+    async def _wake_held(self, sender_id: str, client: Client) -> int | None:
         try:
             held = [
                 execution.id async for execution in client.list_workflows(HELD_BY_PAUSED_SENDER)
             ]
         except RPCError as exc:
             log.warning("held enrollments not listed; they recheck on their own", error=str(exc))
-            return 0
+            return None
         mine = await asyncio.to_thread(self._live_enrollments_of, sender_id, held)
         slots = asyncio.Semaphore(WAKE_CONCURRENCY)
 

@@ -1,6 +1,7 @@
 """The one consent rule, read the same way by every caller: the send step, enrolling (batched),
 import and the double opt-in. Each scenario is a ledger (written in one instant, so the id order
-decides, as on a fast import) and a suppression; every caller must agree with `mailing_refusal`."""
+decides, as on a fast import) and a suppression, with the answer written out; the rule and every
+caller must give that answer."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from activities.contacts.importing import import_file
 from activities.enrollment.enrolling import EnrollmentService
 from activities.enrollment.sendgrid_transport import SendGridTransport
 from models.db import session_scope
-from models.errors import SendBlocked
+from models.errors import ConsentMissing, ConsentWithdrawn, ContactSuppressed, SendBlocked
 from models.tables import ConsentAction, ConsentRecord, Contact, SuppressionReason, utcnow
 from tests.factories import (
     PUBLIC_URL,
@@ -35,33 +36,49 @@ G, W, C = ConsentAction.GRANTED, ConsentAction.WITHDRAWN, ConsentAction.CONFIRME
 
 @dataclass(frozen=True)
 class Scenario:
+    """A ledger (oldest first) and a suppression, with what the rule must answer, written out:
+    `refused` for mailing, `ask_refused` for the double opt-in request (which needs no consent)."""
+
     ledger: tuple[ConsentAction, ...]
-    suppressed: bool = False
+    suppressed: bool
+    refused: type[SendBlocked] | None
+    ask_refused: type[SendBlocked] | None
 
     @property
     def id(self) -> str:
         return "-".join(a.value for a in self.ledger) + ("+suppressed" if self.suppressed else "")
 
 
+MISSING, WITHDRAWN, SUPPRESSED = ConsentMissing, ConsentWithdrawn, ContactSuppressed
+
 SCENARIOS = [
-    Scenario(()),
-    Scenario((G,)),
-    Scenario((C,)),
-    Scenario((W,)),
-    Scenario((G, W)),
-    Scenario((W, G)),
-    Scenario((W, C)),
-    Scenario((G, W, C, W)),
-    Scenario((G,), suppressed=True),
-    Scenario((G, W), suppressed=True),
-    Scenario((), suppressed=True),
+    Scenario((), False, refused=MISSING, ask_refused=None),
+    Scenario((G,), False, refused=None, ask_refused=None),
+    Scenario((C,), False, refused=None, ask_refused=None),
+    Scenario((W,), False, refused=WITHDRAWN, ask_refused=WITHDRAWN),
+    Scenario((G, W), False, refused=WITHDRAWN, ask_refused=WITHDRAWN),
+    Scenario((W, G), False, refused=None, ask_refused=None),
+    Scenario((W, C), False, refused=None, ask_refused=None),
+    Scenario((G, W, C, W), False, refused=WITHDRAWN, ask_refused=WITHDRAWN),
+    Scenario((G,), True, refused=SUPPRESSED, ask_refused=SUPPRESSED),
+    Scenario((G, W), True, refused=WITHDRAWN, ask_refused=WITHDRAWN),
+    Scenario((), True, refused=MISSING, ask_refused=SUPPRESSED),
 ]
 
 
-def _expected(scenario: Scenario, **kw: bool) -> type[SendBlocked] | None:
-    newest = scenario.ledger[-1] if scenario.ledger else None
-    refusal = mailing_refusal(uuid4(), newest, scenario.suppressed, **kw)
+def _refusal_type(refusal: SendBlocked | None) -> type[SendBlocked] | None:
     return type(refusal) if refusal is not None else None
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_the_rule_answers_as_the_table_says(scenario: Scenario) -> None:
+    newest = scenario.ledger[-1] if scenario.ledger else None
+
+    mailing = mailing_refusal(uuid4(), newest, scenario.suppressed)
+    asking = mailing_refusal(uuid4(), newest, scenario.suppressed, consent_required=False)
+
+    assert _refusal_type(mailing) is scenario.refused
+    assert _refusal_type(asking) is scenario.ask_refused
 
 
 def _contact(engine: sa.Engine, scenario: Scenario) -> Contact:
@@ -90,7 +107,7 @@ def _raised(call) -> type[SendBlocked] | None:
 def test_send_step_and_batched_enrolling_agree_with_the_rule(engine, sim, scenario):
     make_sender(engine)
     contact = _contact(engine, scenario)
-    expected = _expected(scenario)
+    expected = scenario.refused
 
     with session_scope(engine) as s:
         assert _raised(lambda: check_consent(s, s.get(Contact, contact.id))) is expected
@@ -119,7 +136,7 @@ def test_double_opt_in_asks_only_whom_the_rule_lets_be_asked(engine, sim, scenar
         assert raised is None
         assert outcome == [OptInStatus.ALREADY_CONFIRMED]
     else:
-        assert raised is _expected(scenario, consent_required=False)
+        assert raised is scenario.ask_refused
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)

@@ -4,7 +4,7 @@ JSON and JSON Lines, dry runs and progress."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -198,6 +198,29 @@ def test_undated_consent_never_overrides_a_withdrawal(engine: sa.Engine) -> None
 
     assert [(p.row_number, p.field) for p in report.rejected] == [(2, "consent_time")]
     assert _ledger(engine, "gone@buyer.example.com")[-1].action == ConsentAction.WITHDRAWN
+
+
+def test_consent_dated_before_a_withdrawal_is_refused_after_it_re_grants(
+    engine: sa.Engine,
+) -> None:
+    contact = make_contact(engine, email="back@buyer.example.com", consent=None)
+    withdrawn_at = datetime.now(UTC) - timedelta(days=2)
+    withdraw_consent(engine, contact.id, at=withdrawn_at)
+    header = "email,consent_source,consent_time\n"
+    before = f"back@buyer.example.com,old list,{(withdrawn_at - timedelta(days=1)).isoformat()}\n"
+    after = f"back@buyer.example.com,new form,{(withdrawn_at + timedelta(minutes=1)).isoformat()}\n"
+
+    refused = import_file(engine, (header + before).encode(), filename="old.csv")
+    regranted = import_file(engine, (header + after).encode(), filename="new.csv")
+
+    assert [(p.row_number, p.field) for p in refused.rejected] == [(2, "consent_time")]
+    assert "withdrew consent" in refused.rejected[0].reason
+    assert (regranted.rejected, regranted.updated) == ([], 1)
+    ledger = _ledger(engine, "back@buyer.example.com")
+    assert [(r.action, r.source) for r in ledger] == [
+        (ConsentAction.WITHDRAWN, "test"),
+        (ConsentAction.GRANTED, "new form"),
+    ]
 
 
 def test_dry_run_reports_the_same_and_writes_nothing(engine: sa.Engine) -> None:

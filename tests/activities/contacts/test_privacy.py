@@ -332,7 +332,8 @@ def test_export_shows_the_suppression_of_the_address(engine, person):
 def test_export_of_an_unknown_or_erased_contact_is_not_known(engine, person):
     service = PrivacyService(engine)
     service.erase(person.contact.id)
-    with pytest.raises(ContactNotFound):
+    with pytest.raises(ContactNotFound, match=f"no contact {person.contact.id} "):
         service.export(person.contact.id)
-    with pytest.raises(ContactNotFound):
+    with pytest.raises(ContactNotFound, match="no contact with that address") as refused:
         service.export("nobody@unknown.example.org")
+    assert "nobody" not in str(refused.value)
