@@ -34,6 +34,10 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     SUPPRESSED = "suppressed"
     NO_CONSENT = "no_consent"
+    #: A goal of the sequence happened (a business event in its `goals`): the result names it.
+    CONVERTED = "converted"
+    #: A business event in the sequence's `exit_on` happened (became a customer, do not contact).
+    EXITED = "exited"
 
 
 class EnrollmentStatus(StrEnum):
@@ -53,6 +57,15 @@ class EnrollmentStatus(StrEnum):
     ENDED = "ended"
 
 
+class TriggerRef(BaseModel):
+    """The business event that started an enrollment (a sequence's `triggers`): opaque id, name
+    and time only; a sequence reads its properties through `event_property`."""
+
+    event_id: str
+    name: str
+    occurred_at: datetime
+
+
 class EnrollmentInput(BaseModel):
     """Start input of every sequence workflow."""
 
@@ -69,6 +82,9 @@ class EnrollmentInput(BaseModel):
     )
     ab: AbAssignment | None = Field(
         None, description="The variant this contact gets at the cohort's A/B-tested step."
+    )
+    trigger: TriggerRef | None = Field(
+        None, description="The business event that enrolled the contact, if one did."
     )
 
 
@@ -87,6 +103,10 @@ class EnrollmentResult(BaseModel):
     outcome: Outcome
     steps_sent: list[SentStep] = Field(default_factory=list)
     reason: str | None = None
+    #: For `converted`: the goal (business event name) that ended the enrollment.
+    goal: str | None = None
+    #: For `exited`: the `exit_on` business event that ended it.
+    exit_event: str | None = None
 
 
 class EnrollmentState(BaseModel):
@@ -147,3 +167,5 @@ class FinishEnrollmentInput(BaseModel):
     workflow_id: str
     outcome: Outcome
     reason: str | None = None
+    #: The business event name that ended it (`converted`: the goal; `exited`: the exit event).
+    outcome_event: str | None = None

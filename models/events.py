@@ -1,7 +1,9 @@
-"""The engagement event: one normalised model for every ESP event, from webhook parser to workflow signal.
+"""The engagement event: one normalised model for every ESP event, from webhook parser to workflow
+signal — and for business events on their way to a workflow (kind `business`, with the event's
+name and nurture's id of it).
 
-It carries opaque ids only (message id, ESP ids): never an email address or a name, because it
-travels into workflow histories.
+It carries opaque ids only (message id, ESP ids, event ids): never an email address, a name or a
+business event's properties, because it travels into workflow histories.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class EventKind(StrEnum):
     REPLY = "reply"
     UNSUBSCRIBE = "unsubscribe"
     COMPLAINT = "complaint"
+    #: A business event (meeting booked, order placed …) posted to `POST /api/events`: `name`
+    #: says which, `event_id` is nurture's id of the stored event (its properties stay in SQL).
+    BUSINESS = "business"
 
 
 class BounceClass(StrEnum):
@@ -51,6 +56,12 @@ class EngagementEvent(BaseModel):
     resume_at: datetime | None = Field(
         None, description="For an auto-reply: hold further sends until then (out of office)."
     )
+    name: str | None = Field(None, description="For a business event: its name (`meeting_booked`).")
+    event_id: str | None = Field(
+        None,
+        description="For a business event: nurture's id of the stored event, which an activity "
+        "reads its properties by (never the caller's key, which may say who it is about).",
+    )
 
     @property
     def is_human_open(self) -> bool:
@@ -59,3 +70,7 @@ class EngagementEvent(BaseModel):
     @property
     def is_human_reply(self) -> bool:
         return self.kind == EventKind.REPLY and not self.auto_reply
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind == EventKind.BUSINESS

@@ -62,6 +62,9 @@ class ContactBase(SQLModel):
 
 class Contact(ContactBase, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
+    #: The caller's own id of the contact (the CRM's): business events and enrollments may
+    #: name the contact by it.
+    external_id: str | None = Field(default=None, max_length=200, unique=True, index=True)
     #: info@, sales@ …: kept, but flagged (they reach a team, not a person).
     role_account: bool = False
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
@@ -211,6 +214,8 @@ class Enrollment(SQLModel, table=True):
     cohort_id: str | None = Field(default=None, max_length=100, index=True)
     sender_id: str = Field(max_length=64)
     outcome: str | None = Field(default=None, max_length=32)
+    #: The business event that ended it: the goal (`converted`) or the exit event (`exited`).
+    outcome_event: str | None = Field(default=None, max_length=64)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
@@ -364,8 +369,54 @@ class Event(SQLModel, table=True):
     late: bool = False
 
 
+# --- business events ----------------------------------------------------------------------------
+
+
+class BusinessEvent(SQLModel, table=True):
+    """A business event as posted (`POST /api/events`), stored once per caller's key. Its
+    properties may be personal and stay here; workflows get `id`, `name` and `occurred_at`."""
+
+    __tablename__ = "business_event"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    #: The caller's idempotency key: a re-post with the same key is a duplicate.
+    key: str = Field(max_length=200, unique=True)
+    name: str = Field(max_length=64, index=True)
+    contact_id: UUID = Field(foreign_key="contact.id", index=True, ondelete="CASCADE")
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    #: Live enrollments of the contact it was queued to (the outbox rows say when delivered).
+    forwarded_to: int = 0
+
+
+class TriggerStatus(StrEnum):
+    #: Queued in the event's commit; the trigger runner enrolls (or refuses) it.
+    PENDING = "pending"
+    ENROLLED = "enrolled"
+    #: Not enrolled, for `reason` (no consent, suppressed, live in the sequence, re-enrollment).
+    REFUSED = "refused"
+
+
+class TriggerEnrollment(SQLModel, table=True):
+    """One sequence a business event triggers for its contact: queued with the event, so an
+    enrollment happens at most once per event id and survives an API restart mid-way."""
+
+    __tablename__ = "trigger_enrollment"
+
+    event_id: UUID = Field(foreign_key="business_event.id", primary_key=True, ondelete="CASCADE")
+    sequence: str = Field(primary_key=True, max_length=100)
+    status: TriggerStatus = Field(default=TriggerStatus.PENDING, sa_type=sa.String(16), index=True)
+    reason: str | None = Field(default=None, max_length=300)
+    workflow_id: str | None = Field(default=None, max_length=300)
+    attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 __all__ = [
     "AbTest",
+    "BusinessEvent",
     "Cohort",
     "CohortMember",
     "CohortStatus",
@@ -388,6 +439,8 @@ __all__ = [
     "SenderUpdate",
     "Suppression",
     "SuppressionReason",
+    "TriggerEnrollment",
+    "TriggerStatus",
     "UtcDateTime",
     "address_hash",
     "utcnow",

@@ -7,6 +7,8 @@ from __future__ import annotations
 # --- Temporal activities -----------------------------------------------------------------------
 SEND_STEP_ACTIVITY = "send_step"
 FINISH_ENROLLMENT_ACTIVITY = "finish_enrollment"
+#: Reads one property of a stored business event (`Sequence.event_property`).
+EVENT_PROPERTY_ACTIVITY = "event_property"
 LAUNCH_BATCH_ACTIVITY = "launch_batch"
 FINISH_LAUNCH_ACTIVITY = "finish_cohort_launch"
 #: The activity the cohort launch runs until a winner is called.
@@ -50,6 +52,7 @@ __all__ = [
     "CUSTOM_ARG_WORKFLOW_ID",
     "DECIDE_AB_ACTIVITY",
     "EVENTS_SIGNAL",
+    "EVENT_PROPERTY_ACTIVITY",
     "EVENT_SIGNAL",
     "FINISH_ENROLLMENT_ACTIVITY",
     "FINISH_LAUNCH_ACTIVITY",

@@ -11,6 +11,7 @@ from temporalio import workflow
 # The workflow sandbox re-runs this package for every workflow run; what it exports comes from
 # outside (deterministic engine code and plain models), imported once per worker instead.
 with workflow.unsafe.imports_passed_through():
+    from models.business_events import Trigger
     from models.calendar import SendWindow
     from models.enrollment import EnrollmentInput, EnrollmentResult, Outcome
     from models.events import EngagementEvent, EventKind
@@ -33,5 +34,6 @@ __all__ = [
     "Sequence",
     "SequenceWorkflow",
     "Step",
+    "Trigger",
     "sequence",
 ]

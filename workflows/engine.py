@@ -51,6 +51,7 @@ from typing_extensions import TypeVar
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
+    from models.business_events import Trigger, check_event_names
     from models.calendar import ContactCalendar, SendWindow
     from models.enrollment import (
         EnrollmentInput,
@@ -261,9 +262,25 @@ class SequenceWorkflow(Generic[P]):
     send_window: ClassVar[SendWindow] = SendWindow()
     #: May a contact enrolled before be enrolled again (checked by the enrolling service)?
     reenrollment: ClassVar[Reenrollment] = Reenrollment.never()
+    #: Business event names that end the enrollment `converted` at once, even mid-wait (the
+    #: result and the SQL mirror name the goal): ``goals = {"meeting_booked", "order_placed"}``.
+    goals: ClassVar[frozenset[str]] = frozenset()
+    #: Business event names that end it `exited` (``{"became_customer", "do_not_contact"}``).
+    exit_on: ClassVar[frozenset[str]] = frozenset()
+    #: Business events that enroll a contact: ``(Trigger("quote_requested"),)`` (read by the
+    #: API's trigger runner; the workflow gets the event as `input.trigger`).
+    triggers: ClassVar[tuple[Trigger, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Names checked when the class is defined: a typo fails the worker's start, not a buyer.
+        cls.goals = check_event_names(cls.goals, where=f"{cls.__name__}.goals")
+        cls.exit_on = check_event_names(cls.exit_on, where=f"{cls.__name__}.exit_on")
+        if both := cls.goals & cls.exit_on:
+            raise TypeError(f"{cls.__name__}: {sorted(both)} both in goals and exit_on")
+        cls.triggers = tuple(cls.triggers)
+        if not all(isinstance(t, Trigger) for t in cls.triggers):
+            raise TypeError(f"{cls.__name__}.triggers takes Trigger(...) items")
         model = _params_model_of(cls)
         if model is None:
             return

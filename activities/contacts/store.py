@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from activities.contacts.address_validation import AddressVerdict, validate_address
+from models.business_events import ContactRef
 from models.db import session_scope
 from models.errors import InvalidInput
 from models.tables import ConsentAction, ConsentBasis, ConsentRecord, Contact, utcnow
@@ -52,6 +53,18 @@ def normalise_email(email: str) -> str:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise InvalidInput("email", str(exc)) from exc
+
+
+def find_contact(session: Session, ref: ContactRef) -> Contact | None:
+    """The contact `ref` names (by id, address or external id), or None. A malformed address is
+    `InvalidInput`, not "unknown"."""
+    if ref.id is not None:
+        return session.get(Contact, ref.id)
+    if ref.external_id is not None:
+        return session.exec(select(Contact).where(Contact.external_id == ref.external_id)).first()
+    assert ref.email is not None  # ContactRef holds exactly one
+    address = normalise_email(ref.email)
+    return session.exec(select(Contact).where(Contact.email == address)).first()
 
 
 def vetted_address(email: str, *, check_mx: bool = False) -> AddressVerdict:
