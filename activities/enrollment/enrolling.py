@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from activities.contacts.consent import mailing_refusal, newest_consent_actions, suppressed_hashes
 from models import search_attributes as sa_keys
@@ -26,6 +28,7 @@ from models.enrollment import (
     EnrollmentInput,
     EnrollmentStatus,
     FinishEnrollmentInput,
+    TriggerRef,
     enrollment_workflow_id,
 )
 from models.errors import (
@@ -166,11 +169,17 @@ class EnrollmentService:
         params: dict[str, Any] | None = None,
         send_windows: bool = True,
         ab: AbAssignment | None = None,
+        trigger: TriggerRef | None = None,
+        start_delay: timedelta | None = None,
+        memo: dict[str, str] | None = None,
     ) -> str:
         """Start the enrollment; returns its workflow id. `EnrollmentConflict` if one is live.
 
         `send_windows=False` lets steps go whenever due (demos and tests that run in seconds).
-        `ab`: the variant of the cohort's A/B-tested step this contact gets.
+        `ab`: the variant of the cohort's A/B-tested step this contact gets. `trigger`: the
+        business event that enrolls the contact (`input.trigger`); `start_delay`: the workflow
+        exists at once (so it is live for conflicts) and runs its first step after the delay;
+        `memo`: opaque keys the starter recognises its own start by (`started_with_memo`).
         """
         result = (
             await self.enroll_many(
@@ -180,6 +189,9 @@ class EnrollmentService:
                 sender_id=sender_id,
                 params=params,
                 send_windows=send_windows,
+                trigger=trigger,
+                start_delay=start_delay,
+                memo=memo,
             )
         )[contact_id]
         if isinstance(result, Exception):
@@ -196,6 +208,9 @@ class EnrollmentService:
         params: dict[str, Any] | None = None,
         send_windows: bool = True,
         concurrency: int = 20,
+        trigger: TriggerRef | None = None,
+        start_delay: timedelta | None = None,
+        memo: dict[str, str] | None = None,
     ) -> dict[UUID, str | NurtureError]:
         """Enroll many contacts (each with its A/B assignment) in `sequence`: the checks of
         `enroll` for the whole batch in one session, the workflows started `concurrency` at a
@@ -242,6 +257,7 @@ class EnrollmentService:
                 params=params or {},
                 calendar=calendar if send_windows else None,
                 ab=ab,
+                trigger=trigger,
             )
             async with semaphore:
                 try:
@@ -252,6 +268,8 @@ class EnrollmentService:
                         task_queue=self._task_queue,
                         search_attributes=search_attributes,
                         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                        start_delay=start_delay,
+                        memo=memo,
                         # Started from a worker (a cohort launch), the first workflow task
                         # comes back in the start's answer and runs on that worker: no
                         # matching, no poll. Elsewhere (the API, the CLI) it is a plain start.
@@ -282,6 +300,17 @@ class EnrollmentService:
         if unexpected:
             raise unexpected[0]
         return results
+
+
+async def started_with_memo(client: Client, workflow_id: str, key: str, value: str) -> bool:
+    """Whether the running workflow `workflow_id` was started with `memo[key] == value`: how a
+    starter that crashed after `start_workflow` recognises its own start on the retry (Temporal
+    generates the start's request id itself, so it cannot deduplicate it for us)."""
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+        return await description.memo_value(key, default=None) == value
+    except RPCError:
+        return False
 
 
 def _chunks(items: list[T], size: int = _IN_CHUNK) -> Iterator[list[T]]:
@@ -316,4 +345,4 @@ def record_outcome(engine: sa.Engine, finish: FinishEnrollmentInput) -> None:
             session.add(row)
 
 
-__all__ = ["EnrollmentService", "record_outcome", "validate_params"]
+__all__ = ["EnrollmentService", "record_outcome", "started_with_memo", "validate_params"]
