@@ -16,6 +16,9 @@ STEP_METRICS = (
     "clicked",
     "replied_human",
     "replied_auto",
+    #: Enrollments that reached a goal with this as the last step sent before it (not an event
+    #: of the message: `activities.cohorts.conversions` attributes it).
+    "converted",
     "unsubscribed",
     "bounced_hard",
     "bounced_soft",

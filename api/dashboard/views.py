@@ -24,6 +24,7 @@ METRIC_LABELS = {
     "clicked": "Clicked",
     "replied_human": "Replied",
     "replied_auto": "Auto-replies",
+    "converted": "Converted",
     "unsubscribed": "Unsubscribed",
     "bounced_hard": "Hard bounces",
     "bounced_soft": "Soft bounces",
@@ -32,13 +33,14 @@ METRIC_LABELS = {
     "unknown": "Unknown",
 }
 #: The stages drawn as bars, in funnel order (those a step carries).
-CHART_METRICS = ("sent", "delivered", "opened_human", "clicked", "replied_human")
+CHART_METRICS = ("sent", "delivered", "opened_human", "clicked", "replied_human", "converted")
 BAR_COLORS = {
     "sent": "#9db4ef",
     "delivered": "#6d8fe6",
     "opened_human": "#3f6ad8",
     "clicked": "#2a4fb0",
     "replied_human": "#1f8a4c",
+    "converted": "#b8860b",
 }
 
 
