@@ -226,6 +226,8 @@ def print_funnel(f: CohortFunnel) -> None:
     console.print(table)
     if f.outcomes:
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(f.outcomes.items())))
+    if f.goals:
+        console.print("goals reached: " + ", ".join(f"{k} {v}" for k, v in sorted(f.goals.items())))
     if f.ab_test is not None:
         ab = f.ab_test
         console.print(f"A/B test of {ab.step} (sample {ab.sample_per_variant} per variant):")
@@ -233,7 +235,8 @@ def print_funnel(f: CohortFunnel) -> None:
             fig = ab.figures.get(variant)
             if fig is not None:
                 console.print(
-                    f"  {variant}: {fig.sent} sent, {fig.replied_human} human replies "
+                    f"  {variant}: {fig.sent} sent, {fig.converted} conversions "
+                    f"({fig.conversion_rate:.1%}), {fig.replied_human} human replies "
                     f"({fig.reply_rate:.1%}), {fig.clicked} clicks ({fig.click_rate:.1%})"
                 )
         console.print(

@@ -3,9 +3,10 @@ which variant (deterministic per cohort and contact), the figures per variant an
 (the `decide_ab_winner` activity in `activities.cohorts.activities` runs it until a winner is
 called).
 
-The winner is the variant with the most human replies per send — a reply that is not an
-auto-reply, from a message not unsubscribed from or complained about — then the most such
-clicks. Opens never count: machine opens (Apple MPP, scanners) make them noise. Until every
+The winner is the variant with the most conversions per send (enrollments that reached a goal of
+the sequence after receiving the variant), then the most human replies per send — a reply that
+is not an auto-reply, from a message not unsubscribed from or complained about — then the most
+such clicks. Opens never count: machine opens (Apple MPP, scanners) make them noise. Until every
 variant has its minimum sample of sends, and the window for answers has passed since the
 sample's last send, nothing is decided; if a variant misses its minimum, the control is kept.
 """
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from activities.cohorts.conversions import converted_after
 from activities.cohorts.event_metrics import event_metrics
 from models.ab_test import (
     CONTROL_VARIANT,
@@ -124,8 +126,11 @@ def record_test(session: Session, cohort_id: str, spec: AbTestSpec, variants: li
 
 class VariantFigures(BaseModel):
     sent: int = 0
+    #: Enrollments sent this variant that then reached a goal (outcome `converted`).
+    converted: int = 0
     replied_human: int = 0
     clicked: int = 0
+    conversion_rate: float = 0.0
     reply_rate: float = 0.0
     click_rate: float = 0.0
 
@@ -145,7 +150,8 @@ class AbSummary(BaseModel):
 
 
 def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]:
-    """Per variant: sends of the tested step and the human replies and clicks they drew."""
+    """Per variant: sends of the tested step, and the conversions, human replies and clicks they
+    drew."""
     messages = session.exec(
         select(Message.id, Message.variant, Message.status).where(
             Message.cohort_id == test.cohort_id,
@@ -155,9 +161,11 @@ def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]
     ).all()
     variant_of = {m_id: variant for m_id, variant, _ in messages}
     figures = {v: VariantFigures() for v in test.variants}
-    for _, variant, status in messages:
-        if status == MessageStatus.SENT and variant is not None:
-            figures.setdefault(variant, VariantFigures()).sent += 1
+    sent = [m_id for m_id, variant, status in messages if status == MessageStatus.SENT]
+    for sent_id in sent:
+        figures.setdefault(str(variant_of[sent_id]), VariantFigures()).sent += 1
+    for converted_id in converted_after(session, sent):
+        figures[str(variant_of[converted_id])].converted += 1
     metrics: dict[str, set[str]] = defaultdict(set)
     for message_id, kind, payload, details in session.exec(
         select(Event.message_id, Event.kind, Event.payload, Event.details).where(
@@ -174,47 +182,66 @@ def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]
         counted.clicked += "clicked" in seen
     for counted in figures.values():
         if counted.sent:
+            counted.conversion_rate = round(counted.converted / counted.sent, 4)
             counted.reply_rate = round(counted.replied_human / counted.sent, 4)
             counted.click_rate = round(counted.clicked / counted.sent, 4)
     return figures
 
 
+#: What a variant is ranked by, most important first: (figure, its rate, how it reads).
+_RANKING = (
+    ("converted", "conversion_rate", "conversions"),
+    ("replied_human", "reply_rate", "human replies"),
+    ("clicked", "click_rate", "clicks"),
+)
+
+
+def _ranking_key(figures: VariantFigures) -> tuple[float, ...]:
+    return tuple(getattr(figures, rate) for _, rate, _ in _RANKING)
+
+
+def _why_ahead(best: str, top: VariantFigures, runner_up: str, other: VariantFigures) -> str:
+    """The first figure `best` leads `runner_up` on, as ops read it; the ties before it named."""
+    tied: list[str] = []
+    for count, rate, label in _RANKING:
+        mine, theirs = getattr(top, rate), getattr(other, rate)
+        if mine == theirs:
+            tied.append(f"{label} tie at {mine:.1%}")
+            continue
+        lead = (
+            f"{label} {getattr(top, count)}/{top.sent} ({mine:.1%}) against {runner_up} "
+            f"{getattr(other, count)}/{other.sent} ({theirs:.1%})"
+        )
+        return "; ".join([*tied, lead])
+    return "; ".join(tied)
+
+
 def choose_winner(
     variants: list[str], figures: dict[str, VariantFigures], min_sends: int
 ) -> tuple[str, str]:
-    """(winner, why): most human replies per send, then most clicks per send; ties and thin
-    samples keep the first variant (the control). Opens are not looked at."""
+    """(winner, why): most conversions per send, then most human replies per send, then most
+    clicks per send; ties and thin samples keep the first variant (the control). Opens are not
+    looked at."""
     control = variants[0]
     thin = [v for v in variants if figures[v].sent < min_sends]
     if thin:
         shown = ", ".join(f"{v} {figures[v].sent} sent" for v in thin)
         return control, f"minimum sample of {min_sends} sends not reached ({shown}): {control} kept"
 
-    def key(v: str) -> tuple[float, float]:
-        return figures[v].reply_rate, figures[v].click_rate
+    def key(v: str) -> tuple[float, ...]:
+        return _ranking_key(figures[v])
 
     best = max(variants, key=key)  # the first of equals: the control, if it is among them
-    if key(best) == (0.0, 0.0):
-        return control, f"no human replies or clicks in any variant: {control} kept"
+    if not any(key(best)):
+        return control, f"no conversions, human replies or clicks in any variant: {control} kept"
     runner_up = max((v for v in variants if v != best), key=key)
-    top, other = figures[best], figures[runner_up]
     if key(best) == key(runner_up):
         return (
             best,
-            f"{best} ties {runner_up} on replies and clicks: the earlier variant, {best}, kept",
+            f"{best} ties {runner_up} on conversions, replies and clicks: the earlier variant, "
+            f"{best}, kept",
         )
-    if top.reply_rate > other.reply_rate:
-        why = (
-            f"human replies {top.replied_human}/{top.sent} ({top.reply_rate:.1%}) against "
-            f"{runner_up} {other.replied_human}/{other.sent} ({other.reply_rate:.1%})"
-        )
-    else:
-        why = (
-            f"replies tie at {top.reply_rate:.1%}; clicks {top.clicked}/{top.sent} "
-            f"({top.click_rate:.1%}) against {runner_up} {other.clicked}/{other.sent} "
-            f"({other.click_rate:.1%})"
-        )
-    return best, f"{best} wins on {why}"
+    return best, f"{best} wins on {_why_ahead(best, figures[best], runner_up, figures[runner_up])}"
 
 
 def winner_of(session: Session, cohort_id: str | None, step: str) -> str | None:

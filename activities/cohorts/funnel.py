@@ -1,7 +1,8 @@
 """The funnel of a cohort, per step (and per variant of an A/B-tested step): sent, delivered,
-opened (human / machine), clicked, replied (human / auto), unsubscribed, bounced (hard / soft /
-block), complained, unknown — with rates over sent — plus the enrollments' outcomes, the launch's
-enrolled / skipped / held-out counts and the A/B test's figures and decision."""
+opened (human / machine), clicked, replied (human / auto), converted (credited to the last step
+sent before the goal), unsubscribed, bounced (hard / soft / block), complained, unknown — with
+rates over sent — plus the enrollments' outcomes and goals reached, the launch's enrolled /
+skipped / held-out counts and the A/B test's figures and decision."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from activities.cohorts.ab_testing import AbSummary, summary
+from activities.cohorts.conversions import conversions, credited_messages
 from activities.cohorts.event_metrics import STEP_METRICS, event_metrics
 from models.tables import (
     Cohort,
@@ -44,6 +46,8 @@ class CohortFunnel(BaseModel):
     holdout: int = 0
     skip_reasons: dict[str, int]
     outcomes: dict[str, int]
+    #: Conversions per goal (the business event that ended the enrollment `converted`).
+    goals: dict[str, int] = {}
     steps: list[StepFunnel]
     ab_test: AbSummary | None = None
 
@@ -100,6 +104,10 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
             continue
         for metric in event_metrics(kind, payload, details):
             seen[row_of[event_message_id]][metric].add(event_message_id)
+    converted = conversions(session, cohort_id=cohort_id)
+    for message_id in credited_messages(session, converted):
+        if message_id in row_of:
+            seen[row_of[message_id]]["converted"].add(message_id)
     steps = []
     first_seen = {step: i for i, (step, _) in reversed(list(enumerate(order)))}
     for step, variant in sorted(order, key=lambda r: (first_seen[r[0]], r[1] or "")):
@@ -123,6 +131,7 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
         holdout=member_counts.get(MemberStatus.HOLDOUT, 0),
         skip_reasons=dict(reasons),
         outcomes=dict(outcomes),
+        goals=dict(Counter(c.goal or "unnamed" for c in converted)),
         steps=steps,
         ab_test=summary(session, cohort_id),
     )

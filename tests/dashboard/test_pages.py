@@ -18,7 +18,7 @@ from api.dashboard.session import COOKIE_NAME, SESSION_SECONDS, session_cookie, 
 from api.dashboard.views import funnel_view, temporal_workflow_url
 from models.db import session_scope
 from models.settings import Settings
-from models.tables import Sender
+from models.tables import Enrollment, Sender, utcnow
 from tests.dashboard.conftest import API_TOKEN, BEARER, TEMPORAL_UI, SeededCohort, seed_cohort
 from tests.dashboard.markup import Page
 
@@ -193,12 +193,33 @@ def test_cohort_page_numbers_equal_the_api(dash_client: TestClient, seeded: Seed
     assert api["outcomes"] == {"running": 3, "bounced": 1}
 
 
+def test_cohort_page_shows_conversions_per_step_and_goal_as_the_api(
+    dash_client: TestClient, dash_engine: sa.Engine, seeded: SeededCohort
+) -> None:
+    with session_scope(dash_engine) as s:
+        enrollment = s.get(Enrollment, seeded.intro[1].workflow_id)
+        assert enrollment is not None
+        enrollment.outcome, enrollment.outcome_event = "converted", "meeting_booked"
+        enrollment.ended_at = utcnow()
+        s.add(enrollment)
+
+    api = dash_client.get(f"/api/cohorts/{seeded.cohort_id}", headers=BEARER).json()
+    shown = page(dash_client, f"/cohorts/{seeded.cohort_id}")
+
+    [intro] = [step for step in api["steps"] if step["step"] == "intro"]
+    assert intro["counts"]["converted"] == 1
+    assert api["goals"] == {"meeting_booked": 1}
+    assert shown.number("funnel-intro-converted") == 1
+    assert shown.number("goal-meeting_booked") == 1
+    assert shown.number("outcome-converted") == 1
+
+
 def test_cohort_page_draws_a_bar_per_stage_and_step(
     dash_client: TestClient, seeded: SeededCohort
 ) -> None:
     shown = page(dash_client, f"/cohorts/{seeded.cohort_id}")
     assert shown.all("funnel-chart")
-    assert shown.html.count('<g class="bar"') == 10  # 5 stages × 2 steps
+    assert shown.html.count('<g class="bar"') == 12  # 6 stages (sent … converted) × 2 steps
     assert "intro: Sent 4" in shown.html
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlmodel import select
 
 from activities.cohorts.ab_testing import (
     AbTestService,
@@ -126,18 +127,39 @@ def test_small_cohort_is_all_sample_and_no_test_means_no_variants() -> None:
 # --- the rules -------------------------------------------------------------------------------------
 
 
-def figures(**by_variant: tuple[int, int, int]) -> dict[str, VariantFigures]:
-    """variant=(sent, human replies, clicks)."""
-    return {
-        v: VariantFigures(
+def figures(**by_variant: tuple[int, ...]) -> dict[str, VariantFigures]:
+    """variant=(sent, human replies, clicks[, conversions])."""
+    made = {}
+    for v, (sent, replies, clicks, *rest) in by_variant.items():
+        converted = rest[0] if rest else 0
+        made[v] = VariantFigures(
             sent=sent,
+            converted=converted,
             replied_human=replies,
             clicked=clicks,
+            conversion_rate=converted / sent if sent else 0.0,
             reply_rate=replies / sent if sent else 0.0,
             click_rate=clicks / sent if sent else 0.0,
         )
-        for v, (sent, replies, clicks) in by_variant.items()
-    }
+    return made
+
+
+def test_conversions_decide_before_replies_and_clicks() -> None:
+    winner, why = choose_winner(
+        ["control", "b"], figures(control=(20, 6, 9, 1), b=(20, 1, 0, 3)), 10
+    )
+    assert winner == "b"
+    assert why == "b wins on conversions 3/20 (15.0%) against control 1/20 (5.0%)"
+
+
+def test_replies_decide_when_conversions_tie() -> None:
+    winner, why = choose_winner(
+        ["control", "b"], figures(control=(20, 1, 9, 2), b=(20, 3, 0, 2)), 10
+    )
+    assert winner == "b"
+    assert why == (
+        "b wins on conversions tie at 10.0%; human replies 3/20 (15.0%) against control 1/20 (5.0%)"
+    )
 
 
 def test_replies_decide_before_clicks() -> None:
@@ -158,7 +180,7 @@ def test_a_thin_sample_or_nothing_to_go_on_keeps_the_control() -> None:
     assert "minimum sample of 10" in why
     winner, why = choose_winner(["control", "b"], figures(control=(20, 0, 0), b=(20, 0, 0)), 10)
     assert winner == "control"
-    assert "no human replies" in why
+    assert "no conversions, human replies or clicks" in why
     winner, _ = choose_winner(["control", "b"], figures(control=(20, 2, 2), b=(20, 2, 2)), 10)
     assert winner == "control"
 
@@ -347,3 +369,27 @@ def test_an_enrollment_that_ended_before_the_step_does_not_hold_the_decision(eng
 def test_rest_enrollments_are_the_ones_woken(engine) -> None:
     ab = Seeded(engine)
     assert AbTestService(engine).waiting_for_winner(ab.cohort_id) == [ab.rest]
+
+
+def test_conversions_outrank_replies_on_stored_outcomes(engine) -> None:
+    ab = Seeded(engine)
+    ab.send_all(sent_at=utcnow() - timedelta(hours=2))
+    control, b = ab.messages["control"], ab.messages["b"]
+    for message_id in control[:3]:
+        ab.event(message_id, "reply")  # three replies, nobody booked
+    with session_scope(engine) as s:
+        [workflow_id] = s.exec(select(Message.workflow_id).where(Message.id == b[0])).all()
+        enrollment = s.get(Enrollment, workflow_id)
+        assert enrollment is not None
+        enrollment.outcome, enrollment.outcome_event = "converted", "meeting_booked"
+        enrollment.ended_at = utcnow()
+        s.add(enrollment)
+
+    decision = AbTestService(engine).evaluate(ab.cohort_id)
+
+    assert decision.winner == "b", decision
+    assert decision.reason.startswith("b wins on conversions 1/4 (25.0%)")
+    with session_scope(engine) as s:
+        shown = summary(s, ab.cohort_id)
+    assert shown is not None
+    assert (shown.figures["b"].converted, shown.figures["control"].converted) == (1, 0)

@@ -340,3 +340,52 @@ def test_members_skip_reasons_holdout_and_outcomes(cohort) -> None:
 def test_an_unknown_cohort_has_no_funnel(engine) -> None:
     with Session(engine) as s:
         assert cohort_funnel(s, "no-such-cohort") is None
+
+
+# --- conversions -----------------------------------------------------------------------------------
+
+
+def convert(engine: sa.Engine, workflow_id: str, goal: str) -> None:
+    """End the enrollment `converted` on `goal`, as `finish_enrollment` records it."""
+    with session_scope(engine) as s:
+        enrollment = s.get(Enrollment, workflow_id)
+        assert enrollment is not None
+        enrollment.outcome, enrollment.outcome_event = "converted", goal
+        enrollment.ended_at = utcnow()
+        s.add(enrollment)
+
+
+def test_a_conversion_is_credited_to_the_last_step_sent_before_the_goal(cohort, engine) -> None:
+    after_case_study = cohort.member()
+    cohort.message(after_case_study, "intro")
+    cohort.message(after_case_study, "case_study")
+    convert(engine, after_case_study, "meeting_booked")
+    after_intro = cohort.member()
+    cohort.message(after_intro, "intro")
+    convert(engine, after_intro, "order_placed")
+    before_any_mail = cohort.member()
+    convert(engine, before_any_mail, "meeting_booked")
+    still_running = cohort.member()
+    cohort.message(still_running, "intro")
+    cohort.message(still_running, "case_study")
+
+    funnel = cohort.funnel()
+
+    assert row(funnel, "intro").counts["converted"] == 1
+    assert row(funnel, "intro").rates["converted"] == round(1 / 3, 4)
+    assert row(funnel, "case_study").counts["converted"] == 1
+    assert funnel.goals == {"meeting_booked": 2, "order_placed": 1}
+    assert funnel.outcomes == {"converted": 3, "running": 1}
+
+
+def test_a_conversion_after_an_ab_tested_step_counts_for_the_variant_sent(cohort, engine) -> None:
+    first = cohort.member()
+    cohort.message(first, "intro", variant="control")
+    second = cohort.member()
+    cohort.message(second, "intro", variant="b")
+    convert(engine, second, "meeting_booked")
+
+    funnel = cohort.funnel()
+
+    assert row(funnel, "intro", "b").counts["converted"] == 1
+    assert row(funnel, "intro", "control").counts["converted"] == 0
