@@ -4,6 +4,8 @@ each row validated, vetted and upserted on its own, with a report naming every r
 Re-importing a file is a no-op: contacts match on their normalised address and a consent row is
 not recorded twice for the same (contact, source, basis, consent_time). Rows without a
 consent_source come in without consent (`needs_opt_in`) and cannot be mailed until confirmed.
+An `external_id` column sets the caller's own id of the contact (unique: a row giving one that
+another contact holds is refused; a new one for the same contact replaces the old; blank keeps it).
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from models.errors import InvalidInput
 from models.tables import ConsentAction, ConsentBasis, Contact, utcnow
 
 #: Columns with a place on the contact; every other column goes to `custom`.
-CONTACT_FIELDS = ("first_name", "last_name", "company", "country", "time_zone", "language")
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "country",
+    "time_zone",
+    "language",
+    "external_id",
+)
 CONSENT_FIELDS = (
     "consent_basis",
     "consent_source",
@@ -114,6 +124,8 @@ class ContactRow(BaseModel):
     country: str | None = None
     time_zone: str | None = Field(default=None, max_length=64)
     language: str | None = Field(default=None, max_length=16)
+    #: The caller's own id of the contact (the CRM's); unique across contacts.
+    external_id: str | None = Field(default=None, max_length=200)
     consent_basis: ConsentBasis | None = None
     consent_source: str | None = Field(default=None, max_length=300)
     consent_time: datetime | None = None
@@ -126,6 +138,14 @@ class ContactRow(BaseModel):
         if isinstance(data, Mapping):
             return {k: _blank_to_none(v) for k, v in data.items()}
         return data
+
+    @field_validator("external_id", mode="before")
+    @classmethod
+    def _external_id(cls, value: Any) -> Any:
+        # A CRM's numeric id arrives as a JSON number: the same id as its text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @field_validator("country")
     @classmethod
@@ -346,49 +366,74 @@ def _withdrawn_since(session: Session, contact_id: UUID) -> datetime | None:
     return None
 
 
-def _import_row(session: Session, row: SourceRow, report: ImportReport, *, check_mx: bool) -> None:
+@dataclass(frozen=True)
+class _Imported:
+    """A row written: `outcome` counts a recorded consent as an update."""
+
+    outcome: UpsertOutcome
+    needs_opt_in: bool
+
+
+def _withdrawal_problem(
+    session: Session, row: SourceRow, contact: Contact | None, consent: ConsentEvidence | None
+) -> RowProblem | None:
+    if consent is None or contact is None:
+        return None
+    withdrawn_at = _withdrawn_since(session, contact.id)
+    # A grant timed at or before the withdrawal would be written but never decide (the
+    # ledger's newest record does): refuse it rather than report consent that does not count.
+    if withdrawn_at is not None and (consent.given_at is None or consent.given_at <= withdrawn_at):
+        return _problem(
+            row.row_number,
+            "consent_time",
+            f"the contact withdrew consent on {withdrawn_at:%Y-%m-%d %H:%M} UTC; an "
+            "import re-grants it only with a consent_time after that",
+        )
+    return None
+
+
+def _import_row(session: Session, row: SourceRow, *, check_mx: bool) -> _Imported | RowProblem:
+    """Write one row in `session` (flushed, not committed), or say why it is refused; a refused
+    row has written nothing."""
     problem = _structural_problem(row)
     if problem is not None:
-        report.rejected.append(problem)
-        return
+        return problem
     values = {_column(str(k)): v for k, v in row.values.items()}
     try:
         parsed = ContactRow.model_validate(values)
         verdict = vetted_address(parsed.email, check_mx=check_mx)
     except ValidationError as exc:
-        report.rejected.append(_validation_problem(row.row_number, exc))
-        return
+        return _validation_problem(row.row_number, exc)
     except InvalidInput as exc:
-        report.rejected.append(_problem(row.row_number, exc.field, exc.reason))
-        return
+        return _problem(row.row_number, exc.field, exc.reason)
     consent = parsed.consent()
     contact = session.exec(select(Contact).where(Contact.email == verdict.key)).first()
-    if consent is not None and contact is not None:
-        withdrawn_at = _withdrawn_since(session, contact.id)
-        # A grant timed at or before the withdrawal would be written but never decide (the
-        # ledger's newest record does): refuse it rather than report consent that does not count.
-        if withdrawn_at is not None and (
-            consent.given_at is None or consent.given_at <= withdrawn_at
-        ):
-            report.rejected.append(
-                _problem(
-                    row.row_number,
-                    "consent_time",
-                    f"the contact withdrew consent on {withdrawn_at:%Y-%m-%d %H:%M} UTC; an "
-                    "import re-grants it only with a consent_time after that",
-                )
-            )
-            return
-    result = write_contact(
-        session, verdict, parsed.contact_fields(), consent=consent, custom=parsed.custom()
-    )
+    problem = _withdrawal_problem(session, row, contact, consent)
+    if problem is not None:
+        return problem
+    try:
+        result = write_contact(
+            session, verdict, parsed.contact_fields(), consent=consent, custom=parsed.custom()
+        )
+    except InvalidInput as exc:  # refused before anything was written (an external_id held)
+        return _problem(row.row_number, exc.field, exc.reason)
+    outcome = result.outcome
+    if outcome == UpsertOutcome.UNCHANGED and result.consent_recorded:
+        outcome = UpsertOutcome.UPDATED
+    return _Imported(outcome, newest_consent(session, result.contact.id) is None)
+
+
+def _tally(report: ImportReport, result: _Imported | RowProblem) -> None:
+    if isinstance(result, RowProblem):
+        report.rejected.append(result)
+        return
     if result.outcome == UpsertOutcome.CREATED:
         report.created += 1
-    elif result.outcome == UpsertOutcome.UPDATED or result.consent_recorded:
+    elif result.outcome == UpsertOutcome.UPDATED:
         report.updated += 1
     else:
         report.unchanged += 1
-    if newest_consent(session, result.contact.id) is None:
+    if result.needs_opt_in:
         report.needs_opt_in += 1
 
 
@@ -406,13 +451,25 @@ def import_rows(
     report = ImportReport()
     with Session(engine, expire_on_commit=False) as session:
         for done, row in enumerate(rows, start=1):
+            result: _Imported | RowProblem
             try:
-                _import_row(session, row, report, check_mx=check_mx)
+                result = _import_row(session, row, check_mx=check_mx)
                 if not dry_run:
                     session.commit()
+            except sa.exc.IntegrityError:
+                # Another writer took the address or the external_id between this row's checks
+                # and its commit: the row is refused whole and the import goes on.
+                session.rollback()
+                result = _problem(
+                    row.row_number,
+                    "row",
+                    "written concurrently by another import (its address or external_id); "
+                    "import the row again",
+                )
             except BaseException:
                 session.rollback()
                 raise
+            _tally(report, result)
             if progress is not None:
                 progress(done, len(rows))
         session.rollback()

@@ -6,8 +6,9 @@ result instead.
 
 Erasure is one transaction: a durable cancel is queued in the forwarding outbox for every live
 enrollment (rows without a contact, so they outlive it), the address is suppressed by hash, and
-the contact row is deleted; ON DELETE CASCADE takes its consent ledger, enrollments, messages
-(the rendered bodies), cohort memberships and events with it. Events that name one of its
+the contact row is deleted — its external id with it, so another contact may take that id; ON
+DELETE CASCADE takes its consent ledger, enrollments, messages (the rendered bodies), cohort
+memberships, events and business events (their properties) with it. Events that name one of its
 messages or enrollments without naming the contact are deleted too.
 """
 
@@ -27,6 +28,7 @@ from activities.events.ingest import insert_once
 from models.db import session_scope
 from models.errors import ContactNotFound
 from models.tables import (
+    BusinessEvent,
     CohortMember,
     ConsentRecord,
     Contact,
@@ -55,6 +57,7 @@ class ErasureReport(BaseModel):
     consent_records_deleted: int = 0
     messages_deleted: int = 0
     events_deleted: int = 0
+    business_events_deleted: int = 0
     cohort_memberships_deleted: int = 0
     #: True if this erasure added the suppression; False if the address was already suppressed.
     suppression_added: bool = False
@@ -129,10 +132,16 @@ class PrivacyService:
             cohorts = session.exec(
                 select(CohortMember).where(CohortMember.contact_id == row.id)
             ).all()
+            business_events = session.exec(
+                select(BusinessEvent)
+                .where(BusinessEvent.contact_id == row.id)
+                .order_by(col(BusinessEvent.occurred_at), col(BusinessEvent.key))
+            ).all()
             return {
                 "generated_at": utcnow().isoformat(),
                 "contact": {
                     "id": str(row.id),
+                    "external_id": row.external_id,
                     "email": row.email,
                     "first_name": row.first_name,
                     "last_name": row.last_name,
@@ -200,6 +209,16 @@ class PrivacyService:
                     }
                     for ev in events
                 ],
+                "business_events": [
+                    {
+                        "key": b.key,
+                        "name": b.name,
+                        "occurred_at": _iso(b.occurred_at),
+                        "received_at": _iso(b.received_at),
+                        "properties": dict(b.properties or {}),
+                    }
+                    for b in business_events
+                ],
             }
 
     # -- erasure --------------------------------------------------------------------------------
@@ -252,6 +271,7 @@ class PrivacyService:
             consent_records_deleted=count(ConsentRecord, ConsentRecord.contact_id == contact_id),
             messages_deleted=len(message_ids),
             cohort_memberships_deleted=count(CohortMember, CohortMember.contact_id == contact_id),
+            business_events_deleted=count(BusinessEvent, BusinessEvent.contact_id == contact_id),
         )
 
         # Events naming one of its messages or enrollments but not the contact (correlated
@@ -295,7 +315,8 @@ class PrivacyService:
             report.suppression_added = True
         session.flush()
 
-        # (3) The person: ON DELETE CASCADE takes consents, enrollments, messages, events, members.
+        # (3) The person (and its external id): ON DELETE CASCADE takes consents, enrollments,
+        # messages, events, business events, members.
         session.expunge(contact)
         session.exec(delete(Contact).where(col(Contact.id) == contact_id))
         return report

@@ -1,5 +1,11 @@
 """Contacts and consent in the DB: add or update a contact with its consent evidence, look one
-up by address."""
+up by id, address or external id.
+
+A contact's `external_id` (the caller's own id, e.g. the CRM's) is unique: a write that would give
+it to a second contact is refused as `InvalidInput("external_id", ...)` before anything changes;
+a different one for the same contact replaces the stored one (the CRM re-keyed it); none given
+leaves it as it is.
+"""
 
 from __future__ import annotations
 
@@ -67,6 +73,23 @@ def find_contact(session: Session, ref: ContactRef) -> Contact | None:
     return session.exec(select(Contact).where(Contact.email == address)).first()
 
 
+def external_id_holder(session: Session, external_id: str) -> Contact | None:
+    """The contact that holds `external_id`, if any."""
+    return session.exec(select(Contact).where(Contact.external_id == external_id)).first()
+
+
+def _check_external_id(session: Session, contact: Contact | None, external_id: object) -> None:
+    """`InvalidInput` on `external_id` if another contact than `contact` holds it."""
+    if not isinstance(external_id, str):
+        return
+    holder = external_id_holder(session, external_id)
+    if holder is not None and (contact is None or holder.id != contact.id):
+        raise InvalidInput(
+            "external_id",
+            f"{external_id!r} is already the external_id of another contact ({holder.id})",
+        )
+
+
 def vetted_address(email: str, *, check_mx: bool = False) -> AddressVerdict:
     """The import check: syntax, disposable domains and no-reply boxes refused, role accounts
     flagged, optionally an MX lookup. `InvalidInput` names every reason for a refusal."""
@@ -87,6 +110,7 @@ def upsert_contact(
     country: str | None = None,
     time_zone: str | None = None,
     language: str | None = None,
+    external_id: str | None = None,
     check_mx: bool = False,
 ) -> Contact:
     """Create or update the contact with this address; record consent in the ledger if given.
@@ -103,6 +127,7 @@ def upsert_contact(
         "country": country.upper() if country else None,
         "time_zone": time_zone,
         "language": language,
+        "external_id": external_id,
     }
     with session_scope(engine) as session:
         return write_contact(session, verdict, fields, consent=consent).contact
@@ -119,11 +144,13 @@ def write_contact(
     """Create or update the contact of a vetted address in `session` (flushed, not committed).
 
     `None` field values leave what is stored; `custom` keys are merged over the stored ones.
-    A GRANTED record with the same source, basis and `given_at` as one already on the ledger is
+    An `external_id` another contact holds is `InvalidInput` (field `external_id`), raised before
+    anything is written; a different one for this contact replaces its own. A GRANTED record with the same source, basis and `given_at` as one already on the ledger is
     not written twice; without `given_at`, one with the same source and basis not withdrawn since.
     """
     address = verdict.key or ""
     contact = session.exec(select(Contact).where(Contact.email == address)).first()
+    _check_external_id(session, contact, fields.get("external_id"))
     if contact is None:
         contact = Contact(
             email=address,
@@ -194,6 +221,8 @@ __all__ = [
     "ContactUpsert",
     "UpsertOutcome",
     "contact_id_by_email",
+    "external_id_holder",
+    "find_contact",
     "normalise_email",
     "upsert_contact",
     "write_contact",

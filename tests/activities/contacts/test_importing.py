@@ -260,3 +260,129 @@ def test_unreadable_file_is_refused_whole(engine: sa.Engine, data: bytes, field:
 
 def test_single_json_object_reads_as_one_json_lines_row() -> None:
     assert read_rows(b'{"email": "a@b.example.com"}')[0].values == {"email": "a@b.example.com"}
+
+
+# --- external_id ---------------------------------------------------------------------------------
+
+
+def _external_ids(engine: sa.Engine) -> dict[str, str | None]:
+    with session_scope(engine) as s:
+        return {c.email: c.external_id for c in s.exec(select(Contact)).all()}
+
+
+def _import_json(engine: sa.Engine, rows: list[dict[str, object]]):
+    return import_file(engine, json.dumps(rows).encode(), filename="crm.json")
+
+
+def test_external_id_column_sets_the_crms_id(engine: sa.Engine) -> None:
+    csv_text = "email,external_id\na@buyer.example.com,crm-001\nb@buyer.example.com,\n"
+    report = import_file(engine, csv_text.encode(), filename="crm.csv")
+
+    assert (report.created, report.rejected) == (2, [])
+    assert _external_ids(engine) == {"a@buyer.example.com": "crm-001", "b@buyer.example.com": None}
+    # A CRM's numeric id, as JSON sends it, is the same id as its text.
+    assert _import_json(engine, [{"email": "c@buyer.example.com", "external_id": 4711}]).created
+    assert _external_ids(engine)["c@buyer.example.com"] == "4711"
+
+
+def test_external_id_held_by_another_contact_refuses_the_row_whole(engine: sa.Engine) -> None:
+    holder = make_contact(engine, external_id="crm-001")
+    rows = [
+        {"email": "new@buyer.example.com", "external_id": "crm-001", "company": "New GmbH"},
+        {"email": "ok@buyer.example.com", "external_id": "crm-002"},
+    ]
+
+    report = _import_json(engine, rows)
+
+    assert report.created == 1
+    [problem] = report.rejected
+    assert (problem.row_number, problem.field) == (1, "external_id")
+    assert "crm-001" in problem.reason
+    assert str(holder.id) in problem.reason
+    assert "new@buyer" not in problem.reason
+    # Nothing of the refused row was written; the holder keeps its id.
+    assert _external_ids(engine) == {holder.email: "crm-001", "ok@buyer.example.com": "crm-002"}
+
+
+def test_external_id_of_another_contact_is_refused_for_an_existing_contact_too(
+    engine: sa.Engine,
+) -> None:
+    holder = make_contact(engine, external_id="crm-001")
+    other = make_contact(engine, external_id="crm-002", company="Before GmbH")
+
+    report = _import_json(
+        engine, [{"email": other.email, "external_id": "crm-001", "company": "After GmbH"}]
+    )
+
+    assert [p.field for p in report.rejected] == ["external_id"]
+    with session_scope(engine) as s:
+        unchanged = s.get(Contact, other.id)
+        assert unchanged is not None
+        assert (unchanged.external_id, unchanged.company) == ("crm-002", "Before GmbH")
+        still = s.get(Contact, holder.id)
+        assert still is not None
+        assert still.external_id == "crm-001"
+
+
+def test_same_external_id_again_is_unchanged_and_blank_keeps_it(engine: sa.Engine) -> None:
+    row = {"email": "a@buyer.example.com", "external_id": "crm-001"}
+    _import_json(engine, [row])
+
+    again = _import_json(engine, [row, {"email": "a@buyer.example.com", "external_id": "  "}])
+
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, [])
+    assert _external_ids(engine) == {"a@buyer.example.com": "crm-001"}
+
+
+def test_a_new_external_id_for_the_same_contact_rekeys_it(engine: sa.Engine) -> None:
+    _import_json(engine, [{"email": "a@buyer.example.com", "external_id": "crm-001"}])
+
+    report = _import_json(engine, [{"email": "a@buyer.example.com", "external_id": "crm-9001"}])
+
+    assert (report.updated, report.rejected) == (1, [])
+    assert _external_ids(engine) == {"a@buyer.example.com": "crm-9001"}
+    # The old id is free again.
+    assert _import_json(
+        engine, [{"email": "b@buyer.example.com", "external_id": "crm-001"}]
+    ).created
+
+
+def test_two_rows_of_one_file_cannot_share_an_external_id(engine: sa.Engine) -> None:
+    rows = [
+        {"email": "a@buyer.example.com", "external_id": "crm-001"},
+        {"email": "b@buyer.example.com", "external_id": "crm-001"},
+    ]
+
+    report = _import_json(engine, rows)
+
+    assert report.created == 1
+    assert [(p.row_number, p.field) for p in report.rejected] == [(2, "external_id")]
+    assert _external_ids(engine) == {"a@buyer.example.com": "crm-001"}
+
+
+def test_external_id_longer_than_200_characters_is_refused(engine: sa.Engine) -> None:
+    report = _import_json(engine, [{"email": "a@buyer.example.com", "external_id": "x" * 201}])
+
+    assert [p.field for p in report.rejected] == ["external_id"]
+    assert _contacts(engine) == []
+
+
+def test_external_id_taken_concurrently_refuses_that_row_and_goes_on(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from activities.contacts import store
+
+    holder = make_contact(engine, external_id="crm-001")
+    # Another writer commits the id between this row's check and its flush: the check sees nobody.
+    monkeypatch.setattr(store, "external_id_holder", lambda session, external_id: None)
+    rows = [
+        {"email": "late@buyer.example.com", "external_id": "crm-001"},
+        {"email": "next@buyer.example.com", "external_id": "crm-002"},
+    ]
+
+    report = _import_json(engine, rows)
+
+    assert report.created == 1
+    assert [(p.row_number, p.field) for p in report.rejected] == [(1, "row")]
+    assert "import the row again" in report.rejected[0].reason
+    assert _external_ids(engine) == {holder.email: "crm-001", "next@buyer.example.com": "crm-002"}

@@ -20,6 +20,7 @@ from models.db import session_scope
 from models.enrollment import enrollment_workflow_id
 from models.errors import ContactNotFound, ContactSuppressed, InvalidInput
 from models.tables import (
+    BusinessEvent,
     ConsentAction,
     ConsentRecord,
     Contact,
@@ -37,6 +38,7 @@ from tests.sim_fixtures import SIM_API_KEY
 FIRST, LAST = "Annegret", "Quastenberg"
 COMPANY = "Quastenberg Hydraulik GmbH"
 NOTE = "prefers Zollverein fittings"
+EXTERNAL_ID = "hubspot-contact-5501"
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Person:
     @property
     def needles(self) -> list[str]:
         """What must not survive erasure anywhere in the database."""
-        return [self.contact.email, FIRST, LAST, COMPANY, NOTE]
+        return [self.contact.email, FIRST, LAST, COMPANY, NOTE, EXTERNAL_ID]
 
 
 @pytest.fixture
@@ -68,8 +70,18 @@ def person(engine: sa.Engine, sending: SendingService) -> Person:
         last_name=LAST,
         company=COMPANY,
         custom={"note": NOTE},
+        external_id=EXTERNAL_ID,
     )
     with session_scope(engine) as s:
+        s.add(
+            BusinessEvent(
+                key=f"crm-meeting-{contact.id}",
+                name="meeting_booked",
+                contact_id=contact.id,
+                occurred_at=utcnow(),
+                properties={"booked_by": f"{FIRST} {LAST}", "room": "Halle 7"},
+            )
+        )
         s.add(
             ConsentRecord(
                 contact_id=contact.id,
@@ -152,6 +164,7 @@ def test_person_is_held_in_many_tables_before_erasure(engine, person):
     assert {("contact", "email"), ("contact", "custom"), ("message", "body_text")} <= found
     assert ("message", "body_html") in found
     assert ("event", "details") in found
+    assert {("contact", "external_id"), ("business_event", "properties")} <= found
 
 
 def test_erase_leaves_no_personal_data_in_any_table(engine, person):
@@ -169,6 +182,9 @@ def test_erase_leaves_no_personal_data_in_any_table(engine, person):
     assert report.consent_records_deleted == 2
     assert report.enrollments_deleted == 2
     assert report.events_deleted == 2
+    assert report.business_events_deleted == 1
+    with session_scope(engine) as s:
+        assert s.exec(select(BusinessEvent)).all() == []
 
 
 def test_erase_keeps_the_address_suppressed_by_hash(engine, person):
@@ -309,6 +325,10 @@ def test_export_holds_everything_on_the_person(engine, person):
     assert FIRST in message["body_text"]
     assert sorted(e["kind"] for e in data["events"]) == ["delivered", "open"]
     assert all(e["occurred_at"] and "details" in e for e in data["events"])
+    assert contact["external_id"] == EXTERNAL_ID
+    [business] = data["business_events"]
+    assert business["name"] == "meeting_booked"
+    assert business["properties"] == {"booked_by": f"{FIRST} {LAST}", "room": "Halle 7"}
 
 
 def test_export_is_json_serialisable(engine, person):
@@ -337,3 +357,20 @@ def test_export_of_an_unknown_or_erased_contact_is_not_known(engine, person):
     with pytest.raises(ContactNotFound, match="no contact with that address") as refused:
         service.export("nobody@unknown.example.org")
     assert "nobody" not in str(refused.value)
+
+
+def test_erase_frees_the_external_id_for_a_new_contact(engine, person):
+    from activities.contacts.importing import import_rows, iter_records
+    from activities.contacts.store import external_id_holder
+
+    PrivacyService(engine).erase(person.contact.id)
+
+    with session_scope(engine) as s:
+        assert external_id_holder(s, EXTERNAL_ID) is None
+    newcomer = {"email": "successor@hydraulik.example.de", "external_id": EXTERNAL_ID}
+    report = import_rows(engine, iter_records([newcomer]))
+    assert (report.created, report.rejected) == (1, [])
+    with session_scope(engine) as s:
+        holder = external_id_holder(s, EXTERNAL_ID)
+        assert holder is not None
+        assert holder.email == "successor@hydraulik.example.de"
