@@ -122,6 +122,10 @@ class EnrollmentState(BaseModel):
     events_seen: list[EngagementEvent]
     paused_until: datetime | None = None
     paused_by_ops: bool = False
+    #: For `converted`: the goal that ended it (as `EnrollmentResult.goal`).
+    goal: str | None = None
+    #: For `exited`: the `exit_on` business event that ended it.
+    exit_event: str | None = None
 
 
 class SendStatus(StrEnum):
@@ -150,6 +154,11 @@ class SendStepInput(BaseModel):
     await_winner: bool = Field(
         False, description="Send the cohort's A/B winner; deferred (WinnerPending) until decided."
     )
+    trigger_event_id: str | None = Field(
+        None,
+        description="The business event that enrolled the contact (`TriggerRef.event_id`): the "
+        "template sees its properties as `event`.",
+    )
 
 
 class SendStepResult(BaseModel):
@@ -169,3 +178,21 @@ class FinishEnrollmentInput(BaseModel):
     reason: str | None = None
     #: The business event name that ended it (`converted`: the goal; `exited`: the exit event).
     outcome_event: str | None = None
+
+
+class EventPropertyInput(BaseModel):
+    """Input of the `event_property` activity: which property of which stored business event.
+    `contact_id` is the enrollment's: an event about another contact is never read."""
+
+    event_id: str
+    contact_id: UUID
+    name: str
+
+
+class EventPropertyResult(BaseModel):
+    """Result of the `event_property` activity: the property's JSON value, None when the event
+    lacks it or is gone. It is kept in the workflow history: never a personal value."""
+
+    value: Any = None
+    #: Whether the event was found (for the enrollment's contact).
+    found: bool = True

@@ -2,8 +2,8 @@
 
     from workflows import EventKind, Sequence, sequence
 
-The engine is `workflows.engine`, the reference sequences `workflows.trade_intro`, the
-registry the worker and CLI use `workflows.registry`.
+The engine is `workflows.engine`, the reference sequences `workflows.trade_intro` and
+`workflows.quote_followup`, the registry the worker and CLI use `workflows.registry`.
 """
 
 from temporalio import workflow

@@ -266,6 +266,27 @@ def add_business_days(now: datetime, days: int, calendar: ContactCalendar) -> da
     return _local_instant(day, local.time(), zone).astimezone(UTC)
 
 
+def business_days_before(day: date, days: int, country: str | None) -> date:
+    """The business day `days` business days before `day` in `country` (Monday − 1 is Friday;
+    a holiday or weekend `day` counts back from there too); 0 days is `day` itself.
+
+    Raises ValueError for negative `days` or `MAX_SEARCH_DAYS` days in a row without a business day.
+    """
+    if days < 0:
+        raise ValueError(f"days must be zero or more, got {days}")
+    counted = closed_in_a_row = 0
+    while counted < days:
+        day -= timedelta(days=1)
+        if is_business_day(day, country):
+            counted += 1
+            closed_in_a_row = 0
+        else:
+            closed_in_a_row += 1
+            if closed_in_a_row >= MAX_SEARCH_DAYS:
+                raise ValueError(f"no business day within {MAX_SEARCH_DAYS} days before {day}")
+    return day
+
+
 def _is_send_day(day: date, country: str | None, window: SendWindow) -> bool:
     if window.weekdays is not None and day.isoweekday() not in window.weekdays:
         return False
@@ -289,6 +310,7 @@ __all__ = [
     "SATURDAY_SUNDAY",
     "WEEKENDS",
     "add_business_days",
+    "business_days_before",
     "is_business_day",
     "next_send_time",
     "public_holidays",

@@ -22,11 +22,22 @@ that enrolls (`EnrollmentInput` in, `EnrollmentResult` out); `Sequence[QuotePara
 `EnrollmentInput.params` into `self.params: QuoteParams`; `send` returns a `Step` that
 `wait_for(on=...)` and `send(reply_to=...)` take, and whose `sent_at` anchors deadlines.
 
-An exit (a human reply, an unsubscribe, a complaint, a hard bounce, a `cancel` signal, workflow
-cancellation, or a send blocked for consent / suppression) ends the enrollment at once, even in
-the middle of a multi-day wait: `send`, `wait` and `wait_for` raise `EnrollmentEnded`, which
-unwinds `steps()` up to `enroll`. Do not swallow it (no bare `except Exception` around them); a
-swallowed exit still wins, because `enroll` returns the exit outcome whatever `steps()` does after.
+Business events (`POST /api/events`) reach the workflow as engagement events of kind `business`
+carrying the event's name, nurture's id of it and its time — never its properties. A sequence
+declares `goals` (names that end it `converted`, the goal named in the result and the SQL mirror),
+`exit_on` (names that end it `exited`) and `triggers` (names that enroll a contact; the event is
+then `self.trigger`). `wait_for` takes business event names beside `EventKind`s, and
+`await self.event_property(event, "valid_until")` reads one property through the
+`event_property` activity (its result is kept in the history: read what the flow needs, a date
+or a code, never personal data). `send(step, send_window=False)` sends outside the send window
+(answering the buyer's own request is not cold outreach).
+
+An exit (a human reply, an unsubscribe, a complaint, a hard bounce, a goal or `exit_on` event, a
+`cancel` signal, workflow cancellation, or a send blocked for consent / suppression) ends the
+enrollment at once, even in the middle of a multi-day wait: `send`, `wait` and `wait_for` raise
+`EnrollmentEnded`, which unwinds `steps()` up to `enroll`. Do not swallow it (no bare `except
+Exception` around them); a swallowed exit still wins, because `enroll` returns the exit outcome
+whatever `steps()` does after.
 """
 
 from __future__ import annotations
@@ -34,7 +45,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, NoReturn, cast, get_args, get_origin, overload
 
@@ -51,19 +63,22 @@ from typing_extensions import TypeVar
 
 with workflow.unsafe.imports_passed_through():
     from models import search_attributes as sa
-    from models.business_events import Trigger, check_event_names
+    from models.business_events import Trigger, check_event_names, event_name_problem
     from models.calendar import ContactCalendar, SendWindow
     from models.enrollment import (
         EnrollmentInput,
         EnrollmentResult,
         EnrollmentState,
         EnrollmentStatus,
+        EventPropertyInput,
+        EventPropertyResult,
         FinishEnrollmentInput,
         Outcome,
         SendStatus,
         SendStepInput,
         SendStepResult,
         SentStep,
+        TriggerRef,
     )
     from models.errors import (
         ConsentMissing,
@@ -80,6 +95,7 @@ with workflow.unsafe.imports_passed_through():
     from models.wire import (
         AB_DECIDED_SIGNAL,
         CANCEL_SIGNAL,
+        EVENT_PROPERTY_ACTIVITY,
         EVENT_SIGNAL,
         EVENTS_SIGNAL,
         FINISH_ENROLLMENT_ACTIVITY,
@@ -114,6 +130,11 @@ WINNER_RECHECK = timedelta(hours=1)
 FINISH_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
 )
+#: Reading an event property retries until the database answers (a missing event is no error).
+EVENT_PROPERTY_START_TO_CLOSE = timedelta(seconds=30)
+EVENT_PROPERTY_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)
+)
 SEND_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
@@ -133,8 +154,9 @@ class NoParams(BaseModel):
 P = TypeVar("P", bound=BaseModel, default=NoParams)
 S = TypeVar("S", bound="SequenceWorkflow[Any]")
 
-#: What `wait_for` waits for: one event kind or several.
-EventKinds = EventKind | Iterable[EventKind]
+#: What `wait_for` waits for: an ESP event kind or a business event name (`"order_placed"`), or
+#: several of them (``{"quote_requested", EventKind.CLICK}``).
+EventKinds = EventKind | str | Iterable[EventKind | str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +172,9 @@ class Step:
     status: SendStatus
     #: The A/B variant sent, if the cohort tests this step.
     variant: str | None = None
+    #: How many engagement events the enrollment had seen when this step's send began: with
+    #: `wait_for(..., on=step)`, business events count from there on (they are about no message).
+    events_before: int = field(default=0, compare=False, repr=False)
 
 
 class EnrollmentEnded(Exception):
@@ -173,14 +198,55 @@ def exit_outcome(event: EngagementEvent) -> Outcome | None:
 
 
 def matches(
-    event: EngagementEvent, kinds: frozenset[EventKind], *, count_machine_opens: bool = False
+    event: EngagementEvent,
+    kinds: AbstractSet[EventKind],
+    *,
+    count_machine_opens: bool = False,
+    names: AbstractSet[str] = frozenset(),
 ) -> bool:
-    """Whether `event` is one of `kinds`, leaving out machine opens (unless counted) and auto-replies."""
+    """Whether `event` is one of `kinds` or a business event named in `names`, leaving out machine
+    opens (unless counted) and auto-replies. `EventKind.BUSINESS` in `kinds` matches any business
+    event."""
+    if event.kind == EventKind.BUSINESS and event.name in names:
+        return True
     if event.kind not in kinds:
         return False
     if event.kind == EventKind.OPEN and event.machine_open and not count_machine_opens:
         return False
     return not (event.kind == EventKind.REPLY and event.auto_reply)
+
+
+def business_outcome(
+    event: EngagementEvent, goals: AbstractSet[str], exit_on: AbstractSet[str]
+) -> Outcome | None:
+    """The outcome a business event ends an enrollment with: `converted` for one of `goals`,
+    `exited` for one of `exit_on`, else None (as for any event that is not a business event)."""
+    if event.kind != EventKind.BUSINESS or event.name is None:
+        return None
+    if event.name in goals:
+        return Outcome.CONVERTED
+    if event.name in exit_on:
+        return Outcome.EXITED
+    return None
+
+
+def split_wanted(wanted: EventKinds) -> tuple[frozenset[EventKind], frozenset[str]]:
+    """`wait_for`'s first argument as (ESP event kinds, business event names); `ValueError` naming
+    the fault for a name that is not a business event name (`"click"` is `EventKind.CLICK`)."""
+    items = [wanted] if isinstance(wanted, str) else list(wanted)
+    kinds: set[EventKind] = set()
+    names: set[str] = set()
+    for item in items:
+        if isinstance(item, EventKind):
+            kinds.add(item)
+            continue
+        problem = event_name_problem(item)
+        if problem is not None:
+            raise ValueError(f"wait_for(): {problem}")
+        names.add(item)
+    if not kinds and not names:
+        raise ValueError("wait_for() needs at least one event kind or business event name")
+    return frozenset(kinds), frozenset(names)
 
 
 def sequence(name: str) -> Callable[[type[S]], type[S]]:
@@ -264,12 +330,17 @@ class SequenceWorkflow(Generic[P]):
     reenrollment: ClassVar[Reenrollment] = Reenrollment.never()
     #: Business event names that end the enrollment `converted` at once, even mid-wait (the
     #: result and the SQL mirror name the goal): ``goals = {"meeting_booked", "order_placed"}``.
-    goals: ClassVar[frozenset[str]] = frozenset()
+    #: A set literal is fine: the class is given a frozenset when it is defined.
+    goals: ClassVar[AbstractSet[str]] = frozenset()
     #: Business event names that end it `exited` (``{"became_customer", "do_not_contact"}``).
-    exit_on: ClassVar[frozenset[str]] = frozenset()
+    exit_on: ClassVar[AbstractSet[str]] = frozenset()
     #: Business events that enroll a contact: ``(Trigger("quote_requested"),)`` (read by the
     #: API's trigger runner; the workflow gets the event as `input.trigger`).
     triggers: ClassVar[tuple[Trigger, ...]] = ()
+    #: The steps need the triggering event (e.g. its quote): an enrollment started without
+    #: `input.trigger` (by a cohort or `POST /api/enrollments`) ends `cancelled` at once, sending
+    #: nothing, its reason naming the trigger. Needs `triggers`.
+    requires_trigger: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -281,6 +352,8 @@ class SequenceWorkflow(Generic[P]):
         cls.triggers = tuple(cls.triggers)
         if not all(isinstance(t, Trigger) for t in cls.triggers):
             raise TypeError(f"{cls.__name__}.triggers takes Trigger(...) items")
+        if cls.requires_trigger and not cls.triggers:
+            raise TypeError(f"{cls.__name__}: requires_trigger without triggers")
         model = _params_model_of(cls)
         if model is None:
             return
@@ -294,6 +367,8 @@ class SequenceWorkflow(Generic[P]):
         self._input: EnrollmentInput | None = None
         self._outcome: Outcome | None = None
         self._reason: str | None = None
+        #: The business event name that ended it (`converted`: the goal; `exited`: the event).
+        self._outcome_event: str | None = None
         self._status = EnrollmentStatus.RUNNING
         self._current_step: str | None = None
         self._steps_sent: list[SentStep] = []
@@ -337,6 +412,11 @@ class SequenceWorkflow(Generic[P]):
         try:
             self._params = self._parse_params(input)
             self._raise_if_ended()  # an exit may have been signalled before the first task
+            if self.requires_trigger and input.trigger is None:
+                names = ", ".join(t.name for t in self.triggers)
+                self.end(
+                    Outcome.CANCELLED, f"{self.name} starts on its trigger ({names}); none given"
+                )
             await self.steps()
         except EnrollmentEnded:
             pass
@@ -354,7 +434,10 @@ class SequenceWorkflow(Generic[P]):
         await workflow.execute_activity(
             FINISH_ENROLLMENT_ACTIVITY,
             FinishEnrollmentInput(
-                workflow_id=workflow.info().workflow_id, outcome=outcome, reason=self._reason
+                workflow_id=workflow.info().workflow_id,
+                outcome=outcome,
+                reason=self._reason,
+                outcome_event=self._outcome_event,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=FINISH_RETRY_POLICY,
@@ -362,7 +445,11 @@ class SequenceWorkflow(Generic[P]):
         )
         workflow.logger.info("enrollment ended", extra={"outcome": str(outcome)})
         return EnrollmentResult(
-            outcome=outcome, steps_sent=list(self._steps_sent), reason=self._reason
+            outcome=outcome,
+            steps_sent=list(self._steps_sent),
+            reason=self._reason,
+            goal=self._outcome_event if outcome == Outcome.CONVERTED else None,
+            exit_event=self._outcome_event if outcome == Outcome.EXITED else None,
         )
 
     @property
@@ -388,13 +475,42 @@ class SequenceWorkflow(Generic[P]):
     def steps_sent(self) -> list[SentStep]:
         return list(self._steps_sent)
 
+    def business_days_after(self, instant: datetime, days: int) -> datetime:
+        """`days` of the contact's business days after `instant`, at the same local clock time
+        (weekends and its country's holidays skipped): ``wait_for(..., until=
+        self.business_days_after(quote.sent_at, 2))``. Without a calendar: Monday to Friday, UTC."""
+        return add_business_days(instant, days, self.calendar)
+
+    @property
+    def calendar(self) -> ContactCalendar:
+        """The contact's calendar (time zone, country); UTC, Monday to Friday, when not given."""
+        return self.input.calendar or ContactCalendar()
+
+    @property
+    def trigger(self) -> TriggerRef | None:
+        """The business event that enrolled the contact (one of the sequence's `triggers`): its
+        id, name and time; None when something else enrolled it (a cohort, the API, the CLI).
+        Read its properties with `event_property(self.trigger, ...)`."""
+        return self.input.trigger
+
     # --- the building blocks of steps() --------------------------------------------------------
 
     async def send(
-        self, step: str, *, template: str | None = None, reply_to: Step | None = None
+        self,
+        step: str,
+        *,
+        template: str | None = None,
+        reply_to: Step | None = None,
+        send_window: bool = True,
     ) -> Step:
         """Send the email of `step` (template `{name}/{step}` unless given), record it and return
         its `Step`.
+
+        The step waits for the sequence's send window (the contact's business hours) unless
+        `send_window=False`: for a mail that answers the buyer's own request (a quote they asked
+        for), which is not cold outreach. Holds still apply (ops pause, out of office, quotas).
+        The template sees the triggering business event's properties as `event` (`self.trigger`;
+        see `activities/enrollment/rendering.py`).
 
         With `reply_to` (a `Step` sent before), this email goes in that one's thread (the activity
         makes it `Re:` with In-Reply-To / References). If the cohort A/B-tests this step, the
@@ -404,8 +520,10 @@ class SequenceWorkflow(Generic[P]):
         `cancelled`); any other failure fails the workflow.
         """
         self._raise_if_ended()
+        events_before = len(self._events)
         await self._hold_while_paused()
         reply_to_message_id = reply_to.message_id if reply_to is not None else None
+        trigger = self.input.trigger
         ab = self.input.ab if self.input.ab is not None and self.input.ab.step == step else None
         # From the workflow's seeded random: the same id on every retry and every replay, so the
         # activity finds its own message row instead of mailing twice.
@@ -414,7 +532,8 @@ class SequenceWorkflow(Generic[P]):
         self._status = EnrollmentStatus.SENDING
         self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
         while True:
-            await self._wait_for_send_window()
+            if send_window:
+                await self._wait_for_send_window()
             try:
                 result: SendStepResult = await workflow.execute_activity(
                     SEND_STEP_ACTIVITY,
@@ -430,6 +549,7 @@ class SequenceWorkflow(Generic[P]):
                         in_reply_to_message_id=reply_to_message_id,
                         variant=ab.variant if ab else None,
                         await_winner=ab is not None and ab.variant is None,
+                        trigger_event_id=trigger.event_id if trigger is not None else None,
                     ),
                     result_type=SendStepResult,
                     start_to_close_timeout=SEND_START_TO_CLOSE,
@@ -456,6 +576,7 @@ class SequenceWorkflow(Generic[P]):
             sent_at=workflow.now(),
             status=result.status,
             variant=result.variant,
+            events_before=events_before,
         )
         # No upsert: whatever follows in this same workflow task (wait, send, end) sets it.
         self._status = EnrollmentStatus.RUNNING
@@ -495,9 +616,7 @@ class SequenceWorkflow(Generic[P]):
                 raise ValueError("wait() takes a duration or until=, not both")
             total = _time_until(until)
         if business_days:
-            calendar = self.input.calendar or ContactCalendar()
-            end = add_business_days(workflow.now() + total, business_days, calendar)
-            total = end - workflow.now()
+            total = self.business_days_after(workflow.now() + total, business_days) - workflow.now()
         if total <= timedelta():
             return
         await self._wait_until(lambda: False, total, summary=f"wait {_describe(total)}")
@@ -534,35 +653,56 @@ class SequenceWorkflow(Generic[P]):
     ) -> EngagementEvent | None:
         """The first engagement event of one of `kinds`, or None once the limit has passed.
 
+        `kinds` holds `EventKind`s and business event names, one or several:
+        ``wait_for({"quote_requested", EventKind.CLICK}, within=timedelta(days=2))``. A business
+        event matches by its name (`EventKind.BUSINESS` matches any); the event returned carries
+        its name and id, and `event_property(event, ...)` reads its properties. A name that is not
+        a business event name (`"click"`: say `EventKind.CLICK`) raises `ValueError` at the call,
+        and so does one of the sequence's `goals` or `exit_on`: such an event ends the
+        enrollment, so it would never be returned.
+
         The limit is `within` (a duration from now) or `until` (an instant, e.g.
         ``intro.sent_at + timedelta(days=4)``), not both; with neither, it waits without limit
         (an exit still ends it). A limit already passed does not wait: a match already in, or None.
 
-        With `on` (a `Step` that `send` returned), only events about that email count —
-        including those that arrived before this call (a click can beat us to it). Without `on`,
-        any message's events count, but only those arriving after this call. Machine opens
-        (Apple MPP) never count as an OPEN unless `count_machine_opens`; auto-replies never
-        count as a REPLY.
+        With `on` (a `Step` that `send` returned), only ESP events about that email count —
+        including those that arrived before this call (a click can beat us to it) — and business
+        events, which are about no email, count from that step's send on. Without `on`, any
+        message's events and any business event count, but only those arriving after this call.
+        Machine opens (Apple MPP) never count as an OPEN unless `count_machine_opens`;
+        auto-replies never count as a REPLY.
         """
         if within is not None and until is not None:
             raise ValueError("wait_for() takes within= or until=, not both")
-        wanted = frozenset([kinds] if isinstance(kinds, EventKind) else kinds)
+        wanted, names = split_wanted(kinds)
+        if ending := names & (self.goals | self.exit_on):
+            raise ValueError(
+                f"wait_for(): {', '.join(sorted(ending))} ends {self.name} (goals / exit_on), "
+                "so wait_for would never return it"
+            )
         self._raise_if_ended()
         limit = _time_until(until) if until is not None else within
         message_id = on.message_id if on is not None else None
+        # ESP events: about `on`'s message whenever they came, else from now on. Business
+        # events: from `on`'s send on, else from now on.
+        business_from = on.events_before if on is not None else len(self._events)
         start = 0 if on is not None else len(self._events)
 
         def first_match() -> EngagementEvent | None:
-            for event in self._events[start:]:
-                if message_id is not None and event.message_id != message_id:
+            for index in range(start, len(self._events)):
+                event = self._events[index]
+                if event.kind == EventKind.BUSINESS:
+                    if index < business_from:
+                        continue
+                elif message_id is not None and event.message_id != message_id:
                     continue
-                if matches(event, wanted, count_machine_opens=count_machine_opens):
+                if matches(event, wanted, count_machine_opens=count_machine_opens, names=names):
                     return event
             return None
 
         found = first_match()
         if found is None and (limit is None or limit > timedelta()):
-            kinds_text = ",".join(sorted(wanted))
+            kinds_text = ",".join(sorted([*wanted, *names]))
             await self._wait_until(
                 lambda: first_match() is not None,
                 limit,
@@ -571,6 +711,34 @@ class SequenceWorkflow(Generic[P]):
             self._raise_if_ended()
             found = first_match()
         return found
+
+    async def event_property(self, event: EngagementEvent | TriggerRef, name: str) -> Any:
+        """One property of a stored business event — `self.trigger` or an event `wait_for`
+        returned — as the JSON value posted (a string, number, bool, list or object); None when
+        the event does not have it, or no longer exists (erased with its contact).
+
+        It runs the `event_property` activity (properties stay in SQL, they may be personal),
+        and the activity's result is kept in the workflow history for good: read only what the
+        flow needs to decide (a date, a code, an amount), never a name, an address or free
+        text. Templates see the triggering event's properties without this (as `event`).
+        """
+        event_id = event.event_id if isinstance(event, TriggerRef) or event.is_business else None
+        if event_id is None:
+            raise ValueError("event_property() reads a business event's property (with its id)")
+        if not isinstance(name, str) or not name:
+            raise ValueError("event_property() needs a property name")
+        self._raise_if_ended()
+        result: EventPropertyResult = await workflow.execute_activity(
+            EVENT_PROPERTY_ACTIVITY,
+            EventPropertyInput(event_id=event_id, contact_id=self.input.contact_id, name=name),
+            result_type=EventPropertyResult,
+            start_to_close_timeout=EVENT_PROPERTY_START_TO_CLOSE,
+            retry_policy=EVENT_PROPERTY_RETRY_POLICY,
+            summary=f"event_property {name}",
+        )
+        # An exit that arrived while the activity ran (a goal, a reply) ends it here.
+        self._raise_if_ended()
+        return result.value
 
     def end(self, outcome: Outcome, reason: str | None = None) -> NoReturn:
         """End the enrollment now with `outcome` (for sequence-specific exits)."""
@@ -581,7 +749,8 @@ class SequenceWorkflow(Generic[P]):
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_engagement_event(self, event: EngagementEvent) -> None:
-        """Record an engagement event; a human reply, unsubscribe, complaint or hard bounce exits."""
+        """Record an engagement event; a human reply, unsubscribe, complaint or hard bounce exits,
+        and so does a business event in `goals` (`converted`) or `exit_on` (`exited`)."""
         if event.esp_event_id is not None:
             if event.esp_event_id in self._esp_event_ids:
                 return
@@ -598,6 +767,12 @@ class SequenceWorkflow(Generic[P]):
         outcome = exit_outcome(event)
         if outcome is not None:
             self._end(outcome, f"{event.kind} event")
+        # No patch: the signal could not carry a business event before this release (no kind
+        # `business`), so no recorded history holds one that older code handled otherwise.
+        outcome = business_outcome(event, self.goals, self.exit_on)
+        if outcome is not None:
+            reason = "goal" if outcome == Outcome.CONVERTED else "exit_on"
+            self._end(outcome, f"{reason} {event.name}", event_name=event.name)
 
     @workflow.signal(name=EVENTS_SIGNAL)
     def on_engagement_events(self, events: list[EngagementEvent]) -> None:
@@ -643,6 +818,8 @@ class SequenceWorkflow(Generic[P]):
             events_seen=list(self._events),
             paused_until=self._paused_until,
             paused_by_ops=self._ops_paused,
+            goal=self._outcome_event if self._outcome == Outcome.CONVERTED else None,
+            exit_event=self._outcome_event if self._outcome == Outcome.EXITED else None,
         )
 
     # --- internals ------------------------------------------------------------------------------
@@ -657,11 +834,12 @@ class SequenceWorkflow(Generic[P]):
                 non_retryable=True,
             ) from None
 
-    def _end(self, outcome: Outcome, reason: str | None) -> None:
-        """Set the exit outcome; the first exit wins."""
+    def _end(self, outcome: Outcome, reason: str | None, *, event_name: str | None = None) -> None:
+        """Set the exit outcome (and the business event that caused it); the first exit wins."""
         if self._outcome is None:
             self._outcome = outcome
             self._reason = reason
+            self._outcome_event = event_name
             workflow.logger.info(
                 "enrollment exits", extra={"outcome": str(outcome), "reason": reason}
             )
@@ -793,6 +971,8 @@ def _describe(duration: timedelta) -> str:
 
 __all__ = [
     "CANCEL_SIGNAL",
+    "EVENT_PROPERTY_RETRY_POLICY",
+    "EVENT_PROPERTY_START_TO_CLOSE",
     "FINISH_RETRY_POLICY",
     "SEND_RETRY_POLICY",
     "SEND_START_TO_CLOSE",
@@ -801,7 +981,9 @@ __all__ = [
     "NoParams",
     "SequenceWorkflow",
     "Step",
+    "business_outcome",
     "exit_outcome",
     "matches",
     "sequence",
+    "split_wanted",
 ]

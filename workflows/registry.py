@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.engine import SequenceWorkflow
+from workflows.quote_followup import QuoteFollowupSequence
 from workflows.trade_intro import TradeIntroSequence
 
 #: Every sequence workflow class, in the order the CLI lists them.
-SEQUENCES: tuple[type[SequenceWorkflow[Any]], ...] = (TradeIntroSequence,)
+SEQUENCES: tuple[type[SequenceWorkflow[Any]], ...] = (TradeIntroSequence, QuoteFollowupSequence)
 
 
 def by_name(name: str) -> type[SequenceWorkflow[Any]]:

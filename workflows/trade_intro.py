@@ -12,7 +12,9 @@ Flow (every timing is a `TradeIntroParams` field, given in `EnrollmentInput.para
    ``offer_after`` (4 days) and send ``offer``; complete.
 
 A human reply ends the enrollment ``replied``, an unsubscribe ``unsubscribed``, a hard bounce
-``bounced``, a complaint ``complained`` — at once, even mid-wait (the `Sequence` base does that).
+``bounced``, a complaint ``complained``, a booked meeting or a placed order (business events
+``meeting_booked``, ``order_placed``: the goals) ``converted`` — at once, even mid-wait (the
+`Sequence` base does that).
 Machine opens (Apple MPP) and auto-replies are not engagement. Templates: ``trade_intro/intro``,
 ``trade_intro/bump``, ``trade_intro/case_study``, ``trade_intro/offer``.
 """
@@ -33,6 +35,9 @@ class TradeIntroSequence(Sequence[TradeIntroParams]):
     """intro → (bump if unopened) → case study → offer; a click on the intro jumps to the offer."""
 
     stop_company_on_reply = True
+    #: The buyer booked a meeting or ordered: the sequence did its job, no further mail. (Stored
+    #: histories replay: the signal handler checks goals, and no history holds a business event.)
+    goals = {"meeting_booked", "order_placed"}
     #: A buyer who went through the whole sequence may hear from us again next season.
     reenrollment = Reenrollment.after_days(180)
 

@@ -16,10 +16,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.enrollment.enrolling import record_outcome
+from activities.enrollment.event_properties import read_event_property
 from activities.enrollment.sending import SendingService
-from models.enrollment import FinishEnrollmentInput, SendStepInput, SendStepResult
+from models.enrollment import (
+    EventPropertyInput,
+    EventPropertyResult,
+    FinishEnrollmentInput,
+    SendStepInput,
+    SendStepResult,
+)
 from models.errors import EspRateLimited, NurtureError, SendDeferred
-from models.wire import FINISH_ENROLLMENT_ACTIVITY, SEND_STEP_ACTIVITY
+from models.wire import EVENT_PROPERTY_ACTIVITY, FINISH_ENROLLMENT_ACTIVITY, SEND_STEP_ACTIVITY
 
 
 def to_application_error(exc: NurtureError) -> ApplicationError:
@@ -63,10 +70,26 @@ class EnrollmentActivities:
 
     @activity.defn(name=FINISH_ENROLLMENT_ACTIVITY)
     def finish_enrollment(self, input: FinishEnrollmentInput) -> None:
+        """Mirror the outcome into SQL, with the goal or exit event that caused it."""
         record_outcome(self._engine, input)
 
+    @activity.defn(name=EVENT_PROPERTY_ACTIVITY)
+    def event_property(self, input: EventPropertyInput) -> EventPropertyResult:
+        """One property of a stored business event of the enrollment's contact, as its JSON
+        value: None when the event lacks it, `found=False` when the event is not there (erased,
+        or about another contact). The result enters the workflow history: sequences read only
+        what they decide on (a date, a code), never personal data (`Sequence.event_property`)."""
+        result = read_event_property(self._engine, input)
+        if not result.found:
+            # Ids only: the event id and property name say nothing about the person.
+            activity.logger.warning(
+                "business event not found for the enrollment's contact",
+                extra={"event_id": input.event_id, "property": input.name},
+            )
+        return result
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.send_step, self.finish_enrollment]
+        return [self.send_step, self.finish_enrollment, self.event_property]
 
 
 __all__ = ["EnrollmentActivities", "to_application_error"]

@@ -2,8 +2,9 @@
 fallbacks; a step's email is always closed by the compliance footer (unsubscribe link and postal
 address).
 
-A template is one file, `templates/<sequence>/<step>.jinja` (or `<step>.<language>.jinja`),
-with the blocks `subject`, `text` and `html`. Contact data is untrusted, so each part is rendered
+A template is one file, `templates/<sequence>/<step>.jinja` (or `<step>.<language>.jinja`,
+chosen by the contact's language, whose `greeting` is in that language), with the blocks
+`subject`, `text` and `html`. Contact data is untrusted, so each part is rendered
 for what it is:
 
 - `html` — autoescaped. The file is compiled by an escaping environment that refuses a template
@@ -16,7 +17,14 @@ for what it is:
   spoof the reading order.
 
 Contact fields reach every part as single lines (`single_line`): an imported name cannot break
-the greeting line. Explicit bidi embeddings, overrides and isolates (U+202A–U+202E,
+the greeting line.
+
+The business event that enrolled the contact (a sequence's trigger) is `event`: its properties
+by name, `{{ event.product }}`, `{{ event["unit price"] }}`. They are posted by other systems, so
+they are untrusted exactly like contact data (single lines, escaped in the HTML). A property the
+event lacks is None, as an unknown contact field is — and so is every property when no event
+enrolled the contact — so a template gives each a fallback: `{{ event.product or "the parts" }}`,
+`{% if event.quote_number %}`. Explicit bidi embeddings, overrides and isolates (U+202A–U+202E,
 U+2066–U+2069) are removed because they reorder the template's own text after them; the
 invisible marks (LRM U+200E, RLM U+200F, ALM U+061C) stay, as right-to-left names need them and
 they open nothing that outlasts them.
@@ -45,7 +53,7 @@ _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 #: Control characters and line/paragraph separators: each becomes a space.
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
 #: Names a template's context always holds; the extra links may not shadow them.
-_RESERVED = frozenset({"contact", "sender", "greeting"})
+_RESERVED = frozenset({"contact", "sender", "greeting", "event"})
 
 
 def single_line(value: str) -> str:
@@ -113,6 +121,38 @@ class Recipient:
         )
 
 
+class EventProperties:
+    """What templates see of the triggering business event: `event.product` (or
+    `event["unit price"]`) is that property, each string in it one line (`single_line`); a
+    property it lacks is None. Nothing but properties is reachable: no method or attribute of the
+    object shadows a property named `items` or `keys`."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, properties: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_values", _single_lines(dict(properties or {})))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)  # copy, pickle and Jinja's own probes
+        return self._values.get(name)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("event properties are read-only")
+
+    def __repr__(self) -> str:
+        return f"EventProperties({sorted(self._values)})"  # names, never values
+
+
 @dataclass(frozen=True)
 class SenderIdentity:
     from_name: str
@@ -127,9 +167,19 @@ class RenderedEmail:
     html: str
 
 
-def greeting(recipient: Recipient) -> str:
-    """`Hi Anna,` — or, without a first name, the company's team, or a friendly fallback."""
+#: The greeting of a template written in another language (`<step>.de.jinja`): with a first
+#: name, and without one (a company "team" greeting reads oddly in German).
+GREETINGS: dict[str, tuple[str, str]] = {"de": ("Hallo {first_name},", "Guten Tag,")}
+
+
+def greeting(recipient: Recipient, language: str | None = None) -> str:
+    """`Hi Anna,` — or, without a first name, the company's team, or a friendly fallback. For a
+    template in a language of `GREETINGS` (the template's language, not the contact's: an English
+    template greets in English), that language's greeting: `Hallo Anna,`, `Guten Tag,`."""
     first_name = single_line(recipient.first_name or "")
+    if language in GREETINGS:
+        named, nameless = GREETINGS[language]
+        return named.format(first_name=first_name) if first_name else nameless
     if first_name:
         return f"Hi {first_name},"
     company = single_line(recipient.company or "")
@@ -250,10 +300,12 @@ class Renderer:
         sender: SenderIdentity,
         *,
         unsubscribe_url: str,
+        event: Mapping[str, Any] | None = None,
     ) -> RenderedEmail:
-        """Render the step template `name` for one recipient, with the compliance footer added."""
+        """Render the step template `name` for one recipient, with the compliance footer added.
+        `event` is the triggering business event's properties (None: no event, all None)."""
         email = self.render_blocks(
-            name, recipient, sender, links={"unsubscribe_url": unsubscribe_url}
+            name, recipient, sender, links={"unsubscribe_url": unsubscribe_url}, event=event
         )
         return RenderedEmail(
             subject=email.subject,
@@ -268,10 +320,11 @@ class Renderer:
         sender: SenderIdentity,
         *,
         links: Mapping[str, str],
+        event: Mapping[str, Any] | None = None,
     ) -> RenderedEmail:
         """Render the template `name`'s three blocks and add nothing: for a mail that carries
         its own footer (the double opt-in request). `links` are the URLs the template uses,
-        by name (`{"confirm_url": ...}`)."""
+        by name (`{"confirm_url": ...}`); `event` the triggering event's properties."""
         if clash := _RESERVED & set(links):
             raise ValueError(f"links may not be named {', '.join(sorted(clash))}")
         html_template = self._template(self._html_env, name, recipient.language)
@@ -280,7 +333,14 @@ class Renderer:
         if missing:
             raise TemplateError(f"template {name!r} lacks block(s): {', '.join(sorted(missing))}")
         contact = recipient.single_lines()
-        values = {"contact": contact, "sender": sender, "greeting": greeting(contact), **links}
+        language = _language_of(plain_template, name)
+        values = {
+            "contact": contact,
+            "sender": sender,
+            "greeting": greeting(contact, language),
+            "event": EventProperties(event),
+            **links,
+        }
         try:
             plain = plain_template.new_context(dict(values))
             subject = single_line("".join(plain_template.blocks["subject"](plain)))
@@ -292,6 +352,12 @@ class Renderer:
         if not subject:
             raise TemplateError(f"template {name!r} renders an empty subject")
         return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def _language_of(template: jinja2.Template, name: str) -> str | None:
+    """The language of the file chosen for `name`: `de` for `<name>.de.jinja`, else None."""
+    chosen = (template.name or "").removesuffix(".jinja")
+    return chosen.removeprefix(f"{name}.") if chosen != name and chosen.startswith(name) else None
 
 
 def text_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
@@ -314,6 +380,8 @@ def html_footer(sender: SenderIdentity, unsubscribe_url: str) -> str:
 
 __all__ = [
     "FALLBACK_GREETING",
+    "GREETINGS",
+    "EventProperties",
     "Recipient",
     "RenderedEmail",
     "Renderer",

@@ -1,4 +1,5 @@
-"""The send step: consent and suppression checked at send time, the email rendered and sent
+"""The send step: consent and suppression checked at send time, the email rendered (with the
+triggering business event's properties, read here from SQL, as the template's `event`) and sent
 through SendGrid, at most once per enrollment step.
 
 At most once: the `message` row is committed (status `pending`) before the ESP call. A retry
@@ -18,6 +19,7 @@ from sqlmodel import Session
 
 from activities.cohorts.ab_testing import winner_of
 from activities.contacts.consent import check_consent
+from activities.enrollment.event_properties import event_properties
 from activities.enrollment.quota import QuotaService
 from activities.enrollment.rendering import (
     Recipient,
@@ -112,7 +114,8 @@ class SendingService:
                 raise SenderPaused(f"sender {sender.id} is paused: {sender.paused_reason}")
             variant = self._variant(session, step)
             thread = self._thread(session, step)
-            email = self._render(step, variant, contact, sender, thread)
+            event = self._trigger_event(session, step)
+            email = self._render(step, variant, contact, sender, thread, event)
             payload = self._payload(step, contact, sender, email, thread)
             reserved_at = utcnow()
             # Same transaction as the claim below: a lost claim or a crash gives the quota back.
@@ -171,6 +174,20 @@ class SendingService:
             )
         return winner
 
+    def _trigger_event(self, session: Session, step: SendStepInput) -> dict[str, Any] | None:
+        """The triggering business event's properties for the template (None without one; an
+        erased event, or one about another contact, renders as no event)."""
+        if step.trigger_event_id is None:
+            return None
+        properties = event_properties(session, step.trigger_event_id, step.contact_id)
+        if properties is None:
+            log.warning(
+                "trigger event not found for the contact: rendered without its properties",
+                message_id=step.message_id,
+                event_id=step.trigger_event_id,
+            )
+        return properties
+
     def _thread(self, session: Session, step: SendStepInput) -> Message | None:
         if step.in_reply_to_message_id is None:
             return None
@@ -183,12 +200,14 @@ class SendingService:
         contact: Contact,
         sender: Sender,
         thread: Message | None,
+        event: dict[str, Any] | None = None,
     ) -> RenderedEmail:
         email = self._renderer.render(
             variant_template(step.template, variant),
             Recipient.of(contact),
             SenderIdentity(sender.from_name, sender.from_email, sender.postal_address),
             unsubscribe_url=self._links.unsubscribe_url(step.message_id),
+            event=event,
         )
         if thread is not None and thread.subject:
             subject = thread.subject

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from activities.contacts.double_opt_in import TEMPLATE as OPT_IN_TEMPLATE
 from activities.contacts.double_opt_in import OptInLinks, OptInService
 from activities.enrollment.rendering import (
+    GREETINGS,
     Recipient,
     RenderedEmail,
     Renderer,
@@ -160,6 +161,11 @@ def test_hostile_contact_data_is_escaped_in_html_plain_in_text_and_one_line_in_s
         renderer, template, recipient(hostile.value, language=template.language, named=named)
     )
     expected_greeting = f"Hi {hostile.shown}," if named else f"Hi {hostile.shown} team,"
+    if template.language in GREETINGS:  # a template in another language greets in it
+        greets_named, greets_nameless = GREETINGS[template.language]
+        expected_greeting = (
+            greets_named.format(first_name=hostile.shown) if named else greets_nameless
+        )
 
     # HTML: exactly the template's own elements, the contact's markup shown as text.
     html = Html(email.html)
