@@ -16,6 +16,7 @@ from activities.contacts.double_opt_in import OptInService
 from activities.contacts.privacy import PrivacyService
 from activities.deliverability.senders import SenderService, TemporalConnector
 from activities.enrollment.control import EnrollmentControl
+from activities.enrollment.enrolling import EnrollmentService
 from activities.events.forwarder import EventForwarder
 from activities.events.signature import WebhookVerifier
 from api.auth import check_bearer_token, check_inbound_password
@@ -117,6 +118,16 @@ def cohort_service(engine: EngineDep, client: TemporalDep, settings: SettingsDep
 
 CohortServiceDep = Annotated[CohortService, Depends(cohort_service)]
 
+
+def enrollment_service(
+    engine: EngineDep, client: TemporalDep, settings: SettingsDep
+) -> EnrollmentService:
+    """Starts enrollments (`POST /api/enrollments`); 503 while Temporal is unreachable."""
+    return EnrollmentService(engine, client, settings.task_queue)
+
+
+EnrollmentServiceDep = Annotated[EnrollmentService, Depends(enrollment_service)]
+
 # -- who may call ----------------------------------------------------------------------------------
 
 
@@ -134,6 +145,7 @@ __all__ = [
     "CohortServiceDep",
     "EngineDep",
     "EnrollmentControlDep",
+    "EnrollmentServiceDep",
     "EventVerifierDep",
     "ForwarderDep",
     "OptInServiceDep",
@@ -147,6 +159,7 @@ __all__ = [
     "app_services",
     "app_settings",
     "cohort_service",
+    "enrollment_service",
     "require_api_token",
     "require_inbound_password",
     "temporal_client",

@@ -12,6 +12,10 @@
     Conflict                    409  (EnrollmentConflict, CohortCancelled)
     EspError                    502  (SendGrid did not take the email)
 
+`POST /api/enrollments` answers a contact that may not be enrolled — a SendBlocked, or
+ReenrollmentRefused (an EnrollmentConflict whose enrollment ended) — as InvalidInput on `contact`
+(422, the reason in `msg`); a live enrollment stays a 409.
+
 `where` in an InvalidInput's `loc` is `path` or `query` when the route has a parameter of that
 name, else `body`: the same shape as FastAPI's own validation errors. Pages a recipient opens from
 an email (HTML routes) answer a page instead: UnknownUnsubscribeToken and InvalidToken "link not

@@ -10,6 +10,7 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   ├── ContactNotFound         no such contact (never held, or erased)
     │   ├── SenderNotFound          no such sending identity
     │   ├── CohortNotFound          no such cohort
+    │   ├── SequenceNotFound        no sequence of that name
     │   ├── EnrollmentNotFound      no enrollment with that workflow id
     │   └── UnknownUnsubscribeToken an unsubscribe link that names no message we sent
     ├── SendDeferred                not now: the workflow waits, then sends the step
@@ -25,6 +26,7 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     ├── InvalidToken (ValueError)   permanent: a signed link token is malformed or forged
     ├── Conflict                    the thing named is in a state that refuses the action
     │   ├── EnrollmentConflict      the contact already has a live enrollment in that sequence
+    │   │   └── ReenrollmentRefused the sequence's re-enrollment rule refuses the contact (now)
     │   └── CohortCancelled         a cancelled cohort cannot be paused or resumed
     ├── DnsError                    a DNS lookup gave no usable answer (sending-domain checks)
     │   ├── NoDomain                the name does not exist (NXDOMAIN)
@@ -88,6 +90,10 @@ class SenderNotFound(NotFound):
 
 class CohortNotFound(NotFound):
     """No cohort with that id."""
+
+
+class SequenceNotFound(NotFound):
+    """No sequence registered under that name."""
 
 
 class EnrollmentNotFound(NotFound):
@@ -190,7 +196,13 @@ class Conflict(NurtureError):
 
 
 class EnrollmentConflict(Conflict):
-    """The contact already has a live enrollment in that sequence (or may not be re-enrolled yet)."""
+    """The contact already has a live enrollment in that sequence (or, as `ReenrollmentRefused`,
+    may not be re-enrolled yet)."""
+
+
+class ReenrollmentRefused(EnrollmentConflict):
+    """The contact's previous enrollment in the sequence ended, and the sequence's re-enrollment
+    rule refuses another (never, or not yet): nothing is live, unlike its base class."""
 
 
 class CohortCancelled(Conflict):
@@ -290,10 +302,12 @@ __all__ = [
     "NotFound",
     "NurtureError",
     "QuotaExhausted",
+    "ReenrollmentRefused",
     "SendBlocked",
     "SendDeferred",
     "SenderNotFound",
     "SenderPaused",
+    "SequenceNotFound",
     "TemplateError",
     "UnknownUnsubscribeToken",
     "WinnerPending",
