@@ -1,4 +1,5 @@
-"""Builds the FastAPI application from settings; runs the event forwarder beside it."""
+"""Builds the FastAPI application from settings; runs the event forwarder and the trigger runner
+beside it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from api import (
     contacts,
     dashboard,
     enrollments,
+    events,
     health,
     privacy,
     senders,
@@ -29,19 +31,29 @@ from models.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) -> FastAPI:
-    """The app; `run_forwarder=False` leaves forwarding to the caller (tests drive it)."""
+    """The app; `run_forwarder=False` leaves forwarding and the trigger runner's background
+    loop to the caller (tests drive them)."""
     settings = settings or get_settings()
     engine = get_engine(settings.effective_database_url)
     services = build_services(settings, engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(services.forwarder.run()) if run_forwarder else None
+        tasks = (
+            [
+                asyncio.create_task(services.forwarder.run()),
+                # Triggers a restart left pending, and retries while Temporal was down.
+                asyncio.create_task(services.triggers.run()),
+            ]
+            if run_forwarder
+            else []
+        )
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
@@ -57,6 +69,7 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.include_router(unsubscribe.router)
     app.include_router(senders.router)
     app.include_router(enrollments.router)
+    app.include_router(events.router)
     app.include_router(cohorts.router)
     app.include_router(privacy.router)
     app.include_router(contacts.router)

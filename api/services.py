@@ -12,10 +12,12 @@ from activities.contacts.privacy import PrivacyService
 from activities.deliverability.sender_health import HealthPolicy
 from activities.deliverability.senders import SenderService
 from activities.enrollment.control import EnrollmentControl
+from activities.events.business import BusinessEventService
 from activities.events.forwarder import EventForwarder
 from activities.events.ingest import EventIngestService
 from activities.events.replies import ReplyService
 from activities.events.signature import WebhookVerifier
+from activities.events.triggers import TriggerRunner
 from activities.events.unsubscribing import UnsubscribeService
 from models.settings import Settings
 from models.temporal_client import connect
@@ -42,6 +44,9 @@ class ApiServices:
     opt_in: OptInService
     control: EnrollmentControl
     privacy: PrivacyService
+    business_events: BusinessEventService
+    #: Enrolls what business events trigger; its Temporal client is the forwarder's.
+    triggers: TriggerRunner
     #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
     verifier: WebhookVerifier | None
 
@@ -61,6 +66,9 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         if settings.sendgrid_webhook_public_key
         else None
     )
+    forwarder = EventForwarder(
+        engine, lambda: connect(settings), poll_seconds=settings.forwarder_poll_seconds
+    )
     return ApiServices(
         engine=engine,
         ingest=ingest,
@@ -68,14 +76,14 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
             engine, ingest, settings.secret_key, default_away_days=settings.away_default_days
         ),
         unsubscribe=UnsubscribeService(engine, ingest, settings.secret_key),
-        forwarder=EventForwarder(
-            engine, lambda: connect(settings), poll_seconds=settings.forwarder_poll_seconds
-        ),
+        forwarder=forwarder,
         verifier=verifier,
         senders=SenderService(engine, HealthPolicy.from_settings(settings)),
         opt_in=OptInService.from_settings(settings, engine),
         control=EnrollmentControl(engine),
         privacy=PrivacyService(engine),
+        business_events=BusinessEventService(engine),
+        triggers=TriggerRunner(engine, forwarder.client, settings.task_queue),
     )
 
 
