@@ -175,6 +175,14 @@ def _contact_id(engine: sa.Engine, ref: ContactRef) -> UUID:
         return contact.id
 
 
+async def _answers(client: Client) -> bool:
+    """Whether Temporal answers now."""
+    try:
+        return await client.service_client.check_health(timeout=timedelta(seconds=5))
+    except Exception:  # unreachable, refused, timed out: all mean "not now"
+        return False
+
+
 def _unreachable(exc: RPCError) -> HTTPException:
     return HTTPException(503, f"Temporal is unreachable ({exc.status.name}); try again shortly")
 
@@ -227,13 +235,11 @@ async def _replayed(
     """The live enrollment's workflow id if a request with `key` started it (its SQL row written
     if that request died before writing it), else None."""
     workflow_id = enrollment_workflow_id(request.sequence, contact_id)
-    try:
-        if not await started_with_memo(client, workflow_id, IDEMPOTENCY_MEMO_KEY, key):
-            return None
-    except RPCError as exc:
-        if exc.status in _UNREACHABLE:
-            raise _unreachable(exc) from exc
-        raise
+    if not await started_with_memo(client, workflow_id, IDEMPOTENCY_MEMO_KEY, key):
+        # It reads any RPC error as "not ours": a 409 only if Temporal did answer.
+        if not await _answers(client):
+            raise HTTPException(503, "Temporal is unreachable; try again shortly")
+        return None
     mirrored = EnrollmentInput(
         contact_id=contact_id, sender_id=request.sender, cohort_id=request.cohort
     )

@@ -1,8 +1,12 @@
-"""`nurture contacts import` (CSV / JSON / JSON Lines, with a progress bar and the report) and
-`nurture contacts opt-in` (send the double opt-in email). Exit codes: 0 ok, 1 rows refused, 2 bad input."""
+"""`nurture contacts add` (one contact with its consent and, optionally, the CRM's id as
+`--external-id`), `nurture contacts import` (CSV / JSON / JSON Lines, with a progress bar and the
+report) and `nurture contacts opt-in` (send the double opt-in email). Exit codes: 0 ok, 1 rows
+refused, 2 bad input (for `add`: any refusal of its one row, such as an external id another
+contact holds)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +14,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from activities.contacts.importing import ImportReport, import_file
-from activities.contacts.store import contact_id_by_email
+from activities.contacts.importing import ImportReport, SourceRow, import_file, import_rows
+from activities.contacts.store import contact_id_by_email, normalise_email
 from cli import services
 from cli.output import EXIT_FAILED, console, err, handled_errors
 from models.errors import InvalidInput, SenderNotFound
@@ -75,6 +79,64 @@ def import_(
         raise typer.Exit(EXIT_FAILED)
 
 
+def add(
+    email: str,
+    consent_source: Annotated[
+        str, typer.Option(help="Where consent was given, e.g. 'web form /contact, 2026-11-02'.")
+    ],
+    first_name: str | None = None,
+    last_name: str | None = None,
+    company: str | None = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. DE.")] = None,
+    time_zone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language tag, e.g. de, zh-CN.")] = None,
+    external_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Your own id of the contact (the CRM's), unique: business events and "
+            "POST /api/enrollments may name the contact by it. A new one replaces the old."
+        ),
+    ] = None,
+    consent_wording: str | None = None,
+    consent_evidence: str | None = None,
+    consent_time: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When consent was given, UTC (default: now). Needed to re-grant consent after "
+            "a withdrawal: it must be later than the withdrawal."
+        ),
+    ] = None,
+    check_mx: Annotated[
+        bool, typer.Option("--check-mx/--no-check-mx", help="Look up the domain's MX.")
+    ] = False,
+) -> None:
+    """Add or update a contact and record its consent in the ledger (one row of an import:
+    the same checks as `nurture contacts import` and `POST /api/contacts`)."""
+    row = {
+        "email": email,
+        "consent_source": consent_source,
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": company,
+        "country": country,
+        "time_zone": time_zone,
+        "language": language,
+        "external_id": external_id,
+        "consent_wording": consent_wording,
+        "consent_evidence": consent_evidence,
+        "consent_time": consent_time.isoformat() if consent_time else None,
+    }
+    engine = services.engine()
+    with handled_errors():
+        given = {k: v for k, v in row.items() if v is not None}
+        report = import_rows(engine, [SourceRow(1, given)], check_mx=check_mx)
+        for problem in report.rejected:
+            raise InvalidInput(problem.field, problem.reason)
+        contact_id = contact_id_by_email(engine, email)
+    known_as = f", external id {external_id.strip()}" if external_id and external_id.strip() else ""
+    console.print(f"contact {contact_id} ({normalise_email(email)}{known_as}) saved with consent")
+
+
 def opt_in(
     email: Annotated[str, typer.Argument(help="The contact's address.")],
     sender: Annotated[str, typer.Option(help="Sender id whose name and address it carries.")] = (
@@ -96,4 +158,4 @@ def opt_in(
         console.print(f"confirmation email sent to {email}.")
 
 
-__all__ = ["import_", "opt_in", "print_report"]
+__all__ = ["add", "import_", "opt_in", "print_report"]

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli import privacy, services
 from cli.cohorts import app as cohort_app
+from cli.contacts import add as contacts_add
 from cli.contacts import import_ as contacts_import
 from cli.contacts import opt_in as contacts_opt_in
 from cli.enrollments import app as enrollment_app
 from cli.lint import lint
 from cli.output import console, handled_errors
 from cli.senders import app as senders_app
-from models.errors import InvalidInput
 from models.log_setup import configure_logging
 from models.settings import get_settings
 
@@ -39,6 +38,7 @@ contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)
 contacts_app.command("export")(privacy.export)
+contacts_app.command("add")(contacts_add)
 
 
 @app.command()
@@ -159,59 +159,6 @@ def enroll(
     with handled_errors():
         workflow_id = asyncio.run(go(contact_id_by_email(services.engine(), email)))
     console.print(f"enrolled: [bold]{workflow_id}[/]")
-
-
-@contacts_app.command("add")
-def contacts_add(
-    email: str,
-    consent_source: Annotated[
-        str, typer.Option(help="Where consent was given, e.g. 'web form /contact, 2026-11-02'.")
-    ],
-    first_name: str | None = None,
-    last_name: str | None = None,
-    company: str | None = None,
-    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. DE.")] = None,
-    time_zone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin.")] = None,
-    language: Annotated[str | None, typer.Option(help="Language tag, e.g. de, zh-CN.")] = None,
-    consent_wording: str | None = None,
-    consent_evidence: str | None = None,
-    consent_time: Annotated[
-        datetime | None,
-        typer.Option(
-            help="When consent was given, UTC (default: now). Needed to re-grant consent after "
-            "a withdrawal: it must be later than the withdrawal."
-        ),
-    ] = None,
-    check_mx: Annotated[
-        bool, typer.Option("--check-mx/--no-check-mx", help="Look up the domain's MX.")
-    ] = False,
-) -> None:
-    """Add or update a contact and record its consent in the ledger (one row of an import:
-    the same checks as `nurture contacts import` and `POST /api/contacts`)."""
-    from activities.contacts.importing import SourceRow, import_rows
-    from activities.contacts.store import contact_id_by_email, normalise_email
-
-    row = {
-        "email": email,
-        "consent_source": consent_source,
-        "first_name": first_name,
-        "last_name": last_name,
-        "company": company,
-        "country": country,
-        "time_zone": time_zone,
-        "language": language,
-        "consent_wording": consent_wording,
-        "consent_evidence": consent_evidence,
-        "consent_time": consent_time.isoformat() if consent_time else None,
-    }
-    engine = services.engine()
-    with handled_errors():
-        given = {k: v for k, v in row.items() if v is not None}
-        report = import_rows(engine, [SourceRow(1, given)], check_mx=check_mx)
-        for problem in report.rejected:
-            raise InvalidInput(problem.field, problem.reason)
-        contact_id = contact_id_by_email(engine, email)
-    console.print(f"contact {contact_id} ({normalise_email(email)}) saved with consent")
 
 
 @db_app.command("upgrade")

@@ -364,6 +364,31 @@ async def test_a_retry_after_a_start_whose_answer_was_lost_writes_the_missing_ro
     await temporal.get_workflow_handle(workflow_id).terminate("test over")
 
 
+async def test_a_keyed_retry_that_cannot_ask_temporal_is_503_not_409(
+    enroll: Enroll,
+    temporal: Client,
+    engine: sa.Engine,
+    sender: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import api.enrollments
+
+    contact = make_contact(engine)
+    first = await enroll({"id": str(contact.id)}, idempotency_key="k-1")
+
+    async def no_answer(client: Client, *args: Any) -> bool:
+        return False
+
+    # Temporal went away between the conflict and the memo check: "not ours" proves nothing.
+    monkeypatch.setattr(api.enrollments, "started_with_memo", no_answer)
+    monkeypatch.setattr(api.enrollments, "_answers", no_answer)
+    retry = await enroll({"id": str(contact.id)}, idempotency_key="k-1")
+
+    assert first.status_code == 201
+    assert retry.status_code == 503
+    await temporal.get_workflow_handle(first.json()["workflow_id"]).terminate("test over")
+
+
 # --- Temporal unreachable, no token -----------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
-"""`nurture contacts import` / `opt-in`: report table, exit codes (0 ok, 1 rows refused,
-2 unreadable file), dry runs, and the opt-in email reaching the simulator."""
+"""`nurture contacts import` / `opt-in` / `add`: report table, exit codes (0 ok, 1 rows refused,
+2 unreadable file or a refused `add`), dry runs, the opt-in email reaching the simulator, and the
+CRM's id set by `add --external-id`."""
 
 from __future__ import annotations
 
@@ -93,3 +94,36 @@ def test_opt_in_sends_the_confirmation(cli: typer.Typer, engine: sa.Engine, sim)
     [mail] = sim.store.messages(recipient=contact.email)
     assert "/c/" in (mail.text or "")
     assert runner.invoke(cli, ["opt-in", "nobody@buyer.example.com"]).exit_code == 2
+
+
+def _external_id(engine: sa.Engine, email: str) -> str | None:
+    with session_scope(engine) as s:
+        return s.exec(select(Contact).where(Contact.email == email)).one().external_id
+
+
+def test_add_with_external_id_sets_it_and_refuses_one_another_contact_holds(
+    cli: typer.Typer, engine: sa.Engine
+) -> None:
+    from cli.main import app as nurture
+
+    def add(email: str, *options: str):
+        return runner.invoke(
+            nurture, ["contacts", "add", email, "--consent-source", "web form", *options]
+        )
+
+    first = add("a@buyer.example.com", "--external-id", "crm-001")
+    assert first.exit_code == 0, first.output
+    assert "external id crm-001" in " ".join(first.output.split())  # as the terminal wraps it
+    assert _external_id(engine, "a@buyer.example.com") == "crm-001"
+
+    taken = add("b@buyer.example.com", "--external-id", "crm-001", "--company", "B GmbH")
+    assert taken.exit_code == 2, taken.output
+    assert "external_id" in taken.output
+    assert "already the external_id of another contact" in " ".join(taken.output.split())
+    assert _emails(engine) == ["a@buyer.example.com"]  # nothing of b written
+
+    again = add("a@buyer.example.com", "--external-id", "crm-001")
+    rekeyed = add("a@buyer.example.com", "--external-id", "crm-9001")
+    kept = add("a@buyer.example.com", "--first-name", "Anna")
+    assert (again.exit_code, rekeyed.exit_code, kept.exit_code) == (0, 0, 0)
+    assert _external_id(engine, "a@buyer.example.com") == "crm-9001"
