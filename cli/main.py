@@ -1,4 +1,5 @@
-"""The `nurture` command line (Typer): dev stack, worker, API, simulator, enroll, contacts, senders, db."""
+"""The `nurture` command line (Typer): dev stack, worker, API, simulator, enroll, contacts, senders,
+business events, db."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cli.contacts import add as contacts_add
 from cli.contacts import import_ as contacts_import
 from cli.contacts import opt_in as contacts_opt_in
 from cli.enrollments import app as enrollment_app
+from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, handled_errors
 from cli.senders import app as senders_app
@@ -34,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.command("lint")(lint)
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(enrollment_app, name="enrollment")
+app.add_typer(events_app, name="events")
 contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)

@@ -14,6 +14,8 @@ from activities.contacts.privacy import PrivacyService
 from activities.deliverability.sender_health import HealthPolicy
 from activities.deliverability.senders import SenderService
 from activities.enrollment.control import EnrollmentControl
+from activities.events.business import BusinessEventService
+from activities.events.triggers import TriggerRunner
 from cli.output import EXIT_FAILED, err, fail
 from models.db import get_engine
 from models.settings import get_settings
@@ -38,6 +40,19 @@ def opt_in() -> OptInService:
 
 def enrollment_control() -> EnrollmentControl:
     return EnrollmentControl(engine())
+
+
+def business_events() -> BusinessEventService:
+    return BusinessEventService(engine())
+
+
+def trigger_runner(client: Client | None) -> TriggerRunner:
+    """The trigger runner on `client` (None: Temporal unreachable, triggers stay pending)."""
+
+    async def connect() -> Client | None:
+        return client
+
+    return TriggerRunner(engine(), connect, get_settings().task_queue)
 
 
 async def temporal_or_none() -> Client | None:
@@ -68,6 +83,7 @@ async def cohorts() -> CohortService:
 
 
 __all__ = [
+    "business_events",
     "cohorts",
     "engine",
     "enrollment_control",
@@ -76,4 +92,5 @@ __all__ = [
     "senders",
     "temporal",
     "temporal_or_none",
+    "trigger_runner",
 ]
