@@ -1,5 +1,6 @@
 """The dashboard's routes: login and logout, and the pages behind them (cohorts, a cohort's
-funnel, senders, recent events, a contact's timeline). Each parses, calls a query, renders."""
+funnel, senders, recent events, recent business events, a contact's timeline). Each parses,
+calls a query, renders."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.dashboard.business_events import BusinessEventQueries
 from api.dashboard.queries import MAX_EVENTS, DashboardQueries
 from api.dashboard.session import (
     COOKIE_NAME,
@@ -20,6 +22,7 @@ from api.dashboard.session import (
 )
 from api.dashboard.views import environment, funnel_view, temporal_workflow_url
 from api.deps import EngineDep, SenderServiceDep, SettingsDep
+from models.business_events import EVENT_NAME_MAX
 from models.events import EventKind
 from models.settings import Settings
 
@@ -174,6 +177,25 @@ def events_page(
         limit=limit,
         kind=chosen,
         kinds=[k.value for k in EventKind],
+    )
+
+
+@pages.get("/business-events", response_class=HTMLResponse)
+def business_events_page(
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS)] = 100,
+    name: Annotated[str, Query(max_length=EVENT_NAME_MAX)] = "",
+) -> HTMLResponse:
+    chosen = name.strip() or None  # the form's empty field: every name
+    return render(
+        request,
+        settings,
+        "business_events.html",
+        events=BusinessEventQueries(engine).recent(limit, chosen),
+        limit=limit,
+        name=chosen,
     )
 
 

@@ -3,6 +3,7 @@ Temporal UI link of a workflow, and the funnel as table rows and inline-SVG bars
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,13 @@ def when(value: datetime | None) -> str:
 
 def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def property_value(value: object, width: int = 80) -> str:
+    """A business event's property in a table cell: text as it is, anything else as JSON, cut to
+    `width` characters (the autoescaping template escapes it: property values are untrusted)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def temporal_workflow_url(base_url: str, namespace: str, workflow_id: str) -> str:
@@ -161,6 +169,7 @@ def environment() -> Environment:
     )
     env.filters["when"] = when
     env.filters["percent"] = percent
+    env.filters["property_value"] = property_value
     env.globals["metric_label"] = metric_label
     return env
 
@@ -174,6 +183,7 @@ __all__ = [
     "funnel_view",
     "metric_label",
     "percent",
+    "property_value",
     "temporal_workflow_url",
     "when",
 ]
