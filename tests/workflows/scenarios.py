@@ -1,6 +1,7 @@
-"""Drives sequence enrollments on the time-skipping test server — a fake `send_step` activity, an
-engagement-event factory, an `Enrollment` handle for tests — and the trade_intro scenarios whose
-histories `histories/*.json` keep for the replay test.
+"""Drives sequence enrollments on the time-skipping test server — fake `send_step`,
+`finish_enrollment` and `event_property` activities, engagement- and business-event factories, an
+`Enrollment` handle for tests — and the trade_intro and quote_followup scenarios whose histories
+`histories/<sequence>-<scenario>.json` keep for the replay test.
 
 Re-record the stored histories (after a deliberate, patched change to a sequence):
 
@@ -14,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -39,15 +40,19 @@ from models.enrollment import (
     EnrollmentResult,
     EnrollmentState,
     EnrollmentStatus,
+    EventPropertyInput,
+    EventPropertyResult,
     FinishEnrollmentInput,
     SendStatus,
     SendStepInput,
     SendStepResult,
+    TriggerRef,
     enrollment_workflow_id,
 )
 from models.events import BounceClass, EngagementEvent, EventKind
 from models.wire import (
     AB_DECIDED_SIGNAL,
+    EVENT_PROPERTY_ACTIVITY,
     EVENT_SIGNAL,
     EVENTS_SIGNAL,
     FINISH_ENROLLMENT_ACTIVITY,
@@ -57,6 +62,7 @@ from models.wire import (
     STATE_QUERY,
 )
 from workflows.engine import SequenceWorkflow
+from workflows.quote_followup import QuoteFollowupSequence
 from workflows.registry import SEQUENCES
 from workflows.trade_intro import TradeIntroSequence
 
@@ -125,6 +131,10 @@ class FakeSender:
     sender_paused: bool = False
     #: The cohort's A/B winner; a send that awaits it raises WinnerPending while it is None.
     winner: str | None = None
+    #: The stored business events' properties by event id, as the fake `event_property` reads
+    #: them (`business_event` and `start_enrollment(trigger=...)` fill it).
+    event_store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    property_reads: list[EventPropertyInput] = field(default_factory=list)
 
     @activity.defn(name=SEND_STEP_ACTIVITY)
     async def send_step(self, input: SendStepInput) -> SendStepResult:
@@ -169,10 +179,25 @@ class FakeSender:
         """Stands in for mirroring the outcome into SQL: records it."""
         self.outcomes.append(input)
 
+    @activity.defn(name=EVENT_PROPERTY_ACTIVITY)
+    async def event_property(self, input: EventPropertyInput) -> EventPropertyResult:
+        """Stands in for reading a business event's property from SQL: reads `event_store`."""
+        self.property_reads.append(input)
+        properties = self.event_store.get(input.event_id)
+        if properties is None:
+            return EventPropertyResult(value=None, found=False)
+        return EventPropertyResult(value=properties.get(input.name), found=True)
+
     @property
     def activities(self) -> list[Callable[..., Any]]:
         """What a test worker registers."""
-        return [self.send_step, self.finish_enrollment]
+        return [self.send_step, self.finish_enrollment, self.event_property]
+
+    def store_event(self, properties: dict[str, Any] | None = None) -> str:
+        """Store a business event's properties (as `POST /api/events` would); its new id."""
+        event_id = str(uuid.uuid4())
+        self.event_store[event_id] = dict(properties or {})
+        return event_id
 
     def release(self) -> None:
         """Let held sends finish."""
@@ -208,6 +233,18 @@ def engagement_event(
     details.setdefault("esp_event_id", f"evt-{uuid.uuid4().hex[:16]}")
     return EngagementEvent(
         kind=kind, occurred_at=datetime.now(UTC), message_id=message_id, **details
+    )
+
+
+def business_event(name: str, event_id: str | None = None) -> EngagementEvent:
+    """A business event as the forwarder signals it: name, nurture's id and time, no properties."""
+    event_id = event_id or str(uuid.uuid4())
+    return EngagementEvent(
+        kind=EventKind.BUSINESS,
+        occurred_at=datetime.now(UTC),
+        name=name,
+        event_id=event_id,
+        esp_event_id=f"business:{event_id}",
     )
 
 
@@ -266,6 +303,16 @@ class Enrollment:
         await self.signal(event)
         return event
 
+    async def business(self, name: str, **properties: Any) -> EngagementEvent:
+        """Post business event `name` for the contact: its properties go to the fake store, the
+        event (ids only) to the workflow in an `engagement_events` batch, as the forwarder sends
+        it. Waits until the workflow has recorded it."""
+        event = business_event(name, self.sender.store_event(properties))
+        before = len((await self.state()).events_seen)
+        await self.handle.signal(EVENTS_SIGNAL, [event])
+        await self.until(lambda s: len(s.events_seen) > before or s.outcome is not None)
+        return event
+
     async def result(self) -> EnrollmentResult:
         return await self.handle.result()
 
@@ -281,10 +328,21 @@ async def start_enrollment(
     cohort_id: str | None = "cohort-test",
     calendar: ContactCalendar | None = None,
     ab: AbAssignment | None = None,
+    trigger: str | None = None,
+    trigger_properties: dict[str, Any] | None = None,
     **start_kwargs: Any,
 ) -> Enrollment:
-    """Start an enrollment of a fresh contact id in `sequence` on `task_queue`."""
+    """Start an enrollment of a fresh contact id in `sequence` on `task_queue`; with `trigger` (an
+    event name), as the trigger runner starts it: `input.trigger` names a business event stored
+    with `trigger_properties` in the fake sender's store."""
     contact_id = uuid.uuid4()
+    trigger_ref = None
+    if trigger is not None:
+        trigger_ref = TriggerRef(
+            event_id=sender.store_event(trigger_properties),
+            name=trigger,
+            occurred_at=await env.get_current_time(),
+        )
     handle: WorkflowHandle[Any, EnrollmentResult] = await client.start_workflow(
         sequence.name,
         EnrollmentInput(
@@ -294,6 +352,7 @@ async def start_enrollment(
             params=params or {},
             calendar=calendar,
             ab=ab,
+            trigger=trigger_ref,
         ),
         id=enrollment_workflow_id(sequence.name, contact_id),
         task_queue=task_queue,
@@ -376,30 +435,107 @@ def attributes_at_start(cohort_id: str | None = "cohort-test") -> TypedSearchAtt
     return TypedSearchAttributes(pairs)
 
 
-SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
-    "complete": no_engagement_completes,
-    "opened": human_open_skips_bump,
-    "click_forward": click_brings_offer_forward,
-    "replied": reply_while_sleeping,
-    "machine_open_soft_bounce": machine_open_and_soft_bounce_ignored,
-    "ab_winner_paused": winner_awaited_while_paused,
-    "batched_events_attrs_at_start": batched_events_after_attributes_at_start,
+#: Business event property values the recorded scenarios post: each holds this mark, so the replay
+#: test can assert that none reaches a stored history — except `valid_until`, which quote_followup
+#: reads through `event_property` on purpose (a date, kept in the history by design).
+PRIVATE_MARK = "private-7f3a9c"
+#: The properties quote_followup reads into its history (see `PRIVATE_MARK`).
+READ_BY_SEQUENCES = frozenset({"valid_until"})
+
+
+def quote_request(valid_until: date | None) -> dict[str, Any]:
+    """The properties of a recorded `quote_requested` event: personal-looking values, marked."""
+    properties: dict[str, Any] = {
+        "product": f"{PRIVATE_MARK} M8 stainless hex bolts",
+        "quote_number": f"{PRIVATE_MARK}-Q-0142",
+        "buyer_name": f"Anna Schmidt {PRIVATE_MARK}",
+        "buyer_phone": f"+49 40 1234 {PRIVATE_MARK}",
+    }
+    if valid_until is not None:
+        properties["valid_until"] = valid_until.isoformat()
+    return properties
+
+
+async def quote_answered_followed_up_and_reminded(e: Enrollment) -> None:
+    """quote_followup with nothing happening: quote, follow-up, reminder before valid_until."""
+    await e.result()
+
+
+async def quote_clicked_then_ordered(e: Enrollment) -> None:
+    """A click on the quote skips the follow-up; an order while waiting for the reminder converts."""
+    await e.until_waiting("quote")
+    await e.sleep(hours=5)
+    await e.event(EventKind.CLICK, "quote", url="https://example.com/quote")
+    await e.until(lambda s: len(s.events_seen) == 1 and s.status == EnrollmentStatus.WAITING)
+    await e.sleep(days=5)
+    await e.business("order_placed", order_total=f"12,400 EUR {PRIVATE_MARK}")
+    await e.result()
+
+
+BERLIN = ContactCalendar(time_zone="Europe/Berlin", country="DE")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A recorded scenario: its driver, the sequence and what it starts with beyond a plain
+    enrollment (a quote_followup scenario is triggered, its `valid_until` this many days after the
+    server's current time)."""
+
+    drive: Callable[[Enrollment], Awaitable[None]]
+    sequence: type[SequenceWorkflow[Any]] = TradeIntroSequence
+    start: dict[str, Any] = field(default_factory=dict)
+    valid_for_days: int | None = None
+
+
+#: Scenario name → scenario; each recorded history is `histories/{sequence}-{name}.json`.
+SCENARIO_TABLE: dict[str, Scenario] = {
+    "complete": Scenario(no_engagement_completes),
+    "opened": Scenario(human_open_skips_bump),
+    "click_forward": Scenario(click_brings_offer_forward),
+    "replied": Scenario(reply_while_sleeping),
+    "machine_open_soft_bounce": Scenario(machine_open_and_soft_bounce_ignored),
+    "ab_winner_paused": Scenario(
+        winner_awaited_while_paused, start={"ab": AbAssignment(step="intro", variant=None)}
+    ),
+    "batched_events_attrs_at_start": Scenario(
+        batched_events_after_attributes_at_start,
+        start={"search_attributes": attributes_at_start()},
+    ),
+    # With a calendar: the quote skips the send window, the follow-up and the reminder keep it.
+    "quote_reminded": Scenario(
+        quote_answered_followed_up_and_reminded,
+        QuoteFollowupSequence,
+        start={"calendar": BERLIN},
+        valid_for_days=21,
+    ),
+    "quote_clicked_ordered": Scenario(
+        quote_clicked_then_ordered,
+        QuoteFollowupSequence,
+        start={"calendar": BERLIN},
+        valid_for_days=21,
+    ),
 }
-#: Start arguments of scenarios that need more than a plain enrollment.
-SCENARIO_START: dict[str, dict[str, Any]] = {
-    "ab_winner_paused": {"ab": AbAssignment(step="intro", variant=None)},
-    "batched_events_attrs_at_start": {"search_attributes": attributes_at_start()},
+SCENARIOS: dict[str, Callable[[Enrollment], Awaitable[None]]] = {
+    name: scenario.drive for name, scenario in SCENARIO_TABLE.items()
 }
 
 
 def history_path(name: str) -> Path:
-    return HISTORIES_DIR / f"trade_intro-{name}.json"
+    return HISTORIES_DIR / f"{SCENARIO_TABLE[name].sequence.name}-{name}.json"
 
 
 async def record(env: WorkflowEnvironment, name: str) -> WorkflowHistory:
     """Run scenario `name` on its own task queue and return the closed workflow's history."""
+    scenario = SCENARIO_TABLE[name]
     task_queue = f"record-{uuid.uuid4()}"
     sender = FakeSender()
+    start = dict(scenario.start)
+    if scenario.valid_for_days is not None:
+        now = await env.get_current_time()
+        start["trigger"] = "quote_requested"
+        start["trigger_properties"] = quote_request(
+            (now + timedelta(days=scenario.valid_for_days)).date()
+        )
     async with Worker(
         env.client,
         task_queue=task_queue,
@@ -407,9 +543,9 @@ async def record(env: WorkflowEnvironment, name: str) -> WorkflowHistory:
         activities=sender.activities,
     ):
         enrollment = await start_enrollment(
-            env.client, env, task_queue, sender, **SCENARIO_START.get(name, {})
+            env.client, env, task_queue, sender, sequence=scenario.sequence, **start
         )
-        await SCENARIOS[name](enrollment)
+        await scenario.drive(enrollment)
         return await enrollment.handle.fetch_history()
 
 

@@ -1,5 +1,6 @@
-"""Replay: every stored trade_intro history still replays on today's code (a change to a released
-sequence must be patched or renamed), fresh histories replay too, and histories hold ids only."""
+"""Replay: every stored history (trade_intro, quote_followup) still replays on today's code (a
+change to a released sequence must be patched or renamed), fresh histories replay too, and
+histories hold ids only: no email address, no business event property."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from tests.workflows.scenarios import HISTORIES_DIR, SCENARIOS, history_path, record
+from tests.workflows.scenarios import (
+    HISTORIES_DIR,
+    PRIVATE_MARK,
+    SCENARIOS,
+    history_path,
+    record,
+)
 from workflows.registry import SEQUENCES
 
 STORED = sorted(HISTORIES_DIR.glob("*.json"))
@@ -67,7 +74,7 @@ async def test_the_sequence_base_is_not_re_executed_for_each_run(
         return get_code(self, fullname)
 
     monkeypatch.setattr(importlib.machinery.SourceFileLoader, "get_code", counting)
-    histories = [load(STORED[0]) for _ in range(6)]
+    histories = [load(history_path("complete")) for _ in range(6)]
 
     async def each() -> AsyncIterator[WorkflowHistory]:
         for history in histories:
@@ -111,5 +118,35 @@ def test_stored_history_holds_no_email_address(path: Path) -> None:
     # a time zone and a country; the A/B assignment a step and a variant label).
     started = json.loads(payloads[0])
     assert "contact_id" in started
-    assert set(started) <= {"contact_id", "sender_id", "cohort_id", "params", "calendar", "ab"}
+    assert set(started) <= {
+        "contact_id",
+        "sender_id",
+        "cohort_id",
+        "params",
+        "calendar",
+        "ab",
+        "trigger",
+    }
     assert set(started.get("calendar") or {}) <= {"time_zone", "country"}
+    # The triggering business event: its id, name and time, never its properties.
+    assert set(started.get("trigger") or {}) <= {"event_id", "name", "occurred_at"}
+
+
+@pytest.mark.parametrize("path", EVERY_STORED, ids=[p.stem for p in EVERY_STORED])
+def test_stored_history_holds_no_business_event_property(path: Path) -> None:
+    # The recorded scenarios post events whose property values carry PRIVATE_MARK (all but
+    # valid_until, which quote_followup reads on purpose): none may reach a history — not in the
+    # start input, not in a signal, not in an activity's input or result.
+    raw = path.read_text()
+    for text in [raw, *_decoded_payloads(json.loads(raw))]:
+        assert PRIVATE_MARK not in text
+
+
+def test_the_quote_followup_histories_saw_business_events_by_id_only() -> None:
+    # The property check above would be vacuous if no business event had reached a history.
+    reminded = _decoded_payloads(json.loads(history_path("quote_reminded").read_text()))
+    ordered = _decoded_payloads(json.loads(history_path("quote_clicked_ordered").read_text()))
+    assert json.loads(reminded[0])["trigger"]["name"] == "quote_requested"
+    assert any('"valid_until"' in text for text in reminded)  # the property read asked for
+    assert any('"order_placed"' in text and '"event_id"' in text for text in ordered)
+    assert any('"outcome":"converted"' in text.replace(" ", "") for text in ordered)
