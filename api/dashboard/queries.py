@@ -111,6 +111,8 @@ class TimelineEntry(BaseModel):
 
 class ContactSummary(BaseModel):
     id: UUID
+    #: The caller's own id of the contact (the CRM's), if one was given.
+    external_id: str | None = None
     email: str
     first_name: str | None
     last_name: str | None

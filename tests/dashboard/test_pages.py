@@ -21,6 +21,7 @@ from models.settings import Settings
 from models.tables import Enrollment, Sender, utcnow
 from tests.dashboard.conftest import API_TOKEN, BEARER, TEMPORAL_UI, SeededCohort, seed_cohort
 from tests.dashboard.markup import Page
+from tests.factories import make_contact
 
 PAGES = ["/", "/senders", "/events", "/cohorts/some-cohort", f"/contacts/{uuid.uuid4()}"]
 
@@ -306,6 +307,19 @@ def test_contact_page_shows_consent_enrollments_messages_and_events_in_order(
     assert {label for kind, label in entries if kind == "event"} == {"delivered", "open", "click"}
     assert "url: https://example.com/specifications" in shown.html
     assert shown.attrs_of["temporal-link"][0]["href"].startswith(f"{TEMPORAL_UI}/namespaces/")
+
+
+def test_contact_page_shows_the_external_id_escaped_or_a_dash(
+    dash_client: TestClient, dash_engine: sa.Engine
+) -> None:
+    crm = make_contact(dash_engine, external_id="crm-<b>4711</b>")
+    plain = make_contact(dash_engine)
+
+    shown = page(dash_client, f"/contacts/{crm.id}")
+
+    assert shown.text("contact-external-id") == "crm-<b>4711</b>"
+    assert "<b>4711" not in shown.html
+    assert page(dash_client, f"/contacts/{plain.id}").text("contact-external-id") == "—"
 
 
 def test_contact_page_shows_withdrawal_and_suppression_after_an_unsubscribe(
