@@ -30,6 +30,7 @@ from activities.events.triggers import (
     TriggeredSequence,
     TriggerOutcome,
     TriggerRunner,
+    registered_triggers,
 )
 from models.business_events import Trigger
 from models.db import session_scope
@@ -402,3 +403,23 @@ async def test_a_conflict_while_temporal_is_down_stays_pending_rather_than_refus
     assert outcome.status == TriggerStatus.PENDING
     assert outcome.reason == "Temporal unreachable"
     assert row_of(engine, event_id).status == TriggerStatus.PENDING
+
+
+async def test_the_registry_wires_quote_requested_to_quote_followup(
+    engine: sa.Engine, temporal, task_queue: str
+) -> None:
+    assert [t.sequence for t in registered_triggers("quote_requested")] == ["quote_followup"]
+    assert registered_triggers("meeting_booked") == []
+    store = BusinessEventService(engine)  # the production lookup
+    make_sender(engine)
+    contact = make_contact(engine)
+    event_id = post(store, contact)
+
+    async def connect() -> Client:
+        return temporal.client
+
+    [outcome] = await TriggerRunner(engine, connect, task_queue).run_for([event_id])
+
+    assert outcome.sequence == "quote_followup"
+    assert outcome.enrolled, outcome.reason
+    assert outcome.workflow_id == enrollment_workflow_id("quote_followup", contact.id)
