@@ -34,8 +34,9 @@ def add_contacts(
     check_mx: bool = False,
     dry_run: bool = False,
 ) -> ImportReport:
-    """Import a JSON array of contact rows; `rejected[].row_number` is the row's 1-based index
-    (`nurture contacts add` imports its one row the same way)."""
+    """Import a JSON array of contact rows (the columns of `nurture contacts import`, external_id
+    included); `rejected[].row_number` is the row's 1-based index (`nurture contacts add` imports
+    its one row the same way)."""
     return import_rows(engine, list(iter_records(rows)), check_mx=check_mx, dry_run=dry_run)
 
 

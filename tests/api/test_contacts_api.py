@@ -1,5 +1,5 @@
-"""`/api/contacts` and `/c/{token}`: token guard, JSON and CSV import reports, 422 on a body that
-is not rows, and double opt-in from the API call through the simulator to the confirmation."""
+"""`/api/contacts` and `/c/{token}`: token guard, JSON and CSV import reports (external_id
+included), 422 on a body that is not rows, and double opt-in from the API call through the simulator to the confirmation."""
 
 from __future__ import annotations
 
@@ -76,6 +76,26 @@ def test_json_rows_import_with_a_report_per_row(
     ]
     with session_scope(api_engine) as s:
         assert [c.email for c in s.exec(select(Contact)).all()] == ["a@buyer.example.com"]
+
+
+def test_external_id_by_api_is_set_and_one_another_contact_holds_is_refused(
+    contacts_client: TestClient, api_engine: sa.Engine
+) -> None:
+    holder = make_contact(api_engine, external_id="crm-001")
+    rows = [
+        {"email": "new@buyer.example.com", "external_id": "crm-001"},
+        {"email": "other@buyer.example.com", "external_id": "crm-002"},
+    ]
+
+    body = contacts_client.post("/api/contacts", json=rows, headers=AUTH).json()
+
+    assert body["created"] == 1
+    [problem] = body["rejected"]
+    assert (problem["row_number"], problem["field"]) == (1, "external_id")
+    assert str(holder.id) in problem["reason"]
+    with session_scope(api_engine) as s:
+        held = {c.email: c.external_id for c in s.exec(select(Contact)).all()}
+    assert held == {holder.email: "crm-001", "other@buyer.example.com": "crm-002"}
 
 
 @pytest.mark.parametrize("body", [{"email": "a@b.example.com"}, ["a@b.example.com"], "x"])
