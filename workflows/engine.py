@@ -34,8 +34,8 @@ or a code, never personal data). `send(step, send_window=False)` sends outside t
 
 An exit (a human reply, an unsubscribe, a complaint, a hard bounce, a goal or `exit_on` event, a
 `cancel` signal, workflow cancellation, or a send blocked for consent / suppression) ends the
-enrollment at once, even in the middle of a multi-day wait: `send`, `wait` and `wait_for` raise
-`EnrollmentEnded`, which unwinds `steps()` up to `enroll`. Do not swallow it (no bare `except
+enrollment at once, even in the middle of a multi-day wait: `send`, `wait`, `wait_for` and
+`event_property` raise `EnrollmentEnded`, which unwinds `steps()` up to `enroll`. Do not swallow it (no bare `except
 Exception` around them); a swallowed exit still wins, because `enroll` returns the exit outcome
 whatever `steps()` does after.
 """
@@ -721,6 +721,8 @@ class SequenceWorkflow(Generic[P]):
         and the activity's result is kept in the workflow history for good: read only what the
         flow needs to decide (a date, a code, an amount), never a name, an address or free
         text. Templates see the triggering event's properties without this (as `event`).
+        `ValueError` (a bug in the sequence: the workflow task retries until it is fixed) for an
+        ESP event, which has no properties.
         """
         event_id = event.event_id if isinstance(event, TriggerRef) or event.is_business else None
         if event_id is None:
