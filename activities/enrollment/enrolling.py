@@ -35,6 +35,7 @@ from models.errors import (
     EnrollmentConflict,
     InvalidInput,
     NurtureError,
+    ReenrollmentRefused,
 )
 from models.tables import (
     ConsentAction,
@@ -66,9 +67,10 @@ class EnrollmentService:
         self, sequence: str, contact_ids: list[UUID], sender_id: str
     ) -> dict[UUID, ContactCalendar | NurtureError]:
         """Per contact, refuse what cannot be mailed or re-enrolled — in the order and with the
-        errors of a single enrollment's checks: re-enrollment (`EnrollmentConflict`), unknown
-        contact, unknown sender (`InvalidInput`), consent (`mailing_refusal`, the one rule) — else the
-        contact's calendar for send windows. One session, a few set-based queries."""
+        errors of a single enrollment's checks: live (`EnrollmentConflict`) or re-enrollment
+        refused (`ReenrollmentRefused`), unknown contact, unknown sender (`InvalidInput`),
+        consent (`mailing_refusal`, the one rule) — else the contact's calendar for send windows.
+        One session, a few set-based queries."""
         from workflows.registry import by_name  # workflow classes only, no I/O
 
         reenrollment = by_name(sequence).reenrollment
@@ -100,7 +102,9 @@ class EnrollmentService:
             contact = contacts.get(contact_id)
             action = newest_consent.get(contact_id)
             if refusal is not None:
-                results[contact_id] = EnrollmentConflict(
+                # Live (its row not ended) is a conflict; an ended one the rule refuses is not.
+                live = before is None or before.ended_at is None
+                results[contact_id] = (EnrollmentConflict if live else ReenrollmentRefused)(
                     f"contact {contact_id} in {sequence}: {refusal}"
                 )
             elif contact is None:
@@ -218,9 +222,10 @@ class EnrollmentService:
 
         Per contact: its workflow id, or the error `enroll` would raise for it — `InvalidInput`
         (bad params, unknown contact or sender), a `SendBlocked` (`ConsentMissing`,
-        `ConsentWithdrawn`, `ContactSuppressed`) or `EnrollmentConflict` (re-enrollment refused,
-        or the workflow is running). Any other error (Temporal or the database unreachable) is
-        raised, after the rows of the enrollments already started are written.
+        `ConsentWithdrawn`, `ContactSuppressed`) or `EnrollmentConflict` (the workflow is
+        running; `ReenrollmentRefused`: an ended one, and the rule refuses). Any other error
+        (Temporal or the database unreachable) is raised, after the rows of the enrollments
+        already started are written.
         """
         if not contacts:
             return {}
@@ -341,6 +346,7 @@ def record_outcome(engine: sa.Engine, finish: FinishEnrollmentInput) -> None:
         row = session.get(Enrollment, finish.workflow_id)
         if row is not None:
             row.outcome = finish.outcome.value
+            row.outcome_event = finish.outcome_event
             row.ended_at = utcnow()
             session.add(row)
 
