@@ -57,6 +57,37 @@ def test_outcome_is_mirrored_into_the_enrollment_row(engine):
         assert row.ended_at is not None
 
 
+@pytest.mark.parametrize(
+    ("outcome", "event"),
+    [
+        (Outcome.CONVERTED, "meeting_booked"),
+        (Outcome.EXITED, "do_not_contact"),
+        (Outcome.REPLIED, None),
+    ],
+)
+def test_the_business_event_that_ended_it_is_mirrored(engine, outcome, event):
+    contact = make_contact(engine)
+    workflow_id = enrollment_workflow_id("trade_intro", contact.id)
+    with session_scope(engine) as s:
+        s.add(
+            Enrollment(
+                workflow_id=workflow_id,
+                sequence="trade_intro",
+                contact_id=contact.id,
+                sender_id="default",
+                outcome_event="stale_from_a_previous_run",
+            )
+        )
+    record_outcome(
+        engine,
+        FinishEnrollmentInput(workflow_id=workflow_id, outcome=outcome, outcome_event=event),
+    )
+    with session_scope(engine) as s:
+        row = s.get(Enrollment, workflow_id)
+        assert row.outcome == outcome.value
+        assert row.outcome_event == event
+
+
 def test_outcome_of_an_erased_enrollment_is_a_no_op(engine):
     record_outcome(
         engine,
@@ -138,6 +169,7 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
         ConsentWithdrawn,
         ContactSuppressed,
         EnrollmentConflict,
+        ReenrollmentRefused,
     )
     from models.tables import ConsentAction, SuppressionReason, utcnow
     from tests.factories import make_enrollment, make_sender, suppress, withdraw_consent
@@ -200,7 +232,8 @@ def test_a_mixed_batch_gives_each_contact_its_own_result_and_mirrors_the_started
         unknown: InvalidInput,
         live.id: EnrollmentConflict,
         running.id: EnrollmentConflict,
-        ended_lately.id: EnrollmentConflict,
+        # Ended, and the rule refuses another: not live, so not a plain conflict (422, not 409).
+        ended_lately.id: ReenrollmentRefused,
     }
     for contact_id, error in expected.items():
         assert type(results[contact_id]) is error, (contact_id, results[contact_id])
