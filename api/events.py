@@ -61,12 +61,9 @@ class EventsAnswer(BaseModel):
     rejected: int
 
 
-class _Constant(ValueError):
-    """NaN and Infinity: Python's JSON reader takes them, JSON (and PostgreSQL) does not."""
-
-
 def _no_constants(name: str) -> float:
-    raise _Constant(f"{name} is not JSON")
+    """NaN and Infinity: Python's JSON reader takes them, JSON (and PostgreSQL) does not."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_body(body: bytes) -> list[object]:
@@ -74,7 +71,7 @@ def parse_body(body: bytes) -> list[object]:
     400 for what is not JSON of that shape, 413 for too many items."""
     try:
         data = json.loads(body, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and _Constant included
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and NaN/Infinity included
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
     if isinstance(data, dict):
         return [data]

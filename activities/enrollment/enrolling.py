@@ -143,6 +143,7 @@ class EnrollmentService:
                 "cohort_id": input.cohort_id,
                 "sender_id": input.sender_id,
                 "outcome": None,
+                "outcome_event": None,
                 "started_at": utcnow(),
                 "ended_at": None,
             }

@@ -378,3 +378,25 @@ def test_a_missing_mirror_row_is_written_and_an_existing_one_is_kept(engine):
     record_outcome(engine, FinishEnrollmentInput(workflow_id=workflow_id, outcome=Outcome.REPLIED))
     service.mirror_if_missing("trade_intro", workflow_id, mirrored)  # a later retry
     assert _rows(engine)[contact.id].outcome == Outcome.REPLIED
+
+
+def test_a_re_enrollment_row_starts_without_the_last_runs_goal(engine):
+    from activities.enrollment.enrolling import EnrollmentService
+    from models.enrollment import EnrollmentInput
+
+    service = EnrollmentService(engine, FakeClient(), "test-queue")  # type: ignore[arg-type]
+    contact = make_contact(engine)
+    workflow_id = enrollment_workflow_id("trade_intro", contact.id)
+    started = EnrollmentInput(contact_id=contact.id, sender_id="default")
+    service._mirror_many("trade_intro", [(workflow_id, started)])
+    record_outcome(
+        engine,
+        FinishEnrollmentInput(
+            workflow_id=workflow_id, outcome=Outcome.CONVERTED, outcome_event="order_placed"
+        ),
+    )
+
+    service._mirror_many("trade_intro", [(workflow_id, started)])  # enrolled again
+
+    row = _rows(engine)[contact.id]
+    assert (row.outcome, row.outcome_event, row.ended_at) == (None, None, None)
