@@ -414,3 +414,41 @@ async def test_a_row_that_fails_to_signal_is_recorded_failed_and_others_are_reco
     assert failed.forwarded_at is None
     assert failed.forward_attempts == 1
     assert "payload cannot be serialised" in (failed.forward_error or "")
+
+
+async def test_a_business_event_for_a_closed_workflow_is_kept_as_late(
+    engine, temporal, forwarder
+) -> None:
+    from activities.events.business import BusinessEventService
+    from models.tables import Enrollment
+    from tests.factories import make_contact
+
+    contact = make_contact(engine)
+    closed = await running_workflow(temporal)
+    await temporal.client.get_workflow_handle(closed).terminate("finished")
+    with session_scope(engine) as s:  # the SQL mirror has not heard of the end yet
+        s.add(
+            Enrollment(
+                workflow_id=closed,
+                sequence="trade_intro",
+                contact_id=contact.id,
+                sender_id="default",
+            )
+        )
+    report = BusinessEventService(engine, triggers=lambda name: []).store(
+        [
+            {
+                "id": f"crm-{uuid.uuid4()}",
+                "name": "meeting_booked",
+                "contact": {"id": str(contact.id)},
+            }
+        ]
+    )
+    assert report.stored == 1
+
+    result = await forwarder.forward_pending()
+
+    assert (result.forwarded, result.late, result.failed) == (0, 1, 0)
+    [row] = rows_of(engine, closed)
+    assert (row.kind, row.late, row.forward_attempts) == ("business", True, 0)
+    assert row.forwarded_at is not None
