@@ -275,11 +275,11 @@ def read_csv(text: str) -> list[SourceRow]:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise InvalidInput("file", "empty CSV: a header row with an 'email' column is needed")
-    try:
-        dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
+    try:  # only the separator: the header alone cannot show how quotes are escaped
+        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     header = [_column(name) for name in next(reader)]
     if "email" not in header:
         raise InvalidInput("email", "the CSV header has no 'email' column")

@@ -386,3 +386,13 @@ def test_external_id_taken_concurrently_refuses_that_row_and_goes_on(
     assert [(p.row_number, p.field) for p in report.rejected] == [(1, "row")]
     assert "import the row again" in report.rejected[0].reason
     assert _external_ids(engine) == {holder.email: "crm-001", "next@buyer.example.com": "crm-002"}
+
+
+def test_quotes_inside_a_quoted_cell_are_read_as_excel_writes_them(engine: sa.Engine) -> None:
+    csv = 'email,company\nanna@importer.example.de,"Schmidt ""Maschinen"" GmbH, Werk 2"\n'
+
+    report = import_file(engine, csv.encode(), filename="excel.csv")
+
+    assert (report.created, report.rejected) == (1, [])
+    [contact] = _contacts(engine)
+    assert contact.company == 'Schmidt "Maschinen" GmbH, Werk 2'
