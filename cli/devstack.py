@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from collections import Counter
@@ -265,7 +266,22 @@ def funnel_line(simulator_url: str) -> str:
     return f"{len(messages)} mails in the simulator ({parts})"
 
 
+def _stop_on_interrupt_or_term() -> None:
+    """Ctrl-C and `kill` (SIGTERM) both stop the whole stack. Set explicitly, and unblocked: a
+    process inherits its parent's ignored signals (a non-interactive shell's background job
+    ignores SIGINT) and its blocked-signal mask (a parent whose thread blocked SIGINT), and either
+    would leave Python never raising KeyboardInterrupt."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
+    _stop_on_interrupt_or_term()
     stack = DevStack(settings, console, ui=ui)
     try:
         stack.start()
