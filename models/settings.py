@@ -96,6 +96,20 @@ class Settings(BaseSettings):
     )
     block_burst: int = Field(5, ge=1, description="Blocks within an hour that pause a sender.")
 
+    # Replies and the people told about them (docs/architecture.md, "Replies").
+    reply_classifier: str = Field(
+        "",
+        description="`package.module:callable` classifying replies instead of the built-in "
+        "rules (a `models.replies.ReplyClassifier`).",
+    )
+    notify_url: str = Field(
+        "", description="Where interested and wrong-person replies are POSTed (empty: nowhere)."
+    )
+    notify_secret: str = Field(
+        "", description="Signs each notification: X-Nurture-Signature = HMAC-SHA256 of the body."
+    )
+    notify_timeout_seconds: float = Field(10.0, gt=0, description="Per-attempt timeout.")
+
     # Logs and metrics.
     log_format: Literal["console", "json"] = Field(
         "console", description="`console`: pretty, for a terminal; `json`: one object a line."

@@ -414,6 +414,54 @@ class TriggerEnrollment(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+# --- replies and notifications --------------------------------------------------------------
+
+
+class Reply(SQLModel, table=True):
+    """A reply as classified (docs/architecture.md, "Replies"): one per stored reply event.
+
+    `text` is what the person wrote now (quoted history, signature and disclaimer removed,
+    bounded): personal data, kept here for the inbox and erased with the contact. Workflows get
+    the intent's label only. `effects_applied` lists the intents whose effects ran, so a
+    correction applies a new intent's effects once.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", unique=True, ondelete="CASCADE")
+    contact_id: UUID | None = Field(
+        default=None, foreign_key="contact.id", index=True, ondelete="CASCADE"
+    )
+    workflow_id: str | None = Field(default=None, max_length=300, index=True)
+    message_id: str | None = Field(default=None, max_length=64)
+    received_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    intent: str = Field(max_length=32, index=True)
+    confidence: float = 0.0
+    cue: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    referred_email: str | None = Field(default=None, max_length=320)
+    text: str = Field(default="", sa_type=sa.Text)
+    #: The classifier's own verdict, kept when a person corrects `intent`.
+    classified_intent: str = Field(max_length=32)
+    corrected_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    effects_applied: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class Notification(SQLModel, table=True):
+    """The outgoing-webhook outbox: a signed POST to `NURTURE_NOTIFY_URL`, queued in the commit
+    of what caused it, delivered at least once with backoff; `id` lets the receiver deduplicate.
+    The payload carries ids, an intent and a dashboard link, never a reply's text."""
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    kind: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    attempts: int = 0
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 __all__ = [
     "AbTest",
     "BusinessEvent",
@@ -432,6 +480,8 @@ __all__ = [
     "MemberStatus",
     "Message",
     "MessageStatus",
+    "Notification",
+    "Reply",
     "Sender",
     "SenderBase",
     "SenderCreate",
