@@ -8,6 +8,9 @@ directly, wrapped as Temporal activities only in each room's `activities.py`.
     │                    unsubscribing, storing events once, the outbox forwarder
     ├── contacts/        contact store, the consent rule, import and address checks, double
     │                    opt-in, GDPR export and erase
+    ├── replies/         what a reply means: its new text, its intent (pluggable classifier),
+    │                    the inbox, corrections, the notices interested replies queue
+    ├── notifications/   the signed outgoing-webhook outbox and its dispatcher
     ├── cohorts/         cohort service, A/B tests, funnel; activities.py: the launch's activities
     └── deliverability/  senders, sender health, content lint, DNS checks
 

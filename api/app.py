@@ -1,5 +1,5 @@
-"""Builds the FastAPI application from settings; runs the event forwarder and the trigger runner
-beside it."""
+"""Builds the FastAPI application from settings; runs the event forwarder, the trigger runner and
+(when NURTURE_NOTIFY_URL is set) the notification dispatcher beside it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from api import (
     events,
     health,
     privacy,
+    replies,
     senders,
     unsubscribe,
     webhooks,
@@ -31,8 +32,8 @@ from models.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) -> FastAPI:
-    """The app; `run_forwarder=False` leaves forwarding and the trigger runner's background
-    loop to the caller (tests drive them)."""
+    """The app; `run_forwarder=False` leaves forwarding, the trigger runner's and the notification
+    dispatcher's background loops to the caller (tests drive them)."""
     settings = settings or get_settings()
     engine = get_engine(settings.effective_database_url)
     services = build_services(settings, engine)
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
             if run_forwarder
             else []
         )
+        if run_forwarder and services.notifications is not None:
+            tasks.append(asyncio.create_task(services.notifications.run()))
         try:
             yield
         finally:
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.include_router(senders.router)
     app.include_router(enrollments.router)
     app.include_router(events.router)
+    app.include_router(replies.router)
     app.include_router(cohorts.router)
     app.include_router(privacy.router)
     app.include_router(contacts.router)

@@ -64,6 +64,7 @@ from models.errors import (
     SequenceNotFound,
 )
 from models.events import EventKind
+from models.replies import ReplyIntent
 from models.tables import Enrollment, Event, EventSignal, Message, MessageStatus
 from models.wire import STATE_QUERY
 
@@ -139,6 +140,8 @@ class EnrollmentView(BaseModel):
     goal: str | None = None
     #: For `exited`: the `exit_on` business event that ended it.
     exit_event: str | None = None
+    #: When a human reply ended it: the reply's intent (as corrected, if a person corrected it).
+    reply_intent: ReplyIntent | None = None
     steps_sent: list[SentStep] = Field(default_factory=list)
     events_seen: list[SeenEvent] = Field(default_factory=list)
     paused_until: datetime | None = None
@@ -341,6 +344,8 @@ def enrollment_view(
     `EnrollmentNotFound` when neither knows the enrollment."""
     row = mirror.row
     recorded = row.outcome_event if row is not None else None
+    # The mirror holds a person's correction; the workflow's own answer the classifier's.
+    corrected = _member(ReplyIntent, row.reply_intent) if row is not None else None
     times: dict[str, Any] = (
         {"sender_id": row.sender_id, "started_at": row.started_at, "ended_at": row.ended_at}
         if row is not None
@@ -357,6 +362,7 @@ def enrollment_view(
             outcome=state.outcome,
             goal=state.goal or _outcome_event(state.outcome, Outcome.CONVERTED, recorded),
             exit_event=state.exit_event or _outcome_event(state.outcome, Outcome.EXITED, recorded),
+            reply_intent=corrected or state.reply_intent,
             steps_sent=state.steps_sent,
             events_seen=[
                 SeenEvent(
@@ -383,6 +389,7 @@ def enrollment_view(
         outcome=outcome,
         goal=_outcome_event(outcome, Outcome.CONVERTED, recorded),
         exit_event=_outcome_event(outcome, Outcome.EXITED, recorded),
+        reply_intent=corrected,
         steps_sent=mirror.steps,
         events_seen=mirror.events,
         source="database",

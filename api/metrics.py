@@ -6,6 +6,8 @@ Database figures (gauges; any replica answers the same):
   nurture_events{kind}                       engagement events stored
   nurture_forwarder_backlog                  events not yet signalled to their workflow
   nurture_forwarder_lag_seconds              age of the oldest of them
+  nurture_notifications_pending              notifications the receiver has not accepted yet
+  nurture_notification_oldest_pending_seconds  age of the oldest of them (alert on it)
   nurture_sender_quota_used{sender}          sends reserved today (sender's local day)
   nurture_sender_quota_cap{sender}           sends allowed today (cap and warm-up ramp)
   nurture_sender_paused{sender,reason}       1 if paused (reason: complaint_rate, ops, …)
@@ -37,7 +39,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from activities.events.forwarder import EventForwarder, PassResult
+from activities.notifications.outbox import notification_backlog
 from api.dashboard.ops_figures import read_ops_figures
+from models.db import session_scope
 from models.tables import utcnow
 
 log = structlog.stdlib.get_logger(__name__)
@@ -63,6 +67,8 @@ class DatabaseCollector(Collector):
         now = utcnow()
         try:
             figures = read_ops_figures(self._engine, now)
+            with session_scope(self._engine) as session:
+                notifications = notification_backlog(session)
         except sa.exc.SQLAlchemyError as exc:
             log.warning("metrics: database figures unavailable", error=type(exc).__name__)
             up.add_metric([], 0)
@@ -96,6 +102,16 @@ class DatabaseCollector(Collector):
             "nurture_forwarder_lag_seconds",
             "Age of the oldest event not yet signalled (0 when none waits).",
             value=figures.outbox.lag_seconds(now),
+        )
+        yield GaugeMetricFamily(
+            "nurture_notifications_pending",
+            "Notifications queued and not yet accepted by NURTURE_NOTIFY_URL (retried forever).",
+            value=notifications.pending,
+        )
+        yield GaugeMetricFamily(
+            "nurture_notification_oldest_pending_seconds",
+            "Age of the oldest notification not yet delivered (0 when none waits).",
+            value=notifications.oldest_pending_seconds(now),
         )
 
         used = GaugeMetricFamily(

@@ -19,6 +19,11 @@ from activities.events.replies import ReplyService
 from activities.events.signature import WebhookVerifier
 from activities.events.triggers import TriggerRunner
 from activities.events.unsubscribing import UnsubscribeService
+from activities.notifications.dispatcher import NotificationDispatcher
+from activities.replies.corrections import ReplyCorrections
+from activities.replies.inbox import ReplyInbox
+from activities.replies.intents import load_classifier
+from activities.replies.notices import ReplyNotices
 from models.settings import Settings
 from models.temporal_client import connect
 
@@ -49,14 +54,21 @@ class ApiServices:
     triggers: TriggerRunner
     #: None until NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY is set: event webhooks are then refused.
     verifier: WebhookVerifier | None
+    #: The replies inbox (`GET /api/replies`) and a person's corrections (`PATCH`).
+    inbox: ReplyInbox
+    corrections: ReplyCorrections
+    #: None while NURTURE_NOTIFY_URL is empty: no notification is queued then.
+    notifications: NotificationDispatcher | None = None
 
 
 def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
+    notices = ReplyNotices(settings.public_url) if settings.notify_url else None
     ingest = EventIngestService(
         engine,
         soft_bounce_limit=settings.soft_bounce_limit,
         stops_company_on_reply=stops_company_on_reply,
         health_policy=HealthPolicy.from_settings(settings),
+        reply_notices=notices,
     )
     verifier = (
         WebhookVerifier(
@@ -73,8 +85,14 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         engine=engine,
         ingest=ingest,
         replies=ReplyService(
-            engine, ingest, settings.secret_key, default_away_days=settings.away_default_days
+            engine,
+            ingest,
+            settings.secret_key,
+            default_away_days=settings.away_default_days,
+            classifier=load_classifier(settings.reply_classifier),
         ),
+        inbox=ReplyInbox(engine),
+        corrections=ReplyCorrections(engine, ingest, notices),
         unsubscribe=UnsubscribeService(engine, ingest, settings.secret_key),
         forwarder=forwarder,
         verifier=verifier,
@@ -84,6 +102,14 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         privacy=PrivacyService(engine),
         business_events=BusinessEventService(engine),
         triggers=TriggerRunner(engine, forwarder.client, settings.task_queue),
+        notifications=NotificationDispatcher(
+            engine,
+            url=settings.notify_url,
+            secret=settings.notify_secret,
+            timeout_seconds=settings.notify_timeout_seconds,
+        )
+        if settings.notify_url
+        else None,
     )
 
 

@@ -70,8 +70,8 @@ async def event_webhook(
 @router.post("/inbound", dependencies=[Depends(require_inbound_password)])
 async def inbound_parse(
     request: Request, services: ServicesDep, metrics: MetricsDep
-) -> dict[str, bool]:
-    """Parse the posted email (MalformedInbound: 400), record the reply, commit."""
+) -> dict[str, bool | str]:
+    """Parse the posted email (MalformedInbound: 400), record the reply (classified), commit."""
     started = time.perf_counter()
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > INBOUND_MAX_BYTES:
@@ -92,4 +92,5 @@ async def inbound_parse(
         "correlated": recorded.correlated,
         "auto_reply": recorded.auto_reply,
         "duplicate": recorded.duplicate,
+        "intent": recorded.intent.value,
     }

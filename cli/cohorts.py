@@ -236,8 +236,10 @@ def print_funnel(f: CohortFunnel) -> None:
             if fig is not None:
                 console.print(
                     f"  {variant}: {fig.sent} sent, {fig.converted} conversions "
-                    f"({fig.conversion_rate:.1%}), {fig.replied_human} human replies "
-                    f"({fig.reply_rate:.1%}), {fig.clicked} clicks ({fig.click_rate:.1%})"
+                    f"({fig.conversion_rate:.1%}), {fig.replied_human} human replies: "
+                    f"{fig.replied_interested} interested, {fig.replied_negative} negative "
+                    f"(quality {fig.reply_quality:+.1%}), {fig.clicked} clicks "
+                    f"({fig.click_rate:.1%})"
                 )
         console.print(
             f"  winner: [bold]{ab.winner}[/] — {ab.reason}" if ab.winner else "  winner: not yet"

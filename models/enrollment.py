@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
 from models.events import EngagementEvent
+from models.replies import ReplyIntent
 
 
 def enrollment_workflow_id(sequence: str, contact_id: UUID | str) -> str:
@@ -107,6 +108,8 @@ class EnrollmentResult(BaseModel):
     goal: str | None = None
     #: For `exited`: the `exit_on` business event that ended it.
     exit_event: str | None = None
+    #: When a human reply ended it (`replied`, or `unsubscribed` by an opt-out reply): its intent.
+    reply_intent: ReplyIntent | None = None
 
 
 class EnrollmentState(BaseModel):
@@ -126,6 +129,8 @@ class EnrollmentState(BaseModel):
     goal: str | None = None
     #: For `exited`: the `exit_on` business event that ended it.
     exit_event: str | None = None
+    #: When a human reply ended it (`replied`, or `unsubscribed` by an opt-out reply): its intent.
+    reply_intent: ReplyIntent | None = None
 
 
 class SendStatus(StrEnum):
@@ -178,6 +183,8 @@ class FinishEnrollmentInput(BaseModel):
     reason: str | None = None
     #: The business event name that ended it (`converted`: the goal; `exited`: the exit event).
     outcome_event: str | None = None
+    #: The intent of the human reply that ended it, if one did.
+    reply_intent: ReplyIntent | None = None
 
 
 class EventPropertyInput(BaseModel):

@@ -12,6 +12,7 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   ├── CohortNotFound          no such cohort
     │   ├── SequenceNotFound        no sequence of that name
     │   ├── EnrollmentNotFound      no enrollment with that workflow id
+    │   ├── ReplyNotFound           no stored reply with that id
     │   └── UnknownUnsubscribeToken an unsubscribe link that names no message we sent
     ├── SendDeferred                not now: the workflow waits, then sends the step
     │   ├── QuotaExhausted          the sender's day, a recipient domain's hour, or the contact's week is full
@@ -98,6 +99,10 @@ class SequenceNotFound(NotFound):
 
 class EnrollmentNotFound(NotFound):
     """No enrollment with that workflow id."""
+
+
+class ReplyNotFound(NotFound):
+    """No stored reply with that id."""
 
 
 class UnknownUnsubscribeToken(NotFound):
@@ -303,6 +308,7 @@ __all__ = [
     "NurtureError",
     "QuotaExhausted",
     "ReenrollmentRefused",
+    "ReplyNotFound",
     "SendBlocked",
     "SendDeferred",
     "SenderNotFound",

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.replies import ReplyIntent
+
 
 class EventKind(StrEnum):
     """What happened to a message, in nurture's words."""
@@ -57,6 +59,11 @@ class EngagementEvent(BaseModel):
         None, description="For an auto-reply: hold further sends until then (out of office)."
     )
     name: str | None = Field(None, description="For a business event: its name (`meeting_booked`).")
+    reply_intent: ReplyIntent | None = Field(
+        None,
+        description="For a reply: what it means (`opt_out` ends the enrollment `unsubscribed`). "
+        "The label only: the reply's text stays in SQL.",
+    )
     event_id: str | None = Field(
         None,
         description="For a business event: nurture's id of the stored event, which an activity "
@@ -70,6 +77,11 @@ class EngagementEvent(BaseModel):
     @property
     def is_human_reply(self) -> bool:
         return self.kind == EventKind.REPLY and not self.auto_reply
+
+    @property
+    def is_opt_out(self) -> bool:
+        """A human reply asking to be removed: an unsubscribe written in words."""
+        return self.is_human_reply and self.reply_intent == ReplyIntent.OPT_OUT
 
     @property
     def is_business(self) -> bool:

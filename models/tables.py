@@ -216,6 +216,8 @@ class Enrollment(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=32)
     #: The business event that ended it: the goal (`converted`) or the exit event (`exited`).
     outcome_event: str | None = Field(default=None, max_length=64)
+    #: When it ended on a human reply: the reply's intent (`models.replies.ReplyIntent`).
+    reply_intent: str | None = Field(default=None, max_length=32)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 

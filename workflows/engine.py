@@ -92,6 +92,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.events import BounceClass, EngagementEvent, EventKind
     from models.reenrollment import Reenrollment
+    from models.replies import ReplyIntent
     from models.wire import (
         AB_DECIDED_SIGNAL,
         CANCEL_SIGNAL,
@@ -187,7 +188,10 @@ class EnrollmentEnded(Exception):
 def exit_outcome(event: EngagementEvent) -> Outcome | None:
     """The outcome an engagement event ends an enrollment with, or None if it does not."""
     if event.kind == EventKind.REPLY:
-        return None if event.auto_reply else Outcome.REPLIED
+        if event.auto_reply:
+            return None
+        # "Please remove me" is an unsubscribe written in words (docs/architecture.md, Replies).
+        return Outcome.UNSUBSCRIBED if event.is_opt_out else Outcome.REPLIED
     if event.kind == EventKind.UNSUBSCRIBE:
         return Outcome.UNSUBSCRIBED
     if event.kind == EventKind.COMPLAINT:
@@ -328,6 +332,9 @@ class SequenceWorkflow(Generic[P]):
     send_window: ClassVar[SendWindow] = SendWindow()
     #: May a contact enrolled before be enrolled again (checked by the enrolling service)?
     reenrollment: ClassVar[Reenrollment] = Reenrollment.never()
+    #: After a `not_interested` reply, the contact is not enrolled in this sequence again for
+    #: this long, whatever `reenrollment` allows (checked by the enrolling service).
+    not_interested_cooloff: ClassVar[timedelta] = timedelta(days=180)
     #: Business event names that end the enrollment `converted` at once, even mid-wait (the
     #: result and the SQL mirror name the goal): ``goals = {"meeting_booked", "order_placed"}``.
     #: A set literal is fine: the class is given a frozenset when it is defined.
@@ -369,6 +376,8 @@ class SequenceWorkflow(Generic[P]):
         self._reason: str | None = None
         #: The business event name that ended it (`converted`: the goal; `exited`: the event).
         self._outcome_event: str | None = None
+        #: The intent of the human reply that ended it, if one did.
+        self._reply_intent: ReplyIntent | None = None
         self._status = EnrollmentStatus.RUNNING
         self._current_step: str | None = None
         self._steps_sent: list[SentStep] = []
@@ -438,6 +447,7 @@ class SequenceWorkflow(Generic[P]):
                 outcome=outcome,
                 reason=self._reason,
                 outcome_event=self._outcome_event,
+                reply_intent=self._reply_intent,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=FINISH_RETRY_POLICY,
@@ -450,6 +460,7 @@ class SequenceWorkflow(Generic[P]):
             reason=self._reason,
             goal=self._outcome_event if outcome == Outcome.CONVERTED else None,
             exit_event=self._outcome_event if outcome == Outcome.EXITED else None,
+            reply_intent=self._reply_intent,
         )
 
     @property
@@ -768,7 +779,14 @@ class SequenceWorkflow(Generic[P]):
             self._paused_until = event.resume_at
         outcome = exit_outcome(event)
         if outcome is not None:
-            self._end(outcome, f"{event.kind} event")
+            # No patch: a reply's intent (and with it an opt-out reply ending `unsubscribed`)
+            # arrives only in signals sent by this release; recorded replies carry none and end
+            # `replied` as before, with the same commands.
+            self._end(
+                outcome,
+                f"{event.kind} event" if not event.is_opt_out else "opt-out reply",
+                reply_intent=event.reply_intent if event.is_human_reply else None,
+            )
         # No patch: the signal could not carry a business event before this release (no kind
         # `business`), so no recorded history holds one that older code handled otherwise.
         outcome = business_outcome(event, self.goals, self.exit_on)
@@ -822,6 +840,7 @@ class SequenceWorkflow(Generic[P]):
             paused_by_ops=self._ops_paused,
             goal=self._outcome_event if self._outcome == Outcome.CONVERTED else None,
             exit_event=self._outcome_event if self._outcome == Outcome.EXITED else None,
+            reply_intent=self._reply_intent,
         )
 
     # --- internals ------------------------------------------------------------------------------
@@ -836,12 +855,21 @@ class SequenceWorkflow(Generic[P]):
                 non_retryable=True,
             ) from None
 
-    def _end(self, outcome: Outcome, reason: str | None, *, event_name: str | None = None) -> None:
-        """Set the exit outcome (and the business event that caused it); the first exit wins."""
+    def _end(
+        self,
+        outcome: Outcome,
+        reason: str | None,
+        *,
+        event_name: str | None = None,
+        reply_intent: ReplyIntent | None = None,
+    ) -> None:
+        """Set the exit outcome (and the business event or reply intent that caused it); the
+        first exit wins."""
         if self._outcome is None:
             self._outcome = outcome
             self._reason = reason
             self._outcome_event = event_name
+            self._reply_intent = reply_intent
             workflow.logger.info(
                 "enrollment exits", extra={"outcome": str(outcome), "reason": reason}
             )

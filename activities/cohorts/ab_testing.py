@@ -4,9 +4,10 @@ which variant (deterministic per cohort and contact), the figures per variant an
 called).
 
 The winner is the variant with the most conversions per send (enrollments that reached a goal of
-the sequence after receiving the variant), then the most human replies per send — a reply that
-is not an auto-reply, from a message not unsubscribed from or complained about — then the most
-such clicks. Opens never count: machine opens (Apple MPP, scanners) make them noise. Until every
+the sequence after receiving the variant), then the best reply quality per send — `interested`
+replies count for it, `not_interested` and `opt_out` replies against it, each by its current
+(maybe corrected) intent; neutral replies, auto-replies and referrals count neither way — then
+the most clicks on messages not unsubscribed from or complained about. Opens never count: machine opens (Apple MPP, scanners) make them noise. Until every
 variant has its minimum sample of sends, and the window for answers has passed since the
 sample's last send, nothing is decided; if a variant misses its minimum, the control is kept.
 """
@@ -33,6 +34,7 @@ from models.ab_test import (
 )
 from models.db import session_scope
 from models.errors import InvalidInput
+from models.replies import ReplyIntent
 from models.tables import (
     AbTest,
     CohortMember,
@@ -41,6 +43,7 @@ from models.tables import (
     MemberStatus,
     Message,
     MessageStatus,
+    Reply,
     utcnow,
 )
 
@@ -48,6 +51,8 @@ from models.tables import (
 RECHECK_AT_MOST = timedelta(hours=1)
 #: Engagement that disqualifies a message's reply or click from counting.
 _NEGATIVE = frozenset({"unsubscribed", "complained"})
+#: Reply intents that count against a variant.
+_NEGATIVE_INTENTS = frozenset({ReplyIntent.NOT_INTERESTED.value, ReplyIntent.OPT_OUT.value})
 
 
 # --- setting a test up ---------------------------------------------------------------------------
@@ -129,9 +134,16 @@ class VariantFigures(BaseModel):
     #: Enrollments sent this variant that then reached a goal (outcome `converted`).
     converted: int = 0
     replied_human: int = 0
+    #: Human replies classified (or corrected to) `interested`.
+    replied_interested: int = 0
+    #: Human replies classified `not_interested` or `opt_out`: they count against the variant.
+    replied_negative: int = 0
+    #: `replied_interested - replied_negative`: what the ranking reads.
+    reply_score: int = 0
     clicked: int = 0
     conversion_rate: float = 0.0
     reply_rate: float = 0.0
+    reply_quality: float = 0.0
     click_rate: float = 0.0
 
 
@@ -180,10 +192,18 @@ def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]
         counted = figures.setdefault(str(variant_of[message_id]), VariantFigures())
         counted.replied_human += "replied_human" in seen
         counted.clicked += "clicked" in seen
+    for message_id, intent in session.exec(
+        select(Reply.message_id, Reply.intent).where(col(Reply.message_id).in_(list(variant_of)))
+    ).all():
+        counted = figures.setdefault(str(variant_of[str(message_id)]), VariantFigures())
+        counted.replied_interested += intent == ReplyIntent.INTERESTED
+        counted.replied_negative += intent in _NEGATIVE_INTENTS
     for counted in figures.values():
+        counted.reply_score = counted.replied_interested - counted.replied_negative
         if counted.sent:
             counted.conversion_rate = round(counted.converted / counted.sent, 4)
             counted.reply_rate = round(counted.replied_human / counted.sent, 4)
+            counted.reply_quality = round(counted.reply_score / counted.sent, 4)
             counted.click_rate = round(counted.clicked / counted.sent, 4)
     return figures
 
@@ -191,7 +211,7 @@ def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]
 #: What a variant is ranked by, most important first: (figure, its rate, how it reads).
 _RANKING = (
     ("converted", "conversion_rate", "conversions"),
-    ("replied_human", "reply_rate", "human replies"),
+    ("reply_score", "reply_quality", "reply quality"),
     ("clicked", "click_rate", "clicks"),
 )
 
@@ -219,7 +239,7 @@ def _why_ahead(best: str, top: VariantFigures, runner_up: str, other: VariantFig
 def choose_winner(
     variants: list[str], figures: dict[str, VariantFigures], min_sends: int
 ) -> tuple[str, str]:
-    """(winner, why): most conversions per send, then most human replies per send, then most
+    """(winner, why): most conversions per send, then the best reply quality per send, then most
     clicks per send; ties and thin samples keep the first variant (the control). Opens are not
     looked at."""
     control = variants[0]
@@ -232,8 +252,11 @@ def choose_winner(
         return _ranking_key(figures[v])
 
     best = max(variants, key=key)  # the first of equals: the control, if it is among them
-    if not any(key(best)):
-        return control, f"no conversions, human replies or clicks in any variant: {control} kept"
+    if not any(any(key(v)) for v in variants):  # nothing but zeros: nothing to go on
+        return (
+            control,
+            f"no conversions, interested replies or clicks in any variant: {control} kept",
+        )
     runner_up = max((v for v in variants if v != best), key=key)
     if key(best) == key(runner_up):
         return (

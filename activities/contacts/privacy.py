@@ -36,6 +36,7 @@ from models.tables import (
     Event,
     EventSignal,
     Message,
+    Reply,
     Suppression,
     SuppressionReason,
     address_hash,
@@ -58,6 +59,7 @@ class ErasureReport(BaseModel):
     messages_deleted: int = 0
     events_deleted: int = 0
     business_events_deleted: int = 0
+    replies_deleted: int = 0
     cohort_memberships_deleted: int = 0
     #: True if this erasure added the suppression; False if the address was already suppressed.
     suppression_added: bool = False
@@ -137,6 +139,16 @@ class PrivacyService:
                 .where(BusinessEvent.contact_id == row.id)
                 .order_by(col(BusinessEvent.occurred_at), col(BusinessEvent.key))
             ).all()
+            replies = session.exec(
+                select(Reply)
+                .where(
+                    sa.or_(
+                        col(Reply.contact_id) == row.id,
+                        col(Reply.message_id).in_(message_ids) if message_ids else sa.false(),
+                    )
+                )
+                .order_by(col(Reply.received_at), col(Reply.id))
+            ).all()
             return {
                 "generated_at": utcnow().isoformat(),
                 "contact": {
@@ -209,6 +221,18 @@ class PrivacyService:
                     }
                     for ev in events
                 ],
+                "replies": [
+                    {
+                        "received_at": _iso(r.received_at),
+                        "intent": r.intent,
+                        "classified_intent": r.classified_intent,
+                        "confidence": r.confidence,
+                        "cue": r.cue,
+                        "text": r.text,
+                        "referred_email": r.referred_email,
+                    }
+                    for r in replies
+                ],
                 "business_events": [
                     {
                         "key": b.key,
@@ -272,6 +296,13 @@ class PrivacyService:
             messages_deleted=len(message_ids),
             cohort_memberships_deleted=count(CohortMember, CohortMember.contact_id == contact_id),
             business_events_deleted=count(BusinessEvent, BusinessEvent.contact_id == contact_id),
+            replies_deleted=count(
+                Reply,
+                sa.or_(
+                    col(Reply.contact_id) == contact_id,
+                    col(Reply.message_id).in_(message_ids) if message_ids else sa.false(),
+                ),
+            ),
         )
 
         # Events naming one of its messages or enrollments but not the contact (correlated
@@ -287,6 +318,10 @@ class PrivacyService:
             col(Event.contact_id) == contact_id, sa.and_(col(Event.contact_id).is_(None), orphans)
         )
         report.events_deleted = count(Event, tied)
+        # Replies to its messages from an address that is not the contact's (a colleague's
+        # answer): their words are about this person's mail. Rows tied to an event go with it.
+        if message_ids:
+            session.exec(delete(Reply).where(col(Reply.message_id).in_(message_ids)))
         session.exec(delete(Event).where(col(Event.contact_id).is_(None), orphans))
 
         # (1) Durable cancels: no contact on the row, so the cascade below leaves them queued.

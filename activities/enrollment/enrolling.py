@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -37,10 +37,12 @@ from models.errors import (
     NurtureError,
     ReenrollmentRefused,
 )
+from models.replies import ReplyIntent
 from models.tables import (
     ConsentAction,
     Contact,
     Enrollment,
+    Reply,
     Sender,
     address_hash,
     utcnow,
@@ -73,11 +75,14 @@ class EnrollmentService:
         One session, a few set-based queries."""
         from workflows.registry import by_name  # workflow classes only, no I/O
 
-        reenrollment = by_name(sequence).reenrollment
+        sequence_class = by_name(sequence)
+        reenrollment = sequence_class.reenrollment
+        cooloff = sequence_class.not_interested_cooloff
         workflow_ids = {enrollment_workflow_id(sequence, c): c for c in contact_ids}
         now = utcnow()
         with session_scope(self._engine) as session:
             previous: dict[UUID, Enrollment] = {}
+            declined: dict[UUID, datetime] = {}
             contacts: dict[UUID, Contact] = {}
             newest_consent: dict[UUID, ConsentAction] = {}
             for chunk in _chunks(contact_ids):
@@ -86,6 +91,15 @@ class EnrollmentService:
                     select(Enrollment).where(col(Enrollment.workflow_id).in_(ids))
                 ):
                     previous[workflow_ids[row.workflow_id]] = row
+                for workflow_id, received_at in session.exec(
+                    select(Reply.workflow_id, Reply.received_at).where(
+                        col(Reply.workflow_id).in_(ids),
+                        Reply.intent == ReplyIntent.NOT_INTERESTED.value,
+                        Reply.received_at > now - cooloff,
+                    )
+                ):
+                    decliner = workflow_ids[str(workflow_id)]
+                    declined[decliner] = max(received_at, declined.get(decliner, received_at))
                 for found in session.exec(select(Contact).where(col(Contact.id).in_(chunk))):
                     contacts[found.id] = found
                 newest_consent.update(newest_consent_actions(session, chunk))
@@ -99,11 +113,16 @@ class EnrollmentService:
         for contact_id in contact_ids:
             before = previous.get(contact_id)
             refusal = reenrollment.refusal(before.ended_at, now) if before is not None else None
+            if refusal is None and contact_id in declined:
+                refusal = (
+                    f"replied not interested on {declined[contact_id]:%Y-%m-%d}; this sequence "
+                    f"waits {cooloff.days} days after that"
+                )
             contact = contacts.get(contact_id)
             action = newest_consent.get(contact_id)
             if refusal is not None:
                 # Live (its row not ended) is a conflict; an ended one the rule refuses is not.
-                live = before is None or before.ended_at is None
+                live = before is not None and before.ended_at is None
                 results[contact_id] = (EnrollmentConflict if live else ReenrollmentRefused)(
                     f"contact {contact_id} in {sequence}: {refusal}"
                 )
@@ -144,6 +163,7 @@ class EnrollmentService:
                 "sender_id": input.sender_id,
                 "outcome": None,
                 "outcome_event": None,
+                "reply_intent": None,
                 "started_at": utcnow(),
                 "ended_at": None,
             }
@@ -348,6 +368,7 @@ def record_outcome(engine: sa.Engine, finish: FinishEnrollmentInput) -> None:
         if row is not None:
             row.outcome = finish.outcome.value
             row.outcome_event = finish.outcome_event
+            row.reply_intent = finish.reply_intent.value if finish.reply_intent else None
             row.ended_at = utcnow()
             session.add(row)
 

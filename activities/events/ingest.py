@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from activities.contacts.freemail import is_free_mail
 from activities.deliverability.sender_health import HealthPolicy, pause_if_unhealthy
 from activities.events.esp_events import sg_message_id_prefix
+from activities.replies.notices import ReplyNotices
 from models.db import session_scope
 from models.esp_events import EspEvent
 from models.events import BounceClass, EngagementEvent, EventKind
@@ -37,6 +38,7 @@ from models.tables import (
     Event,
     EventSignal,
     Message,
+    Reply,
     Suppression,
     SuppressionReason,
     address_hash,
@@ -95,6 +97,8 @@ class Incoming:
     correlation: Correlation
     email: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: For a reply: its classification and text, stored beside the event row (same commit).
+    reply: Reply | None = None
 
 
 class EventIngestService:
@@ -107,8 +111,11 @@ class EventIngestService:
         soft_bounce_limit: int = SOFT_BOUNCE_LIMIT,
         stops_company_on_reply: Callable[[str], bool] | None = None,
         health_policy: HealthPolicy | None = None,
+        reply_notices: ReplyNotices | None = None,
     ) -> None:
         self._engine = engine
+        #: Queues the notification of an interested / wrong-person reply (None: nobody to tell).
+        self._notices = reply_notices
         self._soft_bounce_limit = soft_bounce_limit
         self._health = health_policy or HealthPolicy()
         self._stops_company = stops_company_on_reply or (lambda sequence: False)
@@ -144,9 +151,13 @@ class EventIngestService:
 
     def ingest(self, incoming: Incoming) -> IngestResult:
         """Store one reply or unsubscribe (same path as webhook events)."""
-        result = IngestResult()
         with session_scope(self._engine) as session:
-            self._store(session, incoming, result)
+            return self.store(session, incoming)
+
+    def store(self, session: Session, incoming: Incoming) -> IngestResult:
+        """Store one item in the caller's transaction (a reply's correction to `opt_out`)."""
+        result = IngestResult()
+        self._store(session, incoming, result)
         return result
 
     # -- storing ----------------------------------------------------------------------------
@@ -182,6 +193,10 @@ class EventIngestService:
             result.uncorrelated += 1
         if forwardable:
             result.event_ids.append(row_id)
+        if item.reply is not None:
+            item.reply.event_id = row_id
+            session.add(item.reply)
+            session.flush()
         if item.event is not None:
             self._apply_effects(session, item, result)
 
@@ -196,22 +211,27 @@ class EventIngestService:
             else None
         )
         email = contact.email if contact is not None else item.email
-        if event.kind == EventKind.UNSUBSCRIBE and contact is not None:
+        unsubscribes = event.kind == EventKind.UNSUBSCRIBE or event.is_opt_out
+        if unsubscribes and contact is not None:
             session.add(
                 ConsentRecord(
                     contact_id=contact.id,
                     action=ConsentAction.WITHDRAWN,
-                    source=f"unsubscribe ({item.esp_type})",
-                    evidence=f"message {item.correlation.message_id}"
-                    if item.correlation.message_id
-                    else None,
+                    source=f"unsubscribe ({item.esp_type})"
+                    if event.kind == EventKind.UNSUBSCRIBE
+                    else "reply asking to be removed (opt_out)",
+                    evidence=_evidence(item),
                 )
             )
         reason = self._suppression_reason(session, item, contact)
         if reason is not None:
             _suppress(session, email, reason)
+        if unsubscribes and contact is not None:
+            end_live_enrollments(session, contact.id, item, result)
         if event.is_human_reply and contact is not None and item.correlation.workflow_id:
             self._stop_colleagues(session, contact, item, result)
+        if item.reply is not None and self._notices is not None:
+            self._notices.queue(session, item.reply)
         if event.kind == EventKind.COMPLAINT or (
             event.kind == EventKind.BOUNCE
             and event.bounce_class in (BounceClass.HARD, BounceClass.BLOCK)
@@ -235,7 +255,7 @@ class EventIngestService:
             return SuppressionReason.SOFT_BOUNCES if soft_limit_reached else None
         if event.kind == EventKind.COMPLAINT:
             return SuppressionReason.COMPLAINT
-        if event.kind == EventKind.UNSUBSCRIBE:
+        if event.kind == EventKind.UNSUBSCRIBE or event.is_opt_out:
             return SuppressionReason.UNSUBSCRIBE
         if event.kind == EventKind.DROPPED:
             dropped_because = str(item.details.get("reason", "")).lower()
@@ -305,6 +325,53 @@ class EventIngestService:
                 workflow_id=item.correlation.workflow_id,
                 colleagues=len(colleagues),
             )
+
+
+def end_live_enrollments(
+    session: Session, contact_id: UUID, item: Incoming, result: IngestResult
+) -> None:
+    """An unsubscribe (link, one-click, opt-out reply) ends every live enrollment of the contact,
+    not only the one whose mail it came from: each gets an `unsubscribe` event in this commit
+    (the one the item itself is signalled to is left out)."""
+    live = session.exec(
+        select(Enrollment.workflow_id).where(
+            Enrollment.contact_id == contact_id, col(Enrollment.outcome).is_(None)
+        )
+    ).all()
+    for workflow_id in live:
+        if workflow_id == item.correlation.workflow_id and item.event is not None:
+            continue
+        event_key = f"unsubscribe-all:{item.esp_event_id}:{workflow_id}"[:200]
+        row_id = insert_once(
+            session,
+            esp_event_id=event_key,
+            esp_type="unsubscribe_other_enrollment",
+            # Not counted as an unsubscribe of its own in funnels: the item is that.
+            kind=None,
+            message_id=None,
+            workflow_id=workflow_id,
+            contact_id=None,
+            occurred_at=item.occurred_at,
+            details={"because": item.esp_type},
+            signal=EventSignal.ENGAGEMENT,
+            payload=EngagementEvent(
+                kind=EventKind.UNSUBSCRIBE, occurred_at=item.occurred_at, esp_event_id=event_key
+            ).model_dump(mode="json"),
+            forwarded_at=None,
+        )
+        if row_id is not None:
+            result.event_ids.append(row_id)
+
+
+def _evidence(item: Incoming) -> str | None:
+    """What a consent withdrawal points to: the reply (its event key), else the message."""
+    if item.event is not None and item.event.kind == EventKind.REPLY:
+        return f"reply {item.esp_event_id}"
+    if "reply_id" in item.details:  # a reply a person corrected to opt_out
+        return f"reply {item.details['reply_id']}"
+    if item.correlation.message_id:
+        return f"message {item.correlation.message_id}"
+    return None
 
 
 # -- correlation ---------------------------------------------------------------------------------
@@ -439,5 +506,6 @@ __all__ = [
     "correlate",
     "correlate_by_email",
     "correlation_of",
+    "end_live_enrollments",
     "insert_once",
 ]

@@ -1,6 +1,8 @@
 """Replies from Inbound Parse: find the message answered (the signed `reply+token` address, else
 In-Reply-To / References, else the sender's address), tell a human reply from an out-of-office,
-and store it as a `reply` engagement event for the enrollment's workflow."""
+classify what the person wrote now (activities/replies), and store it — the `reply` engagement
+event for the enrollment's workflow, carrying the intent's label, and the classified reply beside
+it in one commit (its effects: docs/architecture.md, "Replies")."""
 
 from __future__ import annotations
 
@@ -18,15 +20,21 @@ from activities.events.ingest import (
     correlate_by_email,
     correlation_of,
 )
+from activities.replies.extraction import reply_body
+from activities.replies.intents import classify_raw
 from models.db import session_scope
 from models.errors import InvalidToken
 from models.events import EngagementEvent, EventKind
 from models.inbound import InboundMessage
-from models.tables import Message
+from models.replies import Classification, ReplyClassifier, ReplyIntent
+from models.tables import Message, Reply
 from models.tokens import TokenPurpose, verify
 
 #: An out-of-office without a readable return date holds sends this long.
 DEFAULT_AWAY_DAYS = 7
+
+#: The most of a reply's new text kept for the inbox (characters).
+STORED_TEXT_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class ReplyRecorded:
     duplicate: bool
     auto_reply: bool
     workflow_id: str | None
+    intent: ReplyIntent
 
 
 def resume_at(return_date: date | None, received: datetime, *, default_days: int) -> datetime:
@@ -53,11 +62,13 @@ class ReplyService:
         secret_key: str,
         *,
         default_away_days: int = DEFAULT_AWAY_DAYS,
+        classifier: ReplyClassifier | None = None,
     ) -> None:
         self._engine = engine
         self._ingest = ingest
         self._secret = secret_key
         self._default_away_days = default_away_days
+        self._classifier = classifier
 
     def correlate(self, session: Session, inbound: InboundMessage) -> Correlation:
         for token in inbound.reply_tokens:
@@ -81,20 +92,36 @@ class ReplyService:
             return correlate_by_email(session, inbound.from_email)
         return Correlation()
 
+    def classify(self, inbound: InboundMessage) -> Classification:
+        """The reply's intent: `auto_reply` for an out-of-office (its own handling), else what the
+        classifier makes of the new text (never raises: a failing classifier gives `neutral`)."""
+        if inbound.auto_reply:
+            return Classification(
+                intent=ReplyIntent.AUTO_REPLY,
+                confidence=1.0,
+                cue=(inbound.auto_reply_reason or "auto-reply")[:200],
+            )
+        return classify_raw(inbound.text, subject=inbound.subject, classifier=self._classifier)
+
     def record(self, inbound: InboundMessage, *, received: datetime) -> ReplyRecorded:
         with session_scope(self._engine) as session:
             correlation = self.correlate(session, inbound)
+        classification = self.classify(inbound)
         event = EngagementEvent(
             kind=EventKind.REPLY,
             occurred_at=received,
             message_id=correlation.message_id,
             esp_event_id=reply_event_id(inbound),
             auto_reply=inbound.auto_reply,
+            reply_intent=classification.intent,
             resume_at=resume_at(inbound.return_date, received, default_days=self._default_away_days)
             if inbound.auto_reply
             else None,
         )
-        details: dict[str, str | int | bool] = {"auto_reply": inbound.auto_reply}
+        details: dict[str, str | int | bool] = {
+            "auto_reply": inbound.auto_reply,
+            "intent": classification.intent.value,
+        }
         if inbound.auto_reply_reason:
             details["auto_reply_reason"] = inbound.auto_reply_reason[:200]
         if inbound.return_date:
@@ -108,6 +135,22 @@ class ReplyService:
                 correlation=correlation,
                 email=inbound.from_email,
                 details=details,
+                reply=Reply(
+                    event_id=0,  # set by the ingest once the event row exists
+                    contact_id=correlation.contact_id,
+                    workflow_id=correlation.workflow_id,
+                    message_id=correlation.message_id,
+                    received_at=received,
+                    intent=classification.intent.value,
+                    classified_intent=classification.intent.value,
+                    confidence=classification.confidence,
+                    cue=classification.cue,
+                    language=classification.language,
+                    referred_email=classification.referred_email,
+                    text=reply_body(inbound.text)[:STORED_TEXT_MAX],
+                    # The ingest applies them in the same commit.
+                    effects_applied=[classification.intent.value],
+                ),
             )
         )
         return ReplyRecorded(
@@ -115,6 +158,7 @@ class ReplyService:
             duplicate=result.duplicates > 0,
             auto_reply=inbound.auto_reply,
             workflow_id=correlation.workflow_id,
+            intent=classification.intent,
         )
 
 
@@ -126,4 +170,11 @@ def reply_event_id(inbound: InboundMessage) -> str:
     return "reply-" + hashlib.sha256(basis.encode()).hexdigest()[:40]
 
 
-__all__ = ["DEFAULT_AWAY_DAYS", "ReplyRecorded", "ReplyService", "reply_event_id", "resume_at"]
+__all__ = [
+    "DEFAULT_AWAY_DAYS",
+    "STORED_TEXT_MAX",
+    "ReplyRecorded",
+    "ReplyService",
+    "reply_event_id",
+    "resume_at",
+]

@@ -1,5 +1,6 @@
 """The dashboard's routes: login and logout, and the pages behind them (cohorts, a cohort's
-funnel, senders, recent events, recent business events, a contact's timeline). Each parses,
+funnel, senders, recent events, recent business events, the replies inbox and one reply, a
+contact's timeline). Each parses,
 calls a query, renders."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from activities.replies.inbox import MAX_LISTED, ReplyInbox
 from api.dashboard.business_events import BusinessEventQueries
 from api.dashboard.queries import MAX_EVENTS, DashboardQueries
 from api.dashboard.session import (
@@ -23,7 +25,9 @@ from api.dashboard.session import (
 from api.dashboard.views import environment, funnel_view, temporal_workflow_url
 from api.deps import EngineDep, SenderServiceDep, SettingsDep
 from models.business_events import EVENT_NAME_MAX
+from models.errors import ReplyNotFound
 from models.events import EventKind
+from models.replies import ReplyIntent
 from models.settings import Settings
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -197,6 +201,46 @@ def business_events_page(
         limit=limit,
         name=chosen,
     )
+
+
+@pages.get("/replies", response_class=HTMLResponse)
+def replies_page(
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
+    intent: Annotated[str, Query(max_length=32)] = "",
+) -> HTMLResponse:
+    chosen = _member(ReplyIntent, intent.strip())  # the form's empty choice: every intent
+    return render(
+        request,
+        settings,
+        "replies.html",
+        replies=ReplyInbox(engine).list(intent=chosen, limit=limit),
+        limit=limit,
+        intent=chosen.value if chosen else None,
+        intents=[i.value for i in ReplyIntent],
+    )
+
+
+@pages.get("/replies/{reply_id}", response_class=HTMLResponse)
+def reply_page(
+    reply_id: int, request: Request, settings: SettingsDep, engine: EngineDep
+) -> HTMLResponse:
+    try:
+        reply = ReplyInbox(engine).get(reply_id)
+    except ReplyNotFound:
+        return render(
+            request, settings, "not_found.html", status_code=404, what="reply", name=str(reply_id)
+        )
+    return render(request, settings, "reply.html", reply=reply)
+
+
+def _member(enum: type[ReplyIntent], value: str) -> ReplyIntent | None:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
 
 
 @pages.get("/contacts/{contact_id}", response_class=HTMLResponse)

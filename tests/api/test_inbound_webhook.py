@@ -63,7 +63,12 @@ def test_human_reply_by_reply_address_is_queued_for_the_workflow(client, api_eng
     contact, message = sent
     response = client.post("/webhooks/sendgrid/inbound", data=reply_fields(contact, message))
     assert response.status_code == 200
-    assert response.json() == {"correlated": True, "auto_reply": False, "duplicate": False}
+    assert response.json() == {
+        "correlated": True,
+        "auto_reply": False,
+        "duplicate": False,
+        "intent": "interested",  # "please send the quotation"
+    }
     [row] = replies(api_engine)
     assert row.workflow_id == message.workflow_id
     assert row.forwarded_at is None

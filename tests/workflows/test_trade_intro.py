@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from models.ab_test import AbAssignment
 from models.enrollment import EnrollmentStatus, Outcome
 from models.events import BounceClass, EventKind
+from models.replies import ReplyIntent
 from models.wire import AB_DECIDED_SIGNAL
 from tests.workflows.scenarios import Enrollment, FakeSender
 from workflows.trade_intro import TradeIntroParams
@@ -215,6 +216,46 @@ async def test_reply_during_the_open_window_exits_replied(
     assert result.outcome == Outcome.REPLIED
     assert sender.steps == ["intro"]
     assert await _days_open(e) == pytest.approx(1, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("intent", "outcome"),
+    [
+        (ReplyIntent.INTERESTED, Outcome.REPLIED),
+        (ReplyIntent.NOT_INTERESTED, Outcome.REPLIED),
+        (ReplyIntent.WRONG_PERSON, Outcome.REPLIED),
+        (ReplyIntent.NEUTRAL, Outcome.REPLIED),
+        # "Please take me off your list": an unsubscribe written in words.
+        (ReplyIntent.OPT_OUT, Outcome.UNSUBSCRIBED),
+    ],
+)
+async def test_a_reply_ends_it_with_its_intent_in_the_result_and_the_mirror(
+    enroll: Enroll, sender: FakeSender, intent: ReplyIntent, outcome: Outcome
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.REPLY, "intro", reply_intent=intent)
+    result = await e.result()
+
+    assert result.outcome == outcome
+    assert result.reply_intent == intent
+    assert sender.steps == ["intro"]
+    [finish] = sender.outcomes
+    assert (finish.outcome, finish.reply_intent) == (outcome, intent)
+
+
+async def test_an_auto_reply_carries_no_intent_and_a_later_exit_none_either(
+    enroll: Enroll, sender: FakeSender
+) -> None:
+    e = await enroll()
+    await e.until_waiting("intro")
+    await e.event(EventKind.REPLY, "intro", auto_reply=True, reply_intent=ReplyIntent.AUTO_REPLY)
+    await e.event(EventKind.UNSUBSCRIBE, "intro")
+    result = await e.result()
+
+    assert result.outcome == Outcome.UNSUBSCRIBED
+    assert result.reply_intent is None
 
 
 async def test_unsubscribe_while_sleeping_exits_unsubscribed(

@@ -1,6 +1,7 @@
 """A/B tests: variants from templates, deterministic assignment and holdout, figures that count
-human replies and clicks (never opens, auto-replies or replies from the unsubscribed), the
-decision's timing and its rules."""
+conversions, reply quality (interested replies for, not-interested and opt-out replies against)
+and clicks (never opens, auto-replies or replies from the unsubscribed), the decision's timing and
+its rules."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from models.tables import (
     MemberStatus,
     Message,
     MessageStatus,
+    Reply,
     utcnow,
 )
 from tests.factories import make_contact, make_sender
@@ -128,17 +130,19 @@ def test_small_cohort_is_all_sample_and_no_test_means_no_variants() -> None:
 
 
 def figures(**by_variant: tuple[int, ...]) -> dict[str, VariantFigures]:
-    """variant=(sent, human replies, clicks[, conversions])."""
+    """variant=(sent, reply score, clicks[, conversions])."""
     made = {}
-    for v, (sent, replies, clicks, *rest) in by_variant.items():
+    for v, (sent, score, clicks, *rest) in by_variant.items():
         converted = rest[0] if rest else 0
         made[v] = VariantFigures(
             sent=sent,
             converted=converted,
-            replied_human=replies,
+            replied_interested=max(score, 0),
+            replied_negative=max(-score, 0),
+            reply_score=score,
             clicked=clicks,
             conversion_rate=converted / sent if sent else 0.0,
-            reply_rate=replies / sent if sent else 0.0,
+            reply_quality=score / sent if sent else 0.0,
             click_rate=clicks / sent if sent else 0.0,
         )
     return made
@@ -158,14 +162,14 @@ def test_replies_decide_when_conversions_tie() -> None:
     )
     assert winner == "b"
     assert why == (
-        "b wins on conversions tie at 10.0%; human replies 3/20 (15.0%) against control 1/20 (5.0%)"
+        "b wins on conversions tie at 10.0%; reply quality 3/20 (15.0%) against control 1/20 (5.0%)"
     )
 
 
 def test_replies_decide_before_clicks() -> None:
     winner, why = choose_winner(["control", "b"], figures(control=(20, 1, 9), b=(20, 3, 0)), 10)
     assert winner == "b"
-    assert "human replies 3/20" in why
+    assert "reply quality 3/20" in why
 
 
 def test_clicks_break_a_tie_on_replies() -> None:
@@ -180,9 +184,21 @@ def test_a_thin_sample_or_nothing_to_go_on_keeps_the_control() -> None:
     assert "minimum sample of 10" in why
     winner, why = choose_winner(["control", "b"], figures(control=(20, 0, 0), b=(20, 0, 0)), 10)
     assert winner == "control"
-    assert "no conversions, human replies or clicks" in why
+    assert "no conversions, interested replies or clicks" in why
     winner, _ = choose_winner(["control", "b"], figures(control=(20, 2, 2), b=(20, 2, 2)), 10)
     assert winner == "control"
+
+
+def test_negative_replies_count_against_a_variant() -> None:
+    # b drew more replies, but two asked to be left alone: 1 net against control's 2.
+    winner, why = choose_winner(["control", "b"], figures(control=(20, 2, 0), b=(20, 1, 9)), 10)
+    assert winner == "control"
+    assert why == (
+        "control wins on conversions tie at 0.0%; reply quality 2/20 (10.0%) against b 1/20 (5.0%)"
+    )
+    # Below zero is worse than nothing: a variant that only draws opt-outs loses to silence.
+    winner, _ = choose_winner(["control", "b"], figures(control=(20, -2, 0), b=(20, 0, 0)), 10)
+    assert winner == "b"
 
 
 def test_control_can_win_outright() -> None:
@@ -273,18 +289,30 @@ class Seeded:
                 )
                 self.messages[m.variant].append(message_id)
 
-    def event(self, message_id: str, kind: str, **payload) -> None:
+    def event(self, message_id: str, kind: str, intent: str = "interested", **payload) -> None:
+        """An event about `message_id`; a human reply is stored classified as `intent`."""
         with session_scope(self.engine) as s:
-            s.add(
-                Event(
-                    esp_event_id=uuid.uuid4().hex,
-                    esp_type=kind,
-                    kind=kind,
-                    message_id=message_id,
-                    occurred_at=utcnow(),
-                    payload={"kind": kind, **payload},
-                )
+            event = Event(
+                esp_event_id=uuid.uuid4().hex,
+                esp_type=kind,
+                kind=kind,
+                message_id=message_id,
+                occurred_at=utcnow(),
+                payload={"kind": kind, **payload},
             )
+            s.add(event)
+            s.flush()
+            if kind == "reply":
+                auto = payload.get("auto_reply", False)
+                s.add(
+                    Reply(
+                        event_id=event.id,
+                        message_id=message_id,
+                        received_at=utcnow(),
+                        intent="auto_reply" if auto else intent,
+                        classified_intent="auto_reply" if auto else intent,
+                    )
+                )
 
 
 def test_more_opens_but_fewer_replies_loses(engine) -> None:
@@ -327,6 +355,39 @@ def test_auto_replies_and_replies_of_the_unsubscribed_do_not_count(engine) -> No
         shown = summary(s, ab.cohort_id)
     assert shown is not None
     assert shown.figures["b"].replied_human == 0
+
+
+def test_stop_emailing_me_counts_against_the_variant_that_drew_it(engine) -> None:
+    ab = Seeded(engine)
+    ab.send_all(sent_at=utcnow() - timedelta(hours=2))
+    control, b = ab.messages["control"], ab.messages["b"]
+    ab.event(control[0], "reply", intent="interested")
+    ab.event(b[0], "reply", intent="interested")
+    ab.event(b[1], "reply", intent="interested")
+    ab.event(b[2], "reply", intent="opt_out")  # "stop emailing me" is no win
+    ab.event(b[3], "reply", intent="not_interested")
+    for message_id in b:
+        ab.event(message_id, "click")
+    ab.event(control[1], "reply", intent="neutral")  # counts neither way
+
+    decision = AbTestService(engine).evaluate(ab.cohort_id)
+
+    assert decision.winner == "control", decision
+    assert (
+        decision.reason
+        == "control wins on conversions tie at 0.0%; reply quality 1/4 (25.0%) against b 0/4 (0.0%)"
+    )
+    with session_scope(engine) as s:
+        shown = summary(s, ab.cohort_id)
+    assert shown is not None
+    b_figures = shown.figures["b"]
+    assert (b_figures.replied_human, b_figures.replied_interested, b_figures.replied_negative) == (
+        4,
+        2,
+        2,
+    )
+    assert (b_figures.reply_score, b_figures.reply_quality) == (0, 0.0)
+    assert shown.figures["control"].replied_human == 2
 
 
 def test_nothing_is_decided_before_the_sample_is_sent_and_the_window_has_passed(engine) -> None:

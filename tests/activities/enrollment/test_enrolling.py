@@ -400,3 +400,61 @@ def test_a_re_enrollment_row_starts_without_the_last_runs_goal(engine):
 
     row = _rows(engine)[contact.id]
     assert (row.outcome, row.outcome_event, row.ended_at) == (None, None, None)
+
+
+def test_a_not_interested_reply_holds_re_enrollment_for_the_sequences_cool_off(engine):
+    """quote_followup re-enrolls after completion; a `not_interested` reply to it keeps the
+    contact out of it for 180 days (its `not_interested_cooloff`), other intents do not."""
+    import asyncio
+    from datetime import timedelta
+
+    from activities.enrollment.enrolling import EnrollmentService
+    from models.errors import ReenrollmentRefused
+    from models.tables import Event, Reply, utcnow
+    from tests.factories import make_enrollment, make_sender
+
+    make_sender(engine)
+    declined, declined_long_ago, neutral = (make_contact(engine) for _ in range(3))
+    for contact, intent, days in (
+        (declined, "not_interested", 10),
+        (declined_long_ago, "not_interested", 200),
+        (neutral, "neutral", 10),
+    ):
+        workflow_id = make_enrollment(engine, contact, "quote_followup")
+        with session_scope(engine) as s:
+            row = s.get(Enrollment, workflow_id)
+            row.outcome, row.ended_at = "replied", utcnow() - timedelta(days=days)
+            event = Event(
+                esp_event_id=f"reply-{workflow_id}",
+                esp_type="reply",
+                kind="reply",
+                workflow_id=workflow_id,
+                occurred_at=row.ended_at,
+            )
+            s.add_all([row, event])
+            s.flush()
+            s.add(
+                Reply(
+                    event_id=event.id,
+                    contact_id=contact.id,
+                    workflow_id=workflow_id,
+                    received_at=row.ended_at,
+                    intent=intent,
+                    classified_intent=intent,
+                )
+            )
+
+    client = FakeClient()
+    service = EnrollmentService(engine, client, "test-queue")  # type: ignore[arg-type]
+    ids = [declined.id, declined_long_ago.id, neutral.id]
+    results = asyncio.run(
+        service.enroll_many("quote_followup", [(c, None) for c in ids], sender_id="default")
+    )
+
+    assert type(results[declined.id]) is ReenrollmentRefused
+    assert "replied not interested on" in str(results[declined.id])
+    assert "waits 180 days" in str(results[declined.id])
+    assert results[declined_long_ago.id] == enrollment_workflow_id(
+        "quote_followup", declined_long_ago.id
+    )
+    assert results[neutral.id] == enrollment_workflow_id("quote_followup", neutral.id)

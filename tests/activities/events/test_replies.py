@@ -181,7 +181,9 @@ def test_a_human_reply_is_queued_for_the_workflow_without_the_senders_words(
     assert datetime.fromisoformat(row.payload["occurred_at"]) == RECEIVED
     assert contact.email not in str(row.payload)
     assert "quotation" not in str(row.payload)
-    assert row.details == {"auto_reply": False}
+    # The intent's label travels (the inbox holds the words); "quotation" asks for a price.
+    assert row.details == {"auto_reply": False, "intent": "interested"}
+    assert row.payload["reply_intent"] == "interested"
 
 
 def test_an_out_of_office_is_stored_as_an_auto_reply_resuming_the_day_after_return(
@@ -204,6 +206,7 @@ def test_an_out_of_office_is_stored_as_an_auto_reply_resuming_the_day_after_retu
     assert datetime.fromisoformat(row.payload["resume_at"]) == datetime(2026, 12, 3, tzinfo=UTC)
     assert row.details == {
         "auto_reply": True,
+        "intent": "auto_reply",
         "auto_reply_reason": "Auto-Submitted: auto-replied",
         "return_date": "2026-12-02",
     }

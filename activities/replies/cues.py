@@ -1,0 +1,437 @@
+"""The reply-intent vocabulary: per language, the phrases that signal an intent with a weight, and
+the negators that cancel a phrase just before it ("do not remove me"). Phrases are regexes over
+`fold`ed text: case-folded, without diacritics, straight apostrophes, one space between words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from models.replies import ReplyIntent
+
+__all__ = [
+    "ALL_CUES",
+    "CUES_BY_LANGUAGE",
+    "Cue",
+    "fold",
+    "is_negated",
+]
+
+_INTERESTED = ReplyIntent.INTERESTED
+_NOT_INTERESTED = ReplyIntent.NOT_INTERESTED
+_OPT_OUT = ReplyIntent.OPT_OUT
+_WRONG_PERSON = ReplyIntent.WRONG_PERSON
+_NEUTRAL = ReplyIntent.NEUTRAL
+
+_PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"',
+                              "„": '"', "«": '"', "»": '"', "–": "-", "—": "-", "‐": "-",
+                              "‑": "-", "。": ".", "、": ","})  # fmt: skip
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """`text` as cues match it: NFKD (full-width forms become ASCII), combining marks dropped
+    (é → e), case-folded (ß → ss), typographic quotes and dashes made ASCII, blanks collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_PUNCTUATION))
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _SPACES.sub(" ", bare.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One phrase of the vocabulary. `phrase` is a regex over folded text, and is what a
+    classification reports as its cue; `weight` in (0, 1] is how surely it alone means `intent`;
+    a `negatable` phrase does not count right after a negator ("no need to unsubscribe")."""
+
+    intent: ReplyIntent
+    weight: float
+    phrase: str
+    language: str
+    negatable: bool = True
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        source = self.phrase  # written folded already: lower case, no diacritics, "ss" for ß
+        if self.language != "zh":  # Latin scripts: whole words (Chinese has no word breaks)
+            source = rf"(?<![a-z0-9])(?:{source})(?![a-z0-9])"
+        object.__setattr__(self, "pattern", re.compile(source))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    intent: ReplyIntent
+    weight: float
+    phrase: str
+    negatable: bool = True
+
+
+def _section(language: str, entries: Sequence[_Entry]) -> tuple[Cue, ...]:
+    return tuple(
+        Cue(entry.intent, entry.weight, entry.phrase, language, entry.negatable)
+        for entry in entries
+    )
+
+
+def _opt_out(weight: float, phrase: str, *, negatable: bool = True) -> _Entry:
+    return _Entry(_OPT_OUT, weight, phrase, negatable)
+
+
+def _no(weight: float, phrase: str, *, negatable: bool = False) -> _Entry:
+    return _Entry(_NOT_INTERESTED, weight, phrase, negatable)
+
+
+def _yes(weight: float, phrase: str, *, negatable: bool = True) -> _Entry:
+    return _Entry(_INTERESTED, weight, phrase, negatable)
+
+
+def _wrong(weight: float, phrase: str, *, negatable: bool = False) -> _Entry:
+    return _Entry(_WRONG_PERSON, weight, phrase, negatable)
+
+
+def _neutral(weight: float, phrase: str, *, negatable: bool = False) -> _Entry:
+    return _Entry(_NEUTRAL, weight, phrase, negatable)
+
+
+# --- negation and acknowledgement ----------------------------------------------------------
+
+#: Words that cancel a negatable phrase when they stand among the few words before it, in the
+#: same clause ("please do not unsubscribe me", "nicht abmelden", "no hace falta que me den de
+#: baja", "pas besoin de me désabonner", "不用退订").
+_LATIN_NEGATOR = re.compile(
+    r"(?<![a-z])(?:not|never|(?:do|does|did|wo|would|should|is|are|ca|could)n't|dont|doesnt|didnt"
+    r"|cannot|without|no need|no reason|no point|nicht|nie|niemals|kein\w*|ohne|ne|n'|pas|jamais"
+    r"|sans|aucun\w*|inutile|no|nunca|sin|jamas|tampoco)(?![a-z])"
+)
+_CHINESE_NEGATOR = re.compile(r"[不没沒无無别別勿未非毋甭]")
+#: ... unless the negation is itself the request ("no thanks, unsubscribe"; "no more emails").
+_NOT_A_NEGATION = re.compile(r"(?<![a-z])no (?:thanks?|thank you|gracias|merci|more|longer)\b")
+#: Where a negation's reach ends: punctuation, "but", and words that start a new request
+#: ("not interested so please remove me").
+_CLAUSE_END = re.compile(
+    r"[.!?;,:()\[\]\n]|\s-\s|(?<![a-z])(?:but|so|and|please|therefore|aber|und|bitte|daher"
+    r"|deshalb|also|mais|et|donc|alors|merci de|pero|y|asi que|por favor|entonces)(?![a-z])"
+    r"|但|所以|请|請|因此"
+)
+#: Interest words thanked for are not asked for ("thanks for the quote", "danke für Ihr Angebot").
+_ACKNOWLEDGED = re.compile(
+    r"(?<![a-z])(?:thanks?(?: you)? for|appreciate|danke fur|dank fur|merci pour|merci de votre"
+    r"|gracias por|agradec\w*)(?![a-z])|(?:感谢|谢谢|謝謝)(?:您|你)?(?:的|们的|們的)?"
+)
+_NEGATION_WORDS = 5
+_NEGATION_CHARS_ZH = 5
+_ACKNOWLEDGED_WORDS = 8
+
+
+def _clause_before(folded: str, start: int) -> str:
+    before = folded[max(0, start - 120) : start]
+    return _CLAUSE_END.split(before)[-1]
+
+
+def is_negated(folded: str, start: int, cue: Cue) -> bool:
+    """The cue matched at `folded[start:]` does not count: a negator stands among the words before
+    it in the same clause, or (an interest cue) it is only thanked for."""
+    clause = _clause_before(folded, start)
+    if cue.intent is _INTERESTED and _ACKNOWLEDGED.search(
+        " ".join(clause.split()[-_ACKNOWLEDGED_WORDS:])
+    ):
+        return True
+    if cue.language == "zh":
+        return bool(_CHINESE_NEGATOR.search(clause[-_NEGATION_CHARS_ZH:]))
+    window = " ".join(clause.split()[-_NEGATION_WORDS:])
+    return bool(_LATIN_NEGATOR.search(_NOT_A_NEGATION.sub(" ", window)))
+
+
+# --- en -------------------------------------------------------------------------------------
+
+_EMAIL = r"(?:e-?mails?|mails?|messages?|newsletters?|correspondence|communications?|offers?)"
+_LIST = r"(?:mailing |e-?mail |distribution |contact |marketing |sales |your |the |this )*list"
+
+# fmt: off
+EN = _section("en", (
+    _opt_out(0.97, r"unsubscrib\w*"),
+    _opt_out(0.95, r"opt(?:ed|ing)?[- ]?(?:me |us )?out"),
+    _opt_out(0.95, r"remove (?:me|us|myself)"),
+    _opt_out(0.95, r"remove (?:my|our|this|the) (?:\w+ ){0,2}(?:e-?mail|address|name|details|contact|data|info)\w*"),
+    _opt_out(0.9, r"removed? from (?:your|the|this|any|all) (?:\w+ ){0,2}(?:list|database|mailing|contacts?|system|distribution)\w*"),
+    _opt_out(0.95, r"take (?:me|us|my \w+(?: address)?) off"),
+    _opt_out(0.9, rf"off (?:of )?{_LIST}"),
+    _opt_out(0.9, r"delete (?:me|us|my|our) ?(?:\w+ ){0,2}(?:e-?mail|address|data|details|contact|info)?\w*"),
+    _opt_out(0.95, r"stop (?:e-?mailing|emailing|sending|contacting|writing|spamming|messaging|mailing|bothering)", negatable=False),
+    _opt_out(0.95, r"(?:do not|don't|dont|never|please don't) (?:ever )?(?:e-?mail|contact|write|send|message|bother|spam|mail|reach out to) (?:me|us|to me|to us|again|any ?more|further|this address)", negatable=False),
+    _opt_out(0.95, rf"no (?:more|further) {_EMAIL}", negatable=False),
+    _opt_out(0.9, r"(?:don't|do not|dont|no longer) (?:want|wish|like|need) to (?:receive|get|hear from|be contacted|be emailed|be on)", negatable=False),
+    _opt_out(0.9, r"(?:not|never) (?:to )?be contacted", negatable=False),
+    _opt_out(0.85, r"cease (?:all |any )?(?:contact|communication|e-?mails?)"),
+    _opt_out(0.8, r"leave (?:me|us) alone"),
+    _opt_out(0.85, r"(?:never|did not|didn't) (?:sign(?:ed)? up|subscribe|opt(?:ed)? in|consent)", negatable=False),
+    _opt_out(0.8, r"(?:this is|is|are|report(?:ed|ing)? (?:this|you|it) (?:as|to)|stop the|marking (?:this|you) as|pure|more) spam|spamming|spammer"),
+    _opt_out(0.9, r"(?:right to (?:object|erasure)|erase|delete) (?:all )?(?:my|our) (?:personal )?data|gdpr (?:request|objection)", negatable=False),
+    _opt_out(0.95, r"^(?:please )?(?:stop|remove|unsubscribe|opt out|remove me|stop it)(?:\W+(?:thx|thanks?|thank you|pls|please|asap|now))*\W*$"),
+
+    _no(0.92, r"not interested|no interest|uninterested"),
+    _no(0.85, r"(?:are|am|is|'re|'m) (?:currently |really |just |simply )?not (?:looking|in the market|in need|buying|sourcing|importing|purchasing|considering)"),
+    _no(0.8, r"(?:don't|do not|dont|doesn't) (?:currently |really )?(?:need|require|want|use|buy|import) (?:your|any|this|these|it|the|such|that|more|additional|new)"),
+    _no(0.7, r"(?:don't|do not|dont|doesn't|does not) (?:currently |really |actually )?(?:need|require|want)"),
+    _no(0.85, r"no,? thanks?(?: you)?\W*$|^no,? thanks?(?: you)?|thanks?,? but no|no thank you"),
+    _no(0.8, r"no need(?! to)"),
+    _no(0.85, r"(?:decided|chosen|opted|going|gone|chose|went) (?:to go |to stay |to stick )?(?:with|for) (?:another|a different|an?other|our (?:current|existing)|a local)|(?:awarded|placed) (?:it|the \w+|the order) (?:to|with) (?:another|a different)"),
+    _no(0.8, r"(?:don't|do not|dont|doesn't|never) (?:import|buy|source|purchase|sell|distribute|stock|carry)\w*|not (?:something|anything) (?:we|i)(?:'d| would)? (?:buy|need|use|import|source|do)|(?:make|produce|manufacture|do) (?:our|them|it|these) (?:own |ourselves )?(?:\w+ )?in-house"),
+    _no(0.75, r"(?:only|exclusively) (?:buy|source|work with|purchase|import)|contractually bound|under contract with"),
+    _no(0.8, r"(?:already )?(?:have|work with|use) (?:a |an |our |my |existing |established |several |other )+(?:current |existing |reliable |regular |long-term |preferred |own )?(?:suppliers?|vendors?|partners?|sources?|manufacturers?|factory|factories)"),
+    _no(0.8, r"(?:happy|satisfied|fine|content) with (?:our|the|my) (?:current |existing )?(?:suppliers?|vendors?|partners?|source|manufacturer)"),
+    _no(0.8, r"not (?:a |the )?(?:good )?(?:fit|relevant|for us|of interest|what we (?:need|are looking for))|(?:doesn't|does not|don't|do not) (?:fit|match|suit) (?:our|us)"),
+    _no(0.6, r"good luck"),
+    _no(0.75, r"not (?:at the moment|at this time|right now|now|for now|this year)"),
+    _no(0.8, r"(?:will|we'll|i'll|going to|have to|must) (?:pass|decline)(?! (?:this|it|that|your|them|along|on to))|(?:pass|passing) on this(?! (?:to|along))|(?:respectfully |politely )?decline"),
+    _no(0.8, r"(?:we're|we are|i'm|i am) (?:all )?(?:set|good|covered|fine|well supplied|fully stocked)(?: (?:for now|on (?:this|that)|thanks|thank you|at the moment))?(?:[.!,]|$)|(?:source|buy|purchase|manufacture|make) (?:\w+ )?(?:locally|domestically|in-house|elsewhere|in europe)|not (?:needed|required|a priority)"),
+    _no(0.8, r"no (?:plans?|requirement|demand|budget|intention) (?:to|for)"),
+    _no(0.75, r"no longer (?:need|require|buy|import|purchase|use|sell)\w*"),
+
+    _wrong(0.92, r"no longer (?:with|at|work(?:s|ing)? (?:for|at|with|in)|employed|part of|in charge|responsible|handl\w*|the (?:right|correct)|working)"),
+    _wrong(0.92, r"(?:has|have|had) (?:left|retired from|departed)|(?:left|retired from) (?:the|our|this) (?:company|organi[sz]ation|firm|business|team)"),
+    _wrong(0.85, r"(?:is|has) retired|retired (?:last|in|this)|on (?:maternity|parental) leave"),
+    _wrong(0.9, r"not (?:the )?(?:right|correct|appropriate|best|relevant|responsible) (?:person|contact|one|people|addressee|department)"),
+    _wrong(0.9, r"(?:wrong|incorrect) (?:person|contact|address|department|recipient|addressee|email)"),
+    _wrong(0.85, r"(?:i am|i'm|we are|we're) not (?:the )?(?:responsible|in charge|the one|handling|involved|buyer|purchaser|decision[- ]maker|person who)"),
+    _wrong(0.75, r"(?:you should|you'll want to|you need to|you may want to|better to|you'd better) (?:talk|speak|write|reach out|get in touch)(?: to| with)?"),
+    _wrong(0.85, r"(?:not|isn't|is not|outside) (?:really )?(?:my|our) (?:area|department|responsibility|field|decision|role|remit|job)"),
+    _wrong(0.85, r"(?:i|we) (?:do not|don't|dont) (?:handle|deal with|manage|work in|do) (?:purchasing|procurement|sourcing|buying|this|that|these|imports?)|(?:i'm|i am) not (?:in|part of) (?:purchasing|procurement|sourcing|buying)|(?:it's|it is) not (?:me|my call)|not me who"),
+    _wrong(0.8, r"(?:i am|i'm|i work) (?:just |only |the |an? |in |at |on |from )+(?:finance|accounts?(?: payable| receivable)?|accounting|reception\w*|front desk|intern|marketing|hr|human resources|it|admin\w*|logistics|legal|temp)"),
+    _wrong(0.75, r"(?:not sure|don't know|do not know|no idea) who (?:handles|is responsible|deals|takes care|looks after|is in charge|buys|does)"),
+    _wrong(0.8, r"the (?:right |correct |best |relevant )?(?:contact|person) (?:for (?:this|that|\w+) )?(?:is|would be)|(?:our|the) (?:buyer|purchaser|purchasing manager|procurement manager|head of purchasing) (?:for \w+ )?is"),
+    _wrong(0.75, r"(?:please )?(?:contact|reach out to|write to|e-?mail|get in touch with|speak (?:to|with)|send (?:it|this) to|direct (?:your|this) \w+ to) (?:my|our|the) (?:\w+ ){0,3}(?:colleague|department|team|manager|buyer|person|director|head|office|successor)"),
+    _wrong(0.8, r"(?:my|his|her) (?:successor|replacement)|(?:has been|was) replaced"),
+    _wrong(0.7, r"(?:who|person|colleague) (?:handles|is responsible for|is in charge of|takes care of) (?:purchasing|procurement|sourcing|buying|this|these|imports?)"),
+    _wrong(0.7, r"this (?:mailbox|address|account|e-?mail address) is (?:no longer|not) (?:monitored|in use|active|used)"),
+
+    _yes(0.9, r"(?:send|share|provide|forward|e-?mail|quote) (?:me |us |over )?(?:your |the |a |an |some |more |full |latest |current |detailed |updated )*(?:\w+ )?(?:price ?lists?|pricelist|prices?|pricing|quotations?|quotes?|offers?|catalog(?:ue)?s?|brochures?|samples?|specs?|specifications|datasheets?|data sheets?|details|information|info|proposal)"),
+    _yes(0.8, r"price ?list|pricelist|pricing|quotation|catalog(?:ue)?s?|samples?|moq|minimum order(?: quantity)?|lead times?|fob|cif|exw|incoterms?|unit price|best price|trial order|datasheets?|product specs"),
+    _yes(0.7, r"quote|prices?|offer|brochure|specifications?"),
+    _yes(0.85, r"(?:schedule|set up|arrange|book|have|jump on|hop on|organi[sz]e) (?:a |an )?(?:quick |short |brief |video |phone |zoom |teams )?(?:call|meeting|chat|zoom|teams|video ?call|demo|conversation)"),
+    _yes(0.8, r"(?:call|phone|meet) (?:me|us)|let's (?:talk|meet|discuss|chat|connect|schedule)|(?:free|available) (?:for|to) (?:a )?(?:call|meeting|chat|talk)"),
+    _yes(0.75, r"(?:phone|video|zoom|teams|conference|short|quick) call|meeting|visit (?:us|our)"),
+    _yes(0.85, r"(?:very |quite |definitely |potentially |might be |may be |would be |are |am |is |'re |'m )interested|interested in"),
+    _yes(0.8, r"tell (?:me|us) more|more (?:details|information|info)|learn more|sounds (?:good|interesting|great)|(?:would|'d) (?:like|love) to (?:see|know|learn|receive|get|try|order|discuss)"),
+    _yes(0.8, r"how much|what (?:is|are|would be) (?:the|your) (?:price|cost|moq|minimum|lead time|terms)"),
+    _yes(0.75, r"(?:please|kindly) (?:advise|confirm|send|share|provide|quote)"),
+
+    _neutral(0.95, r"out of (?:the )?office|(?:away|absent) from (?:the )?office|(?:on|from) (?:annual |parental |sick )?leave (?:until|till|from)|limited access to (?:my )?e-?mail|(?:upon|on|after) my return|automatic reply|auto-?reply"),
+    _neutral(0.7, r"(?:forwarded|passed|passing|forwarding|will forward|forward|pass) (?:your|this|it) (?:e-?mail |message |request |on |along )*(?:on|along|internally|to)", negatable=True),
+    _neutral(0.6, r"(?:will|i'll|we'll|let me|shall) (?:get back|revert|come back|review|check|look into|consider|discuss internally|think about|keep (?:it|you|this) in mind|keep your)"),
+    _neutral(0.6, r"spam (?:folder|filter|box)|junk (?:folder|mail)"),
+    _neutral(0.55, r"thank(?:s| you) for (?:your|the) (?:e-?mail|message|note|information|reaching out|follow[- ]up)"),
+))
+# fmt: on
+
+# --- de -------------------------------------------------------------------------------------
+
+_DE_EMAIL = r"(?:e-?mails?|mails?|nachrichten|werbung|werbemails?|zusendungen|newsletter|kontaktaufnahmen?|angebote|anfragen|informationen)"
+
+# fmt: off
+DE = _section("de", (
+    _opt_out(0.97, r"abmeld\w*|abbestell\w*|austrag\w*"),
+    _opt_out(0.95, r"(?:melden|tragen|nehmen) sie (?:mich|uns|meine [\w-]+|unsere [\w-]+)(?: (?:bitte|umgehend|sofort|doch|auch|endlich))*(?: (?:aus|von) (?:ihrem|ihrer|ihren|dem|der|den|eurem|eurer|allen) (?:\w+ )?[\w-]+)? (?:aus|ab|raus|heraus)"),
+    _opt_out(0.9, r"(?:streichen|loschen|entfernen) sie (?:bitte )?(?:mich|uns|meine|unsere)|(?:meine|unsere) (?:[\w-]+ )?(?:adresse|daten|kontaktdaten|e-?mail-?adresse)\w* (?:bitte )?(?:\w+ )?(?:loschen|entfernen|streichen)"),
+    _opt_out(0.9, r"(?:aus|von) (?:ihrem|ihrer|ihren|dem|der|eurem|eurer) (?:\w+ )?(?:verteiler|e-?mail-?verteiler|liste|mailingliste|mailing-liste|newsletter|datenbank|kartei|adressliste|kontaktliste)\w*"),
+    _opt_out(0.95, rf"(?:keine|keinerlei) (?:weiteren |weitere |mehr |neuen )?{_DE_EMAIL}", negatable=False),
+    _opt_out(0.95, rf"kein(?:e|en)? interesse an (?:weiteren |weitere |ihren |kunftigen )?{_DE_EMAIL}", negatable=False),
+    _opt_out(0.95, r"nicht mehr (?:\w+ ){0,2}(?:kontaktier|anschreib|schreib|mail|zusend|belastig|send|schick|anruf|informier|erhalt|bekomm)\w*", negatable=False),
+    _opt_out(0.95, r"(?:schreiben|kontaktieren|mailen|anschreiben|belastigen|senden|schicken)\w* sie (?:mir|mich|uns) (?:bitte )?(?:nicht mehr|keine)", negatable=False),
+    _opt_out(0.95, r"(?:horen|hort|hor) (?:sie |ihr )?(?:\w+ ){0,2}auf,? (?:\w+ ){0,3}(?:zu )?(?:schreiben|kontaktieren|mailen|anzuschreiben|belastigen|senden|schicken|zuzusenden)|aufhoren,? (?:\w+ ){0,3}(?:zu )?(?:schreiben|mailen|senden)", negatable=False),
+    _opt_out(0.85, r"widerspr\w*|unerwunscht\w*|unaufgefordert\w*|ohne (?:meine|unsere) (?:einwilligung|zustimmung)|keine (?:einwilligung|zustimmung)|unterlassen sie|unterlassung\w*", negatable=False),
+    _opt_out(0.8, r"(?:ist|sind|das ist|reiner|purer) spam|spammen|spammer"),
+    _opt_out(0.95, r"^(?:stop|abmelden|austragen|bitte abmelden|bitte austragen)\W*$"),
+
+    _no(0.92, r"kein(?:e|en)? (?:interesse|bedarf)|nicht interessiert|interessiert (?:uns|mich) (?:derzeit |aktuell |leider )?nicht"),
+    _no(0.85, r"(?:haben|benotigen|brauchen|suchen) (?:derzeit |aktuell |momentan |zur zeit |leider |im moment )*(?:keinen|keine|kein|nichts)(?![a-z])"),
+    _no(0.8, r"(?:haben|besitzen) (?:bereits|schon) (?:\w+ )?(?:lieferanten|zulieferer|partner|bezugsquellen?|hersteller|anbieter)"),
+    _no(0.85, r"nein,? danke|danke,? (?:aber )?nein|kommt (?:\w+ ){0,3}nicht in frage|(?:zur zeit|derzeit|momentan|aktuell|im moment) (?:leider )?nicht"),
+    _no(0.85, r"(?:fur|mit) (?:einem|einen) anderen (?:\w+ )?(?:hersteller|lieferanten|anbieter|partner)|(?:anderweitig|bereits) (?:entschieden|vergeben|versorgt|eingedeckt)|vertraglich gebunden"),
+    _no(0.8, r"(?:importieren|kaufen|beziehen|vertreiben|fuhren|verwenden|nutzen) (?:\w+ ){0,3}(?:nicht|keine)(?![a-z])|passt (?:\w+ ){0,2}nicht|(?:ausschliesslich|nur) (?:von|bei|aus) (?:\w+ ){0,3}(?:herstellern|lieferanten|anbietern)"),
+    _no(0.75, r"kein(?:e|en)? (?:anfrage|projekt|verwendung|budget)"),
+    _no(0.85, r"(?:sind|bin) (?:\w+ ){0,2}(?:gut|bestens|ausreichend|bereits|schon|versorgt|eingedeckt)(?: (?:versorgt|eingedeckt|aufgestellt))?(?![a-z])|verzichten (?:\w+ )?(?:dankend|gerne)?|nicht (?:notwendig|notig|benotigt|erforderlich)|nicht wechseln"),
+    _no(0.8, r"(?:mit|bei) (?:einem|unserem|unseren|festen|langjahrigen|bestehenden) (?:\w+ )?(?:lieferanten|zulieferern?|partnern?|herstellern?|anbietern?)"),
+    _no(0.6, r"(?:trotzdem|dennoch) (?:danke|vielen dank|viel erfolg)|(?:wunschen|wunsche) ihnen (?:dennoch |trotzdem )?viel erfolg"),
+
+    _wrong(0.92, r"nicht mehr (?:\w+ ){0,3}(?:im unternehmen|bei uns|in der firma|fur (?:uns|die firma)|tatig|beschaftigt|zustandig|verantwortlich|dabei)"),
+    _wrong(0.92, r"(?:hat|habe|haben) (?:das unternehmen|die firma|uns|unser haus) (?:\S+ ){0,3}verlassen|ausgeschieden|im ruhestand|in (?:den )?ruhestand|in elternzeit"),
+    _wrong(0.9, r"nicht (?:der|die|den) (?:richtige|zustandige|richtigen|zustandigen) (?:ansprechpartner\w*|person|kontakt|adressat)|falsche(?:r|n)? (?:ansprechpartner\w*|adressat|person|empfanger|abteilung)"),
+    _wrong(0.85, r"nicht zustandig|nicht (?:mein|unser) (?:bereich|aufgabengebiet|ressort)|nicht (?:im|in der|fur den|fur die) (?:einkauf|beschaffung|materialwirtschaft)|nicht ich,? sondern"),
+    _wrong(0.85, r"(?:zustandig|verantwortlich) (?:fur (?:\w+ ){1,3})?(?:ist|sind)|ist bei uns (?:\w+ ){0,4}zustandig|das macht bei uns|(?:der|die) richtige (?:ansprechpartner\w*|kontakt) (?:ist|ware)"),
+    _wrong(0.8, r"ich (?:bin|arbeite) (?:hier |bei uns )?(?:nur |in der |im |am |die |der |als )+(?:empfang|buchhaltung|marketing|praktikant\w*|aushilfe|personalabteilung|verwaltung|zentrale|telefonzentrale|vertrieb|it|logistik|produktion)"),
+    _wrong(0.8, r"(?:einkauf|beschaffung|das|den einkauf|die beschaffung) (?:macht|ubernimmt|betreut|verantwortet) (?:bei uns )?(?:herr|frau|mein|meine|unser|unsere|der|die)"),
+    _wrong(0.75, r"(?:weiss|weis) (?:ich )?nicht,? wer (?:\w+ ){0,3}(?:zustandig|verantwortlich)"),
+    _wrong(0.75, r"wenden sie sich (?:\w+ ){0,2}an|(?:mein|meine|unser|unsere) (?:kollege|kollegin|nachfolger\w*)|nachfolger\w*"),
+
+    _yes(0.9, r"(?:senden|schicken|ubermitteln|mailen|geben) sie (?:mir|uns) (?:bitte |gerne |doch )*(?:\w+ ){0,3}(?:angebot|preisliste|preise|muster|katalog|unterlagen|informationen|datenblatt|details|proben)\w*"),
+    _yes(0.8, r"angebot\w*|preisliste\w*|preisangebot|muster\w*|katalog\w*|mindestbestellmenge|mindestabnahme\w*|lieferzeit\w*|datenblatt\w*|probebestellung|proben?|moq"),
+    _yes(0.7, r"preis(?:e|en)?|kosten|konditionen"),
+    _yes(0.85, r"(?:sehr |durchaus |grundsatzlich |schon )?interess(?:iert|e|ant)\w*"),
+    _yes(0.8, r"telefon(?:at|termin|gesprach|isch|ier)\w*|termin\w*|ruckruf|rufen sie (?:mich|uns) (?:\w+ ){0,3}an|anrufen|(?:video)?call|besprechung|treffen|videokonferenz|teams|zoom"),
+    _yes(0.8, r"klingt (?:interessant|gut|spannend)|mehr (?:informationen|infos|details)|wie viel kostet|was kostet|gerne mehr"),
+
+    _neutral(0.95, r"nicht im (?:buro|hause|haus)|abwesenheit\w*|(?:bin|sind) (?:\w+ ){0,4}abwesend|keinen zugriff auf (?:meine )?(?:e-?mails|e-?mail|mails)|(?:im|in) urlaub|automatische antwort"),
+    _neutral(0.7, r"(?:habe|haben|wird|werde) (?:\S+ ){0,3}weitergeleitet|leite (?:\w+ ){0,3}weiter|weiterleiten", negatable=True),
+    _neutral(0.6, r"(?:melde|melden) (?:mich|uns) (?:\w+ ){0,3}(?:zuruck|wieder|bei ihnen)|(?:prufen|besprechen) (?:das|dies|es) (?:\w+ )?intern|schaue (?:mir )?(?:das|es) an"),
+    _neutral(0.6, r"spam-?ordner|spam-?filter|junk-?ordner"),
+    _neutral(0.55, r"danke fur (?:ihre|die) (?:e-?mail|nachricht|info\w*)"),
+))
+# fmt: on
+
+# --- fr -------------------------------------------------------------------------------------
+
+_FR_EMAIL = r"(?:e-?mails?|mails?|courriels?|messages?|sollicitations?|newsletters?|offres?|relances?|propositions?)"
+
+# fmt: off
+FR = _section("fr", (
+    _opt_out(0.97, r"desabonn\w*|desinscri\w*|desinscrip\w*"),
+    _opt_out(0.95, r"(?:retirez|supprimez|enlevez|effacez|rayez|sortez)[- ](?:moi|nous)|(?:me|nous) (?:retirer|supprimer|enlever|effacer|rayer|sortir|desinscrire|desabonner)"),
+    _opt_out(0.9, r"(?:retirer|supprimer|enlever|effacer|rayer|retirez|supprimez|enlevez|effacez) (?:mon|ma|mes|notre|nos|cette) (?:\w+ ){0,2}(?:adresse|e-?mail|courriel|coordonnees|contact|nom|donnees)\w*"),
+    _opt_out(0.9, r"(?:de|d'une|de la|de vos|de votre|de toute) (?:\w+ ){0,1}(?:liste de diffusion|liste d'envoi|listes? de contacts?|mailing ?list|fichier|base de donnees|liste)"),
+    _opt_out(0.95, r"ne (?:plus|jamais) (?:me |m'|nous )?(?:\w+ )?(?:contacter|recontacter|ecrire|envoyer|recevoir|solliciter|relancer|adresser)", negatable=False),
+    _opt_out(0.95, r"ne (?:me |m'|nous )(?:\w+ )?(?:contactez|recontactez|ecrivez|envoyez|sollicitez|relancez|adressez) plus", negatable=False),
+    _opt_out(0.95, r"(?:arretez|cessez|arreter|cesser) (?:de |d')?(?:m'|me |nous )?(?:envoyer|ecrire|contacter|solliciter|spammer|relancer)", negatable=False),
+    _opt_out(0.9, rf"(?:plus|pas|aucun|aucune) (?:de |d')?(?:autres? )?{_FR_EMAIL}", negatable=False),
+    _opt_out(0.85, r"ne (?:souhaite|veux|desire|souhaitons|voulons) (?:plus|pas) (?:recevoir|etre (?:contacte|sollicite|relance)\w*)", negatable=False),
+    _opt_out(0.9, r"droit d'opposition|(?:supprimer|effacer|supprimez|effacez) (?:toutes )?mes donnees", negatable=False),
+    _opt_out(0.8, r"(?:c'est du|est du|du pur|encore du) spam|pourriel\w*|spammer|harcelement"),
+    _opt_out(0.95, r"^(?:stop|desabonnement|desinscription)\W*$"),
+
+    _no(0.92, r"pas interess\w*|ne (?:sommes|suis|serons|serions) pas (?:interess|concerne)\w*|aucun interet|pas d'interet|n'est pas (?:interessant|pertinent|d'actualite)|ne nous interesse pas|ne m'interesse pas"),
+    _no(0.85, r"(?:n'avons|n'ai|n'aurons) (?:\w+ )?(?:pas|aucun|plus) (?:de |d')?(?:besoin|projet|interet)|(?:pas (?:de )?|aucun )besoin(?! de (?:me|m'|nous|vous) ?)"),
+    _no(0.8, r"(?:avons|ai) (?:deja|nos|notre|un|des) (?:\w+ ){0,2}(?:fournisseurs?|partenaires?|prestataires?|fabricants?)"),
+    _no(0.85, r"non,? merci|merci,? (?:mais )?non|pas pour (?:le moment|l'instant|nous)|pas (?:actuellement|en ce moment|pour l'heure)|ne donnerons pas suite|pas donner suite"),
+    _no(0.85, r"(?:retenu|choisi|opte pour|prefere) (?:un |une )?(?:autre|d'autres) (?:\w+ )?(?:fournisseur|prestataire|fabricant|partenaire|offre|solution)\w*|(?:garder|conserver|rester avec) (?:notre|nos) (?:\w+ )?(?:fournisseur|prestataire)\w*"),
+    _no(0.8, r"n'(?:importons|achetons|utilisons|distribuons|vendons|travaillons)\w* (?:\w+ ){0,2}pas|ne (?:distribuons|vendons|fabriquons|commercialisons|achetons|importons|utilisons|travaillons) (?:\w+ ){0,2}pas|(?:uniquement|exclusivement) (?:aupres de|avec|de) (?:fournisseurs|fabricants|producteurs)"),
+    _no(0.6, r"bonne continuation|(?:nous )?vous souhaitons (?:bonne|beaucoup de) (?:chance|succes|reussite)"),
+    _no(0.8, r"(?:travaillons|travaille) (?:deja |depuis \S+ \S+ )?avec (?:un|une|des|nos|notre|plusieurs) (?:\w+ )?(?:fournisseur|partenaire|prestataire|fabricant)\w*|pas preneurs?|(?:nous )?declinons|decliner (?:votre|cette)|sommes (?:bien |deja )?(?:equipes|approvisionnes|fournis|couverts)"),
+
+    _wrong(0.92, r"ne (?:fait|fais|travaille|suis|est) plus (?:\w+ ){0,2}(?:partie|dans|pour|chez|au sein|en charge|responsable|employe)\w*"),
+    _wrong(0.92, r"(?:a|avons|ai) quitte (?:la|l'|notre|nos|le) ?(?:societe|entreprise|groupe|maison|equipe|poste)?|(?:est|suis) (?:parti|partie) (?:de|a la)|(?:a la|en) retraite|en conge (?:maternite|parental)"),
+    _wrong(0.9, r"ne (?:gere|gerons|m'occupe|nous occupons|traite|suis) plus (?:de )?(?:ce|cette|ces|du|des|le|la|les)"),
+    _wrong(0.9, r"pas (?:la|le) (?:bonne|bon) (?:personne|interlocut\w*|contact|destinataire|service)|mauvais(?:e)? (?:personne|interlocut\w*|contact|destinataire|adresse)"),
+    _wrong(0.85, r"(?:ne (?:suis|sommes)|n'est) pas (?:en charge|responsable|concerne\w*|la personne)|pas (?:de mon|dans mon|de notre) (?:ressort|domaine|perimetre)|n'est pas (?:mon|notre) (?:service|domaine|ressort|rayon|secteur|metier)"),
+    _wrong(0.8, r"je suis (?:seulement |juste |simplement )?(?:a la |au |en |le |la |l'|un |une |au service |dans le service )?(?:stagiaire|comptabilite|compta|accueil|standard|rh|informatique|secretariat|alternant\w*|interim\w*|marketing|juridique|logistique)"),
+    _wrong(0.85, r"(?:ce n'est|c'est) pas moi qui (?:gere|s'occupe|traite|decide|suis)|ne (?:suis|sommes) pas (?:aux|dans les|au service des) achats"),
+    _wrong(0.75, r"(?:je ne sais pas|j'ignore|aucune idee de) qui (?:gere|s'occupe|est en charge|est responsable|traite)"),
+    _wrong(0.85, r"ne (?:m'occupe|m'occupons|gere|gerons|traite|suis) pas (?:des|de|du|de la|en charge des) (?:\w+ )?(?:achats?|approvisionnement\w*|commandes|fournisseurs|sujet|dossier)"),
+    _wrong(0.75, r"(?:voyez|voir|adressez-vous|rapprochez-vous) (?:plutot )?(?:avec|de|aupres de) (?:m\.|mme|monsieur|madame|mon|ma|notre|nos|le|la)"),
+    _wrong(0.8, r"(?:le|la) (?:bon |bonne )?(?:contact|interlocut\w*|personne|responsable) (?:pour (?:\w+ ){1,3})?(?:est|serait)"),
+    _wrong(0.75, r"(?:contacter|contactez|adressez-vous a|adresser a|ecrire a|ecrivez a|joindre|s'adresser a) (?:\w+ )?(?:mon|ma|notre|nos|le|la) (?:\w+ ){0,2}(?:collegue|service|responsable|acheteur|direct\w*|successeur)|mon collegue|ma collegue|mon successeur|remplace\w*|successeur"),
+
+    _yes(0.9, r"(?:envoyer|envoyez|transmettre|transmettez|faire parvenir|communiquer|adresser|adressez)[- ](?:moi |nous |-moi |-nous )?(?:votre |vos |le |la |les |un |une |des |l'|plus |de |d')*(?:\w+ )?(?:tarifs?|prix|devis|catalogue|echantillons?|offre|brochure|fiches? techniques?|liste de prix|documentation|grille tarifaire|conditions|details|informations|renseignements|infos)"),
+    _yes(0.8, r"devis|tarif\w*|echantillon\w*|catalogue\w*|liste de prix|grille tarifaire|quantite minim\w*|commande minim\w*|moq|fiches? techniques?|delai de livraison|commande d'essai"),
+    _yes(0.7, r"prix|offre|documentation|cotation"),
+    _yes(0.85, r"(?:tres |vivement |plutot )?interess\w*"),
+    _yes(0.8, r"rendez-vous|rdv|appel|reunion|visio\w*|telephon\w*|appelez-(?:moi|nous)|en discuter|echanger|rencontr\w*"),
+    _yes(0.8, r"combien|quel est (?:le|votre) prix|quels sont (?:vos|les) (?:prix|tarifs|delais)|plus (?:de |d')(?:informations|details|renseignements)|en savoir plus"),
+
+    _neutral(0.95, r"absente? (?:du bureau|jusqu)|(?:suis|serai) absente?|en conges?|a mon retour|reponse automatique|message automatique d'absence"),
+    _neutral(0.7, r"(?:ai|avons) (?:transmis|transfere|fait suivre)|je (?:transmets|transfere|fais suivre)|transmis (?:a|en interne)|transfere (?:a|en interne)|en interne", negatable=True),
+    _neutral(0.6, r"(?:reviendrai|reviendrons|revenons|reviens) vers vous|(?:etudier|regarder|examiner) (?:cela|ca|votre)"),
+    _neutral(0.6, r"(?:dossier|courrier|boite) (?:des )?(?:spams?|indesirables)|(?:dans|en) (?:les )?spams?"),
+))
+# fmt: on
+
+# --- es -------------------------------------------------------------------------------------
+
+_ES_EMAIL = r"(?:correos?|e-?mails?|mails?|mensajes?|comunicaciones|newsletters?|ofertas|promociones|publicidad)"
+
+# fmt: off
+ES = _section("es", (
+    _opt_out(0.97, r"(?:dar|darme|darnos|den|denme|dennos|dame|deme|darse|doy|solicito la|pido la|quiero la|tramitar la|procedan? a dar(?:me|nos)?) de baja|de baja"),
+    _opt_out(0.9, r"la baja|baja (?:de|del) (?:su |la |esta |vuestra )?(?:lista|base|registro|suscripcion|boletin)"),
+    _opt_out(0.97, r"(?:cancelar|anular|cancelen|anulen) (?:la |mi |nuestra )?suscripcion|desuscrib\w*|desuscri\w*|desinscrib\w*"),
+    _opt_out(0.95, r"no (?:me |nos )?(?:vuelvan?|vuelva) a (?:escribir|contactar|enviar|mandar|molestar)", negatable=False),
+    _opt_out(0.95, r"no (?:me |nos )?(?:envien|envie|manden|mande|escriban|escriba|contacten|contacte|sigan|siga)\w* (?:\w+ ){0,3}(?:mas|nunca)", negatable=False),
+    _opt_out(0.85, r"no (?:me |nos )(?:escriban|contacten|escriba|contacte|molesten|moleste)\w*", negatable=False),
+    _opt_out(0.95, r"ya no (?:me |nos )?(?:envi|mand|escrib|contact)\w*", negatable=False),
+    _opt_out(0.95, r"(?:eliminen|eliminar|borren|borrar|quiten|quitar|saquen|sacar|retiren|retirar|supriman|suprimir|excluyan|excluir)(?:me|nos)?\w* (?:\w+ ){0,4}(?:de su|de la|de sus|del|de vuestra|de esta) (?:\w+ )?(?:lista|base de datos|listado|registro|envios|mailing|agenda|contactos)"),
+    _opt_out(0.9, r"(?:elimin|borr|quit|sac|retir|suprim|exclu)[a-z]*(?:me|nos)"),
+    _opt_out(0.95, r"(?:dejen|deje|dejar|parar|paren|pare) de (?:enviar|escribir|contactar|mandar|recibir|molestar)\w*", negatable=False),
+    _opt_out(0.95, rf"no (?:deseo|deseamos|quiero|queremos) (?:seguir )?(?:recibir|recibiendo|que me (?:escriban|contacten|envien))|no mas {_ES_EMAIL}|ningun (?:otro )?{_ES_EMAIL}", negatable=False),
+    _opt_out(0.95, r"(?:se )?abstenga\w* de (?:enviar|contactar|escribir)\w*|derechos? de (?:oposicion|supresion)|(?:elimine|eliminen|borre|borren|supriman?) (?:todos )?(?:mis|nuestros) datos", negatable=False),
+    _opt_out(0.8, r"(?:esto es|es|son|puro) spam|no solicitad\w*"),
+    _opt_out(0.95, r"^(?:stop|baja|darme de baja)\W*$"),
+
+    _no(0.92, r"no (?:me |nos )?interesa\w*|no (?:estoy|estamos) interesad\w*|sin interes|ningun interes|no es de (?:nuestro|mi) interes"),
+    _no(0.85, r"no (?:lo |los |las )?(?:necesitamos|necesito|requerimos|precisamos|buscamos)|no (?:tenemos|hay) (?:necesidad|demanda|interes|planes)"),
+    _no(0.8, r"ya (?:tenemos|contamos con|trabajamos con) (?:un |una |nuestros? |nuestras? |varios )?(?:\w+ )?(?:proveedor\w*|socios?|fabricantes?|distribuidor\w*)"),
+    _no(0.85, r"no,? gracias|gracias,? (?:pero )?no|por (?:ahora|el momento|ahora mismo) no|no por (?:ahora|el momento)|de momento no|no (?:es|son) (?:para nosotros|relevante)"),
+    _no(0.85, r"(?:decidimos|decidido|optamos|optado|elegimos|elegido|quedamos) (?:\w+ ){0,2}(?:por|con) (?:otro|otra|nuestro (?:\w+ )?actual)|mantener (?:a )?nuestro (?:\w+ )?(?:proveedor|fabricante)|no (?:vamos a|podemos) (?:continuar|seguir|avanzar)|no continuaremos"),
+    _no(0.8, r"no (?:importamos|compramos|trabajamos con|distribuimos|vendemos|usamos|utilizamos)|(?:solo|solamente|unicamente|exclusivamente) (?:trabajamos|compramos|importamos)|trabajamos (?:solo|solamente|unicamente|exclusivamente) con"),
+    _no(0.6, r"(?:mucha|buena) suerte|(?:le|les) deseamos (?:mucho )?exito"),
+    _no(0.8, r"no (?:estamos|estoy) buscando|declinamos|(?:estamos|quedamos) (?:bien )?(?:cubiertos|abastecidos|servidos|surtidos)|no (?:es|sera) necesario(?! (?:darme|darnos|que me|que nos))"),
+
+    _wrong(0.92, r"ya no (?:trabaja|trabajo|forma parte|esta|labora|pertenece|es responsable|se encarga|me encargo)\w*"),
+    _wrong(0.92, r"(?:dejo|ha dejado|he dejado|abandono|salio de) (?:la|nuestra|esta) (?:empresa|compania|organizacion)|se (?:jubilo|ha jubilado)|jubilad\w*|baja (?:por )?maternidad"),
+    _wrong(0.9, r"no (?:soy|es) la persona (?:indicada|adecuada|correcta|responsable|encargada)|(?:persona|contacto|direccion|departamento) equivocad\w*"),
+    _wrong(0.85, r"no (?:soy|estoy|somos) (?:el |la |los )?(?:responsable|encargad)\w*|no (?:me corresponde|es mi area|llevo (?:ese|este) tema)|(?:se )?equivoco de (?:area|persona|contacto|departamento)|llevo otra (?:linea|area)"),
+    _wrong(0.8, r"soy (?:el |la |de |del )?(?:becari[oa]|contabilidad|recepcion\w*|practicante|administracion|pasante|marketing)|yo llevo (?:marketing|contabilidad|administracion|ventas|otra)"),
+    _wrong(0.85, r"no soy yo (?:quien|el que|la que) (?:lleva|gestiona|decide|se encarga)|no (?:estoy|trabajo) en (?:el departamento de )?compras"),
+    _wrong(0.75, r"no (?:se|sabemos) quien (?:lleva|gestiona|se encarga|es el responsable|ve)"),
+    _wrong(0.8, r"el contacto (?:para (?:\w+ ){1,3})?es|la persona (?:indicada|encargada|responsable) es|(?:las|los|la|lo) (?:ve|lleva|gestiona) (?:la|el)"),
+    _wrong(0.75, r"(?:contacte|contacten|contactar|escriba|escriban|escribir|dirijase|dirigirse|comuniquese) (?:a|con) (?:mi|nuestro|nuestra|el|la) (?:\w+ ){0,2}(?:companer\w*|colega|departamento|responsable|area|encargad\w*|gerente)|mi (?:companer\w*|colega|sucesor\w*)|sucesor\w*"),
+
+    _yes(0.9, r"(?:envie|envien|enviar|mande|manden|mandar|envia|manda|compartir|comparta|facilite|faciliten|hacer llegar)(?:me|nos)? (?:\w+ ){0,3}(?:catalogo|precios|lista de precios|cotizacion|muestras?|informacion|oferta|presupuesto|fichas? tecnicas?|tarifas?)"),
+    _yes(0.8, r"cotizacion|cotizar|presupuesto|lista de precios|catalogo|muestras?|pedido minimo|cantidad minima|moq|fichas? tecnicas?|tarifas?|plazo de entrega|pedido de prueba"),
+    _yes(0.7, r"precios?|oferta|condiciones"),
+    _yes(0.85, r"(?:muy |bastante )?interesad\w*|(?:nos|me) interesa\w*|interesante"),
+    _yes(0.8, r"llamada|reunion|videollamada|llamar(?:me|nos)?|llamenme|agendar|cita|hablar|conversar"),
+    _yes(0.8, r"(?:me|nos) gustaria (?:recibir|saber|conocer|ver)|cuanto cuesta|cual es el precio|mas informacion"),
+
+    _neutral(0.95, r"fuera de la oficina|de vacaciones|a mi regreso|ausente|respuesta automatica"),
+    _neutral(0.7, r"(?:he|hemos|ha) (?:reenviado|remitido|trasladado)|reenviado|(?:lo|la|se lo) reenvio|internamente", negatable=True),
+    _neutral(0.6, r"(?:lo )?(?:revisaremos|revisare|analizaremos|estudiaremos)|(?:le|les) (?:contactaremos|escribiremos|respondere|responderemos)"),
+    _neutral(0.6, r"carpeta de (?:spam|correo no deseado)|correo no deseado"),
+))
+# fmt: on
+
+# --- zh -------------------------------------------------------------------------------------
+
+# fmt: off
+ZH = _section("zh", (
+    _opt_out(0.97, r"退订|退訂|取消订阅|取消訂閱|退阅|取消邮件订阅|拒收"),
+    _opt_out(0.95, r"(?:不要|请勿|請勿|别|別|勿|不用|不必|无需|請不要|请不要)再(?:给我|給我|向我|给我们|對我|对我)?(?:发|發|寄|联系|聯繫|打扰|打擾|来信|來信|推送|写|寫)", negatable=False),
+    _opt_out(0.9, r"(?:请勿|請勿|请不要|請不要)(?:给我|給我|向我)?(?:发送|發送|发邮件|發郵件|联系|聯繫|打扰|打擾)", negatable=False),
+    _opt_out(0.95, r"不(?:想|希望|愿意|願意|要|需要)再?(?:收到|接收|接到|接受)", negatable=False),
+    _opt_out(0.9, r"不再(?:接收|收到|需要收到|发|給|给)", negatable=False),
+    _opt_out(0.9, r"(?:不要|别|別|勿)(?:再)?(?:发|發)了|以后(?:不要|别|別|勿)(?:再)?(?:发|發|联系|聯繫)", negatable=False),
+    _opt_out(0.95, r"(?:把|将|將)(?:我|我们|我們|我的)(?:的)?(?:邮箱|郵箱|邮件地址|郵件地址|地址|联系方式|聯繫方式|信息|资料)?.{0,12}?(?:删除|刪除|移除|去掉|移出|除名)"),
+    _opt_out(0.95, r"从.{0,10}?(?:列表|名单|名單|邮件列表|数据库|資料庫|通讯录)(?:中|里|裡)?(?:删除|刪除|移除|去掉|移出)"),
+    _opt_out(0.9, r"(?:删除|刪除|移除)(?:我|我们|我們|我的)"),
+    _opt_out(0.75, r"(?:是|都是)垃圾(?:邮件|郵件)|骚扰|騷擾"),
+    _opt_out(0.95, r"^(?:td|退订|stop)\W*$"),
+
+    _no(0.92, r"不感兴趣|不感興趣|没(?:有)?兴趣|沒(?:有)?興趣|无意向|暂无意向|不考虑|不考慮"),
+    _no(0.85, r"(?:暂时|暫時|目前|现在|現在|暂|暫)?(?:不需要|不需|无需|無需|不用了|没有需要|沒有需要|没有需求|沒有需求|暂无需求|暫無需求)", negatable=False),
+    _no(0.8, r"(?:已(?:经)?|已經)有.{0,8}?(?:供应商|供應商|合作伙伴|合作夥伴|厂家|廠家|工厂|工廠|渠道)"),
+    _no(0.85, r"(?:选了|选择了|選了|選擇了|找了|定了)(?:别家|別家|其他|其它|另一家|别的)|不合作|暂不合作|暫不合作"),
+    _no(0.8, r"(?:暂无|暫無|没有|沒有|暂时没有|暫時沒有).{0,8}?(?:采购|採購|进口|進口)?(?:计划|計劃|需求)|不合适|不合適|谢谢,?不用|不用了|婉拒|谢绝|謝絕|算了"),
+    _no(0.8, r"有(?:固定|长期|長期|稳定|穩定|合作)的?.{0,4}?(?:供应商|供應商|厂家|廠家|工厂|工廠|合作伙伴|合作夥伴)"),
+
+    _wrong(0.92, r"已(?:经)?离职|已經離職|离职了|離職了|已(?:经)?离开|已經離開|不在(?:公司|本公司|这家公司|我们公司|我們公司)|不再(?:负责|負責|在(?:公司|这里|這裡))|退休|调职|調職|调岗|調崗|转岗|轉崗"),
+    _wrong(0.9, r"不归我管|不歸我管|不是我管|不是我负责|不是我負責|不由我负责|我不是(?:做)?(?:采购|採購)|我不(?:做|管)(?:采购|採購)"),
+    _wrong(0.88, r"不(?:是|负责|負責)(?:这|這|此|该|該)?(?:方面|块|塊|个|個|项|項)?(?:的)?(?:负责人|負責人|业务|業務|工作)|不负责|不負責|找错人|找錯人|发错|發錯|联系人(?:已)?(?:变更|更换)"),
+    _wrong(0.8, r"我(?:只是|是|只)(?:这里的|這裡的)?(?:前台|实习生|實習生|财务|財務|行政|会计|會計|文员|文員)"),
+    _wrong(0.8, r"(?:是|由).{1,15}?(?:在)?(?:负责|負責)|(?:直接)?找(?:她|他|我们的|我們的).{0,6}?(?:就行|吧|即可)|请洽|請洽|不知道(?:谁|誰)(?:负责|負責|管)"),
+    _wrong(0.75, r"请(?:联系|聯繫|联络|找|发给|發給|发送至|发至|寄给)|請(?:聯繫|聯絡|找|發給)|(?:负责人|負責人|联系人|聯繫人|对接人)是|接替|接任"),
+
+    _yes(0.9, r"(?:请|請|麻烦|麻煩|可以|能否|能不能)?(?:发|發|寄|提供|报|報)(?:一下|一份|一些)?(?:你们的|您的|贵司的)?(?:报价|報價|价格|價格|价目表|價目表|价格表|價格表|样品|樣品|目录|目錄|产品目录|資料|资料|规格书|規格書)"),
+    _yes(0.8, r"报价|報價|价目表|價目表|价格表|價格表|价单|樣品|样品|样本|樣本|产品目录|產品目錄|起订量|起訂量|最小起订量|moq|询价|詢價|打样|打樣|寄样|寄樣|交期|试单|試單|规格书|規格書"),
+    _yes(0.7, r"价格|價格|目录|目錄|多少钱|多少錢|单价|單價|资料|資料"),
+    _yes(0.85, r"感兴趣|感興趣|有兴趣|有興趣|有意向|想了解|可以合作|希望合作|有需求"),
+    _yes(0.8, r"(?:电话|電話|通话|通話|会议|會議|视频|視頻|见面|見面|面谈|面談|详谈|詳談|拜访|拜訪|微信)(?!\s*:)"),
+
+    _neutral(0.95, r"休假|不在办公室|不在辦公室|外出|出差|返回办公室|回来后|回來後|自动回复|自動回覆"),
+    _neutral(0.7, r"(?:转|轉|转发|轉發)(?:给|給)|(?:已|已经)转|已轉", negatable=True),
+    _neutral(0.6, r"(?:稍后|稍後|之后|之後|后续|後續)(?:回复|回覆|联系|聯繫)|(?:内部|內部)(?:讨论|討論)|考虑一下|考慮一下"),
+    _neutral(0.6, r"垃圾(?:邮件|郵件)?(?:箱|文件夹)"),
+))
+# fmt: on
+
+#: Every cue of every language, and per language.
+CUES_BY_LANGUAGE: dict[str, tuple[Cue, ...]] = {"en": EN, "de": DE, "fr": FR, "es": ES, "zh": ZH}
+ALL_CUES: tuple[Cue, ...] = tuple(cue for cues in CUES_BY_LANGUAGE.values() for cue in cues)
