@@ -1,7 +1,7 @@
 """A cohort with an A/B test of its intro and a holdout, on real processes: the sample gets both
 variants through the real send path, the simulator plays back opens, clicks and replies, the
-launch calls the winner on human replies — not on opens — and the rest of the cohort then gets
-the winner; the holdout gets nothing."""
+launch calls the winner on reply quality — an opt-out reply counts against a variant, opens never
+count — and the rest of the cohort then gets the winner; the holdout gets nothing."""
 
 from __future__ import annotations
 
@@ -104,7 +104,8 @@ async def test_reply_quality_winner_goes_to_the_rest_and_the_holdout_gets_nothin
             )
             assert waiting.steps_sent == []
 
-            # Control draws more opens and clicks; the question variant more human replies.
+            # Control draws more opens and clicks, and as many human replies — but one of its
+            # two asks to be removed; both of the question variant's ask for more.
             by_variant: dict[str, list[str]] = {"control": [], "question": []}
             for message in sent_intros(engine):
                 assert message.variant == sample[message.contact_id]
@@ -115,9 +116,16 @@ async def test_reply_quality_winner_goes_to_the_rest_and_the_holdout_gets_nothin
             await script(sim, message_id=control[0], event="click", url="https://example.com/s")
             await script(sim, message_id=control[1], event="click", url="https://example.com/s")
             await script(sim, message_id=control[2], reply={"text": "Send the quotation."})
-            await script(sim, message_id=control[3], reply={"auto": True})
-            await script(sim, message_id=question[0], reply={"text": "Yes, 500 pcs please."})
-            await script(sim, message_id=question[1], reply={"text": "Call me on Monday."})
+            await script(
+                sim,
+                message_id=control[3],
+                reply={"text": "Bitte nehmen Sie mich aus Ihrem Verteiler."},
+            )
+            await script(sim, message_id=control[0], reply={"auto": True})
+            await script(sim, message_id=question[0], reply={"text": "Yes, please quote 500 pcs."})
+            await script(
+                sim, message_id=question[1], reply={"text": "Could you call me on Monday?"}
+            )
 
             async def funnel():
                 return (await api.get(f"/api/cohorts/{cohort_id}")).json()
@@ -125,9 +133,17 @@ async def test_reply_quality_winner_goes_to_the_rest_and_the_holdout_gets_nothin
             decided = await until(funnel, lambda f: f["ab_test"]["winner"], seconds=60)
             ab = decided["ab_test"]
             assert ab["winner"] == "question", ab
-            assert "human replies" in ab["reason"]
-            assert ab["figures"]["control"]["replied_human"] == 1
-            assert ab["figures"]["question"]["replied_human"] == 2
+            assert "reply quality 2/4" in ab["reason"], ab
+            figures = ab["figures"]
+            assert (
+                figures["control"]["replied_human"],
+                figures["control"]["replied_interested"],
+                figures["control"]["replied_negative"],
+            ) == (2, 1, 1)
+            assert (figures["question"]["replied_human"], figures["question"]["reply_score"]) == (
+                2,
+                2,
+            )
 
             # The rest get the winner; nobody held out gets anything.
             await until(

@@ -91,24 +91,24 @@ async def test_the_sequence_base_is_not_re_executed_for_each_run(
     assert per_run == {"workflows", "workflows.trade_intro"}
 
 
-def _decoded_payloads(node: Any) -> list[str]:
+def decoded_payloads(node: Any) -> list[str]:
     """Every payload's data in a history's JSON, decoded (payloads are base64 in JSON)."""
     found: list[str] = []
     if isinstance(node, dict):
         if "metadata" in node and "data" in node:
             found.append(base64.b64decode(node["data"]).decode("utf-8", "replace"))
         for value in node.values():
-            found.extend(_decoded_payloads(value))
+            found.extend(decoded_payloads(value))
     elif isinstance(node, list):
         for value in node:
-            found.extend(_decoded_payloads(value))
+            found.extend(decoded_payloads(value))
     return found
 
 
 @pytest.mark.parametrize("path", EVERY_STORED, ids=[p.stem for p in EVERY_STORED])
 def test_stored_history_holds_no_email_address(path: Path) -> None:
     raw = path.read_text()
-    payloads = _decoded_payloads(json.loads(raw))
+    payloads = decoded_payloads(json.loads(raw))
     assert payloads, "expected payloads in the history"
     for text in [raw, *payloads]:
         assert EMAIL.search(text) is None
@@ -138,14 +138,14 @@ def test_stored_history_holds_no_business_event_property(path: Path) -> None:
     # valid_until, which quote_followup reads on purpose): none may reach a history — not in the
     # start input, not in a signal, not in an activity's input or result.
     raw = path.read_text()
-    for text in [raw, *_decoded_payloads(json.loads(raw))]:
+    for text in [raw, *decoded_payloads(json.loads(raw))]:
         assert PRIVATE_MARK not in text
 
 
 def test_the_quote_followup_histories_saw_business_events_by_id_only() -> None:
     # The property check above would be vacuous if no business event had reached a history.
-    reminded = _decoded_payloads(json.loads(history_path("quote_reminded").read_text()))
-    ordered = _decoded_payloads(json.loads(history_path("quote_clicked_ordered").read_text()))
+    reminded = decoded_payloads(json.loads(history_path("quote_reminded").read_text()))
+    ordered = decoded_payloads(json.loads(history_path("quote_clicked_ordered").read_text()))
     assert json.loads(reminded[0])["trigger"]["name"] == "quote_requested"
     assert any('"valid_until"' in text for text in reminded)  # the property read asked for
     assert any('"order_placed"' in text and '"event_id"' in text for text in ordered)
