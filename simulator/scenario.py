@@ -268,12 +268,19 @@ _HUMAN_AGENTS = (
 )
 _MACHINE_AGENT = "Mozilla/5.0"
 
+#: What human replies say: the intents nurture classifies (interested, not interested, opt-out,
+#: wrong person, neutral), in the buyers' languages, so a demo's inbox shows each.
 _REPLIES = (
     "Thanks for reaching out. Could you send me your price list and lead times?",
     "Interesting. Can we set up a short call next week?",
     "Please send more details about minimum order quantities.",
     "We already have a supplier, but send me a quote and I will compare.",
     "Not the right person - please contact our purchasing team instead.",
+    "Kein Interesse, wir haben bereits einen Lieferanten. Danke.",
+    "Please remove me from your mailing list.",
+    "Merci, bien reçu. Je transmets à mon collègue.",
+    "请发一份报价单和样品价格。",
+    "No nos interesa por el momento, gracias.",
 )
 
 _HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
