@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository (or installed tree) root: templates and `.nurture/` live beside the packages.
@@ -124,6 +124,18 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(
         "127.0.0.1", description="Where the worker's metrics listen (0.0.0.0 in a container)."
     )
+
+    @model_validator(mode="after")
+    def _notifications_are_signed(self) -> Settings:
+        if self.notify_url:
+            if not self.notify_url.startswith(("https://", "http://")):
+                raise ValueError("NURTURE_NOTIFY_URL must be an http:// or https:// URL")
+            if not self.notify_secret:
+                raise ValueError(
+                    "NURTURE_NOTIFY_SECRET is required when NURTURE_NOTIFY_URL is set: "
+                    "every notification is signed with it"
+                )
+        return self
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
