@@ -81,6 +81,7 @@ def score(pairs: Iterable[tuple[ReplyIntent, ReplyIntent]]) -> dict[str, Any]:
         total += 1
         correct += expected == predicted
     per_intent: dict[str, dict[str, float | int]] = {}
+    f1s: list[float] = []
     for intent in SCORED_INTENTS:
         name = str(intent)
         support = sum(confusion.get(name, {}).values())
@@ -89,13 +90,14 @@ def score(pairs: Iterable[tuple[ReplyIntent, ReplyIntent]]) -> dict[str, Any]:
         precision = _ratio(true_positives, predictions)
         recall = _ratio(true_positives, support)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1s.append(f1)
         per_intent[name] = {
             "precision": round(precision, 4),
             "recall": round(recall, 4),
             "f1": round(f1, 4),
             "support": support,
         }
-    macro_f1 = sum(float(per_intent[str(i)]["f1"]) for i in SCORED_INTENTS) / len(SCORED_INTENTS)
+    macro_f1 = sum(f1s) / len(f1s)
     return {
         "per_intent": per_intent,
         "macro_f1": round(macro_f1, 4),

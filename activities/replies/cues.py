@@ -1,6 +1,7 @@
-"""The reply-intent vocabulary: per language, the phrases that signal an intent with a weight, and
-the negators that cancel a phrase just before it ("do not remove me"). Phrases are regexes over
-`fold`ed text: case-folded, without diacritics, straight apostrophes, one space between words."""
+"""The reply-intent vocabulary: per language, the phrases that signal an intent with a weight; the
+negators that cancel a phrase just before it ("do not remove me") and the thanks that make an
+interest word an acknowledgement ("thanks for the quote"). Phrases are regexes over `fold`ed
+text: case-folded, without diacritics, straight apostrophes, one space between words."""
 
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def is_negated(folded: str, start: int, cue: Cue) -> bool:
 
 # --- en -------------------------------------------------------------------------------------
 
-_EMAIL = r"(?:e-?mails?|mails?|messages?|newsletters?|correspondence|communications?|offers?)"
+_EMAIL = r"(?:e-?mails?|mails?|messages?|newsletters?|correspondence|communications?|offers?|follow-?ups?|reminders?)"
 _LIST = r"(?:mailing |e-?mail |distribution |contact |marketing |sales |your |the |this )*list"
 
 # fmt: off
@@ -154,24 +155,26 @@ EN = _section("en", (
     _opt_out(0.95, r"opt(?:ed|ing)?[- ]?(?:me |us )?out"),
     _opt_out(0.95, r"remove (?:me|us|myself)"),
     _opt_out(0.95, r"remove (?:my|our|this|the) (?:\w+ ){0,2}(?:e-?mail|address|name|details|contact|data|info)\w*"),
-    _opt_out(0.9, r"removed? from (?:your|the|this|any|all) (?:\w+ ){0,2}(?:list|database|mailing|contacts?|system|distribution)\w*"),
+    _opt_out(0.85, r"removed? from (?:your|this|any|all|the) (?:\w+ ){0,2}(?:mailing|e-?mail|distribution|contact|marketing|sales) ?(?:list|database|contacts?)\w*|removed? from (?:your|all|any) (?:lists?|database|contacts?|system|distribution)\w*"),
     _opt_out(0.95, r"take (?:me|us|my \w+(?: address)?) off"),
-    _opt_out(0.9, rf"off (?:of )?{_LIST}"),
-    _opt_out(0.9, r"delete (?:me|us|my|our) ?(?:\w+ ){0,2}(?:e-?mail|address|data|details|contact|info)?\w*"),
-    _opt_out(0.95, r"stop (?:e-?mailing|emailing|sending|contacting|writing|spamming|messaging|mailing|bothering)", negatable=False),
-    _opt_out(0.95, r"(?:do not|don't|dont|never|please don't) (?:ever )?(?:e-?mail|contact|write|send|message|bother|spam|mail|reach out to) (?:me|us|to me|to us|again|any ?more|further|this address)", negatable=False),
+    _opt_out(0.9, rf"off (?:of )?{_LIST}(?! price| prices| pricing)"),
+    _opt_out(0.9, r"delete (?:me|us)|delete (?:my|our) (?:\w+ ){0,2}(?:address|data|details|contact\w*|info\w*)|delete (?:my|our) e-?mail(?: address)? from"),
+    _opt_out(0.95, r"stop(?:ped|ping)? (?:e-?mailing|emailing|sending|contacting|writing|spamming|messaging|mailing|bothering)", negatable=False),
+    _opt_out(0.9, r"(?:get|be|taken|come) off (?:of )?(?:this|your|the|these|all) (?:\w+ )?lists?|how (?:do|can) i (?:unsubscribe|opt out|get off|stop (?:these|this|them))"),
+    _opt_out(0.95, r"(?:do not|don't|dont|never|please don't) (?:ever )?(?:e-?mail|contact|write to|write|message|bother|spam|mail|reach out to) (?:me|us|again|any ?more|further|this address)|(?:do not|don't|dont|never) (?:ever )?send (?:me |us )?(?:any ?more |more |further |any |your |these )?(?:e-?mails|mails|messages|newsletters|marketing|spam|mailings|follow-?ups|reminders)|(?:do not|don't|dont|never) (?:ever )?send (?:me|us) (?:any ?more|again)(?! [a-z])", negatable=False),
     _opt_out(0.95, rf"no (?:more|further) {_EMAIL}", negatable=False),
-    _opt_out(0.9, r"(?:don't|do not|dont|no longer) (?:want|wish|like|need) to (?:receive|get|hear from|be contacted|be emailed|be on)", negatable=False),
+    _opt_out(0.9, r"(?:don't|do not|dont|no longer) (?:want|wish|like|need) to (?:receive|get) (?:any |more |further |these |your |such |those |this )*(?:e-?mails|mails|messages|newsletters|marketing|offers|communications|spam|mailings)|(?:don't|do not|dont|no longer) (?:want|wish|like) to (?:hear from (?:you|your)|be contacted|be emailed|be on (?:your|the|this))", negatable=False),
     _opt_out(0.9, r"(?:not|never) (?:to )?be contacted", negatable=False),
     _opt_out(0.85, r"cease (?:all |any )?(?:contact|communication|e-?mails?)"),
     _opt_out(0.8, r"leave (?:me|us) alone"),
     _opt_out(0.85, r"(?:never|did not|didn't) (?:sign(?:ed)? up|subscribe|opt(?:ed)? in|consent)", negatable=False),
-    _opt_out(0.8, r"(?:this is|is|are|report(?:ed|ing)? (?:this|you|it) (?:as|to)|stop the|marking (?:this|you) as|pure|more) spam|spamming|spammer"),
+    _opt_out(0.8, r"(?:this is|that's|it's|this is just|report(?:ed|ing)? (?:this|you|it) (?:as|to)|stop the|marking (?:this|you) as|pure|more) spam|spamming|spammer"),
     _opt_out(0.9, r"(?:right to (?:object|erasure)|erase|delete) (?:all )?(?:my|our) (?:personal )?data|gdpr (?:request|objection)", negatable=False),
     _opt_out(0.95, r"^(?:please )?(?:stop|remove|unsubscribe|opt out|remove me|stop it)(?:\W+(?:thx|thanks?|thank you|pls|please|asap|now))*\W*$"),
 
     _no(0.92, r"not interested|no interest|uninterested"),
-    _no(0.85, r"(?:are|am|is|'re|'m) (?:currently |really |just |simply )?not (?:looking|in the market|in need|buying|sourcing|importing|purchasing|considering)"),
+    _no(0.85, r"(?:are|am|is|we're|i'm|we|i) (?:currently |really |just |simply )?not (?:looking|in the market|in need|buying|sourcing|importing|purchasing|considering|ordering)"),
+    _no(0.8, r"(?:budget|spending|purchasing) (?:is |has been |was )?(?:frozen|cut|exhausted|spent|on hold)|no budget"),
     _no(0.8, r"(?:don't|do not|dont|doesn't) (?:currently |really )?(?:need|require|want|use|buy|import) (?:your|any|this|these|it|the|such|that|more|additional|new)"),
     _no(0.7, r"(?:don't|do not|dont|doesn't|does not) (?:currently |really |actually )?(?:need|require|want)"),
     _no(0.85, r"no,? thanks?(?: you)?\W*$|^no,? thanks?(?: you)?|thanks?,? but no|no thank you"),
@@ -212,12 +215,12 @@ EN = _section("en", (
     _yes(0.85, r"(?:schedule|set up|arrange|book|have|jump on|hop on|organi[sz]e) (?:a |an )?(?:quick |short |brief |video |phone |zoom |teams )?(?:call|meeting|chat|zoom|teams|video ?call|demo|conversation)"),
     _yes(0.8, r"(?:call|phone|meet) (?:me|us)|let's (?:talk|meet|discuss|chat|connect|schedule)|(?:free|available) (?:for|to) (?:a )?(?:call|meeting|chat|talk)"),
     _yes(0.75, r"(?:phone|video|zoom|teams|conference|short|quick) call|meeting|visit (?:us|our)"),
-    _yes(0.85, r"(?:very |quite |definitely |potentially |might be |may be |would be |are |am |is |'re |'m )interested|interested in"),
+    _yes(0.85, r"(?:very |quite |definitely |potentially |might be |may be |would be )?interested"),
     _yes(0.8, r"tell (?:me|us) more|more (?:details|information|info)|learn more|sounds (?:good|interesting|great)|(?:would|'d) (?:like|love) to (?:see|know|learn|receive|get|try|order|discuss)"),
     _yes(0.8, r"how much|what (?:is|are|would be) (?:the|your) (?:price|cost|moq|minimum|lead time|terms)"),
     _yes(0.75, r"(?:please|kindly) (?:advise|confirm|send|share|provide|quote)"),
 
-    _neutral(0.95, r"out of (?:the )?office|(?:away|absent) from (?:the )?office|(?:on|from) (?:annual |parental |sick )?leave (?:until|till|from)|limited access to (?:my )?e-?mail|(?:upon|on|after) my return|automatic reply|auto-?reply"),
+    _neutral(0.88, r"out of (?:the )?office|(?:away|absent) from (?:the )?office|(?:on|from) (?:annual |parental |sick )?leave (?:until|till|from)|limited access to (?:my )?e-?mail|(?:upon|on|after) my return|automatic reply|auto-?reply"),
     _neutral(0.7, r"(?:forwarded|passed|passing|forwarding|will forward|forward|pass) (?:your|this|it) (?:e-?mail |message |request |on |along )*(?:on|along|internally|to)", negatable=True),
     _neutral(0.6, r"(?:will|i'll|we'll|let me|shall) (?:get back|revert|come back|review|check|look into|consider|discuss internally|think about|keep (?:it|you|this) in mind|keep your)"),
     _neutral(0.6, r"spam (?:folder|filter|box)|junk (?:folder|mail)"),
@@ -234,14 +237,16 @@ DE = _section("de", (
     _opt_out(0.97, r"abmeld\w*|abbestell\w*|austrag\w*"),
     _opt_out(0.95, r"(?:melden|tragen|nehmen) sie (?:mich|uns|meine [\w-]+|unsere [\w-]+)(?: (?:bitte|umgehend|sofort|doch|auch|endlich))*(?: (?:aus|von) (?:ihrem|ihrer|ihren|dem|der|den|eurem|eurer|allen) (?:\w+ )?[\w-]+)? (?:aus|ab|raus|heraus)"),
     _opt_out(0.9, r"(?:streichen|loschen|entfernen) sie (?:bitte )?(?:mich|uns|meine|unsere)|(?:meine|unsere) (?:[\w-]+ )?(?:adresse|daten|kontaktdaten|e-?mail-?adresse)\w* (?:bitte )?(?:\w+ )?(?:loschen|entfernen|streichen)"),
-    _opt_out(0.9, r"(?:aus|von) (?:ihrem|ihrer|ihren|dem|der|eurem|eurer) (?:\w+ )?(?:verteiler|e-?mail-?verteiler|liste|mailingliste|mailing-liste|newsletter|datenbank|kartei|adressliste|kontaktliste)\w*"),
-    _opt_out(0.95, rf"(?:keine|keinerlei) (?:weiteren |weitere |mehr |neuen )?{_DE_EMAIL}", negatable=False),
+    _opt_out(0.75, r"(?:aus|von) (?:ihrem|ihrer|ihren|dem|der|eurem|eurer) (?:\w+ )?(?:verteiler|e-?mail-?verteiler|mailingliste|mailing-liste|newsletter|adressliste|kontaktliste|datenbank|kartei)\w*|(?:aus|von) (?:ihrer|eurer) liste"),
+    _opt_out(0.95, rf"(?:keine|keinerlei) (?:e-?mails?|mails?|werbung|werbemails?|newsletter|zusendungen|spam)|(?:keine|keinerlei) (?:weiteren|weitere|neuen) {_DE_EMAIL}|keine {_DE_EMAIL} mehr", negatable=False),
     _opt_out(0.95, rf"kein(?:e|en)? interesse an (?:weiteren |weitere |ihren |kunftigen )?{_DE_EMAIL}", negatable=False),
     _opt_out(0.95, r"nicht mehr (?:\w+ ){0,2}(?:kontaktier|anschreib|schreib|mail|zusend|belastig|send|schick|anruf|informier|erhalt|bekomm)\w*", negatable=False),
     _opt_out(0.95, r"(?:schreiben|kontaktieren|mailen|anschreiben|belastigen|senden|schicken)\w* sie (?:mir|mich|uns) (?:bitte )?(?:nicht mehr|keine)", negatable=False),
     _opt_out(0.95, r"(?:horen|hort|hor) (?:sie |ihr )?(?:\w+ ){0,2}auf,? (?:\w+ ){0,3}(?:zu )?(?:schreiben|kontaktieren|mailen|anzuschreiben|belastigen|senden|schicken|zuzusenden)|aufhoren,? (?:\w+ ){0,3}(?:zu )?(?:schreiben|mailen|senden)", negatable=False),
     _opt_out(0.85, r"widerspr\w*|unerwunscht\w*|unaufgefordert\w*|ohne (?:meine|unsere) (?:einwilligung|zustimmung)|keine (?:einwilligung|zustimmung)|unterlassen sie|unterlassung\w*", negatable=False),
     _opt_out(0.8, r"(?:ist|sind|das ist|reiner|purer) spam|spammen|spammer"),
+    _opt_out(0.9, r"loschung (?:meiner|unserer|der|aller) (?:\w+ )?(?:daten|adressen?|e-?mail-?adressen?|kontaktdaten)"),
+    _opt_out(0.95, rf"(?:schicken|senden|schreiben) sie (?:mir|uns) (?:bitte )?keine (?:\w+ )?{_DE_EMAIL} mehr", negatable=False),
     _opt_out(0.95, r"^(?:stop|abmelden|austragen|bitte abmelden|bitte austragen)\W*$"),
 
     _no(0.92, r"kein(?:e|en)? (?:interesse|bedarf)|nicht interessiert|interessiert (?:uns|mich) (?:derzeit |aktuell |leider )?nicht"),
@@ -250,12 +255,12 @@ DE = _section("de", (
     _no(0.85, r"nein,? danke|danke,? (?:aber )?nein|kommt (?:\w+ ){0,3}nicht in frage|(?:zur zeit|derzeit|momentan|aktuell|im moment) (?:leider )?nicht"),
     _no(0.85, r"(?:fur|mit) (?:einem|einen) anderen (?:\w+ )?(?:hersteller|lieferanten|anbieter|partner)|(?:anderweitig|bereits) (?:entschieden|vergeben|versorgt|eingedeckt)|vertraglich gebunden"),
     _no(0.8, r"(?:importieren|kaufen|beziehen|vertreiben|fuhren|verwenden|nutzen) (?:\w+ ){0,3}(?:nicht|keine)(?![a-z])|passt (?:\w+ ){0,2}nicht|(?:ausschliesslich|nur) (?:von|bei|aus) (?:\w+ ){0,3}(?:herstellern|lieferanten|anbietern)"),
-    _no(0.75, r"kein(?:e|en)? (?:anfrage|projekt|verwendung|budget)"),
+    _no(0.75, r"kein(?:e|en)? (?:anfrage|projekt|verwendung|budget)|nichts fur (?:uns|mich)"),
     _no(0.85, r"(?:sind|bin) (?:\w+ ){0,2}(?:gut|bestens|ausreichend|bereits|schon|versorgt|eingedeckt)(?: (?:versorgt|eingedeckt|aufgestellt))?(?![a-z])|verzichten (?:\w+ )?(?:dankend|gerne)?|nicht (?:notwendig|notig|benotigt|erforderlich)|nicht wechseln"),
     _no(0.8, r"(?:mit|bei) (?:einem|unserem|unseren|festen|langjahrigen|bestehenden) (?:\w+ )?(?:lieferanten|zulieferern?|partnern?|herstellern?|anbietern?)"),
     _no(0.6, r"(?:trotzdem|dennoch) (?:danke|vielen dank|viel erfolg)|(?:wunschen|wunsche) ihnen (?:dennoch |trotzdem )?viel erfolg"),
 
-    _wrong(0.92, r"nicht mehr (?:\w+ ){0,3}(?:im unternehmen|bei uns|in der firma|fur (?:uns|die firma)|tatig|beschaftigt|zustandig|verantwortlich|dabei)"),
+    _wrong(0.92, r"nicht mehr (?:\w+ ){0,3}(?:im unternehmen|bei uns|in der firma|fur (?:uns|die firma)|tatig|beschaftigt|zustandig|verantwortlich|dabei)|(?:arbeitet|arbeite|ist) nicht mehr (?:hier|bei|fur|in|im)"),
     _wrong(0.92, r"(?:hat|habe|haben) (?:das unternehmen|die firma|uns|unser haus) (?:\S+ ){0,3}verlassen|ausgeschieden|im ruhestand|in (?:den )?ruhestand|in elternzeit"),
     _wrong(0.9, r"nicht (?:der|die|den) (?:richtige|zustandige|richtigen|zustandigen) (?:ansprechpartner\w*|person|kontakt|adressat)|falsche(?:r|n)? (?:ansprechpartner\w*|adressat|person|empfanger|abteilung)"),
     _wrong(0.85, r"nicht zustandig|nicht (?:mein|unser) (?:bereich|aufgabengebiet|ressort)|nicht (?:im|in der|fur den|fur die) (?:einkauf|beschaffung|materialwirtschaft)|nicht ich,? sondern"),
@@ -272,7 +277,7 @@ DE = _section("de", (
     _yes(0.8, r"telefon(?:at|termin|gesprach|isch|ier)\w*|termin\w*|ruckruf|rufen sie (?:mich|uns) (?:\w+ ){0,3}an|anrufen|(?:video)?call|besprechung|treffen|videokonferenz|teams|zoom"),
     _yes(0.8, r"klingt (?:interessant|gut|spannend)|mehr (?:informationen|infos|details)|wie viel kostet|was kostet|gerne mehr"),
 
-    _neutral(0.95, r"nicht im (?:buro|hause|haus)|abwesenheit\w*|(?:bin|sind) (?:\w+ ){0,4}abwesend|keinen zugriff auf (?:meine )?(?:e-?mails|e-?mail|mails)|(?:im|in) urlaub|automatische antwort"),
+    _neutral(0.88, r"nicht im (?:buro|hause|haus)|abwesenheit\w*|(?:bin|sind) (?:\w+ ){0,4}abwesend|keinen zugriff auf (?:meine )?(?:e-?mails|e-?mail|mails)|(?:im|in) urlaub|automatische antwort"),
     _neutral(0.7, r"(?:habe|haben|wird|werde) (?:\S+ ){0,3}weitergeleitet|leite (?:\w+ ){0,3}weiter|weiterleiten", negatable=True),
     _neutral(0.6, r"(?:melde|melden) (?:mich|uns) (?:\w+ ){0,3}(?:zuruck|wieder|bei ihnen)|(?:prufen|besprechen) (?:das|dies|es) (?:\w+ )?intern|schaue (?:mir )?(?:das|es) an"),
     _neutral(0.6, r"spam-?ordner|spam-?filter|junk-?ordner"),
@@ -283,17 +288,18 @@ DE = _section("de", (
 # --- fr -------------------------------------------------------------------------------------
 
 _FR_EMAIL = r"(?:e-?mails?|mails?|courriels?|messages?|sollicitations?|newsletters?|offres?|relances?|propositions?)"
+_FR_MAIL = r"(?:e-?mails?|mails?|courriels?|newsletters?|sollicitations?|relances?|spams?)"
 
 # fmt: off
 FR = _section("fr", (
     _opt_out(0.97, r"desabonn\w*|desinscri\w*|desinscrip\w*"),
     _opt_out(0.95, r"(?:retirez|supprimez|enlevez|effacez|rayez|sortez)[- ](?:moi|nous)|(?:me|nous) (?:retirer|supprimer|enlever|effacer|rayer|sortir|desinscrire|desabonner)"),
     _opt_out(0.9, r"(?:retirer|supprimer|enlever|effacer|rayer|retirez|supprimez|enlevez|effacez) (?:mon|ma|mes|notre|nos|cette) (?:\w+ ){0,2}(?:adresse|e-?mail|courriel|coordonnees|contact|nom|donnees)\w*"),
-    _opt_out(0.9, r"(?:de|d'une|de la|de vos|de votre|de toute) (?:\w+ ){0,1}(?:liste de diffusion|liste d'envoi|listes? de contacts?|mailing ?list|fichier|base de donnees|liste)"),
+    _opt_out(0.8, r"(?:de|d'une|de la|de vos|de votre|de toute) (?:\w+ ){0,1}(?:liste de diffusion|liste d'envoi|listes? de contacts?|mailing ?list|fichier clients?|base de donnees|liste(?! de prix| des prix| tarifaire| de produits))"),
     _opt_out(0.95, r"ne (?:plus|jamais) (?:me |m'|nous )?(?:\w+ )?(?:contacter|recontacter|ecrire|envoyer|recevoir|solliciter|relancer|adresser)", negatable=False),
     _opt_out(0.95, r"ne (?:me |m'|nous )(?:\w+ )?(?:contactez|recontactez|ecrivez|envoyez|sollicitez|relancez|adressez) plus", negatable=False),
     _opt_out(0.95, r"(?:arretez|cessez|arreter|cesser) (?:de |d')?(?:m'|me |nous )?(?:envoyer|ecrire|contacter|solliciter|spammer|relancer)", negatable=False),
-    _opt_out(0.9, rf"(?:plus|pas|aucun|aucune) (?:de |d')?(?:autres? )?{_FR_EMAIL}", negatable=False),
+    _opt_out(0.9, rf"(?:plus|pas|aucun|aucune) (?:de |d')?(?:autres? )?{_FR_MAIL}|(?:plus|aucun|aucune) (?:de |d')?(?:autres? )?{_FR_EMAIL}(?! pour| afin)", negatable=False),
     _opt_out(0.85, r"ne (?:souhaite|veux|desire|souhaitons|voulons) (?:plus|pas) (?:recevoir|etre (?:contacte|sollicite|relance)\w*)", negatable=False),
     _opt_out(0.9, r"droit d'opposition|(?:supprimer|effacer|supprimez|effacez) (?:toutes )?mes donnees", negatable=False),
     _opt_out(0.8, r"(?:c'est du|est du|du pur|encore du) spam|pourriel\w*|spammer|harcelement"),
@@ -305,13 +311,14 @@ FR = _section("fr", (
     _no(0.85, r"non,? merci|merci,? (?:mais )?non|pas pour (?:le moment|l'instant|nous)|pas (?:actuellement|en ce moment|pour l'heure)|ne donnerons pas suite|pas donner suite"),
     _no(0.85, r"(?:retenu|choisi|opte pour|prefere) (?:un |une )?(?:autre|d'autres) (?:\w+ )?(?:fournisseur|prestataire|fabricant|partenaire|offre|solution)\w*|(?:garder|conserver|rester avec) (?:notre|nos) (?:\w+ )?(?:fournisseur|prestataire)\w*"),
     _no(0.8, r"n'(?:importons|achetons|utilisons|distribuons|vendons|travaillons)\w* (?:\w+ ){0,2}pas|ne (?:distribuons|vendons|fabriquons|commercialisons|achetons|importons|utilisons|travaillons) (?:\w+ ){0,2}pas|(?:uniquement|exclusivement) (?:aupres de|avec|de) (?:fournisseurs|fabricants|producteurs)"),
+    _no(0.75, r"pas (?:l')?utilite|aucune utilite|pas (?:dans )?(?:nos|une) priorit\w*|pas prioritaire"),
     _no(0.6, r"bonne continuation|(?:nous )?vous souhaitons (?:bonne|beaucoup de) (?:chance|succes|reussite)"),
     _no(0.8, r"(?:travaillons|travaille) (?:deja |depuis \S+ \S+ )?avec (?:un|une|des|nos|notre|plusieurs) (?:\w+ )?(?:fournisseur|partenaire|prestataire|fabricant)\w*|pas preneurs?|(?:nous )?declinons|decliner (?:votre|cette)|sommes (?:bien |deja )?(?:equipes|approvisionnes|fournis|couverts)"),
 
     _wrong(0.92, r"ne (?:fait|fais|travaille|suis|est) plus (?:\w+ ){0,2}(?:partie|dans|pour|chez|au sein|en charge|responsable|employe)\w*"),
     _wrong(0.92, r"(?:a|avons|ai) quitte (?:la|l'|notre|nos|le) ?(?:societe|entreprise|groupe|maison|equipe|poste)?|(?:est|suis) (?:parti|partie) (?:de|a la)|(?:a la|en) retraite|en conge (?:maternite|parental)"),
     _wrong(0.9, r"ne (?:gere|gerons|m'occupe|nous occupons|traite|suis) plus (?:de )?(?:ce|cette|ces|du|des|le|la|les)"),
-    _wrong(0.9, r"pas (?:la|le) (?:bonne|bon) (?:personne|interlocut\w*|contact|destinataire|service)|mauvais(?:e)? (?:personne|interlocut\w*|contact|destinataire|adresse)"),
+    _wrong(0.9, r"pas (?:la|le) (?:bonne|bon) (?:personne|interlocut\w*|contact|destinataire|service)|mauvais(?:e)? (?:personne|interlocut\w*|contact|destinataire|adresse)|trompes? (?:de|d') ?(?:personne|interlocut\w*|contact|destinataire|adresse|service)"),
     _wrong(0.85, r"(?:ne (?:suis|sommes)|n'est) pas (?:en charge|responsable|concerne\w*|la personne)|pas (?:de mon|dans mon|de notre) (?:ressort|domaine|perimetre)|n'est pas (?:mon|notre) (?:service|domaine|ressort|rayon|secteur|metier)"),
     _wrong(0.8, r"je suis (?:seulement |juste |simplement )?(?:a la |au |en |le |la |l'|un |une |au service |dans le service )?(?:stagiaire|comptabilite|compta|accueil|standard|rh|informatique|secretariat|alternant\w*|interim\w*|marketing|juridique|logistique)"),
     _wrong(0.85, r"(?:ce n'est|c'est) pas moi qui (?:gere|s'occupe|traite|decide|suis)|ne (?:suis|sommes) pas (?:aux|dans les|au service des) achats"),
@@ -321,14 +328,15 @@ FR = _section("fr", (
     _wrong(0.8, r"(?:le|la) (?:bon |bonne )?(?:contact|interlocut\w*|personne|responsable) (?:pour (?:\w+ ){1,3})?(?:est|serait)"),
     _wrong(0.75, r"(?:contacter|contactez|adressez-vous a|adresser a|ecrire a|ecrivez a|joindre|s'adresser a) (?:\w+ )?(?:mon|ma|notre|nos|le|la) (?:\w+ ){0,2}(?:collegue|service|responsable|acheteur|direct\w*|successeur)|mon collegue|ma collegue|mon successeur|remplace\w*|successeur"),
 
-    _yes(0.9, r"(?:envoyer|envoyez|transmettre|transmettez|faire parvenir|communiquer|adresser|adressez)[- ](?:moi |nous |-moi |-nous )?(?:votre |vos |le |la |les |un |une |des |l'|plus |de |d')*(?:\w+ )?(?:tarifs?|prix|devis|catalogue|echantillons?|offre|brochure|fiches? techniques?|liste de prix|documentation|grille tarifaire|conditions|details|informations|renseignements|infos)"),
+    _yes(0.9, r"(?:envoyer|envoyez|transmettre|transmettez|faire parvenir|communiquer|adresser|adressez)[- ](?:moi |nous |-moi |-nous )?(?:votre |vos |le |la |les |un |une |des |l'|plus |de |d')*(?:\w+ )?(?:tarifs?|prix|devis|catalogue|echantillons?|offre|brochure|fiches? techniques?|liste de prix|documentation|grille tarifaire|conditions|details|informations|renseignements|infos|proposition)"),
     _yes(0.8, r"devis|tarif\w*|echantillon\w*|catalogue\w*|liste de prix|grille tarifaire|quantite minim\w*|commande minim\w*|moq|fiches? techniques?|delai de livraison|commande d'essai"),
     _yes(0.7, r"prix|offre|documentation|cotation"),
+    _yes(0.85, r"(?:proposition|offre) chiffree|chiffrage"),
     _yes(0.85, r"(?:tres |vivement |plutot )?interess\w*"),
     _yes(0.8, r"rendez-vous|rdv|appel|reunion|visio\w*|telephon\w*|appelez-(?:moi|nous)|en discuter|echanger|rencontr\w*"),
     _yes(0.8, r"combien|quel est (?:le|votre) prix|quels sont (?:vos|les) (?:prix|tarifs|delais)|plus (?:de |d')(?:informations|details|renseignements)|en savoir plus"),
 
-    _neutral(0.95, r"absente? (?:du bureau|jusqu)|(?:suis|serai) absente?|en conges?|a mon retour|reponse automatique|message automatique d'absence"),
+    _neutral(0.88, r"absente? (?:du bureau|jusqu)|(?:suis|serai) absente?|en conges?|a mon retour|reponse automatique|message automatique d'absence"),
     _neutral(0.7, r"(?:ai|avons) (?:transmis|transfere|fait suivre)|je (?:transmets|transfere|fais suivre)|transmis (?:a|en interne)|transfere (?:a|en interne)|en interne", negatable=True),
     _neutral(0.6, r"(?:reviendrai|reviendrons|revenons|reviens) vers vous|(?:etudier|regarder|examiner) (?:cela|ca|votre)"),
     _neutral(0.6, r"(?:dossier|courrier|boite) (?:des )?(?:spams?|indesirables)|(?:dans|en) (?:les )?spams?"),
@@ -341,19 +349,19 @@ _ES_EMAIL = r"(?:correos?|e-?mails?|mails?|mensajes?|comunicaciones|newsletters?
 
 # fmt: off
 ES = _section("es", (
-    _opt_out(0.97, r"(?:dar|darme|darnos|den|denme|dennos|dame|deme|darse|doy|solicito la|pido la|quiero la|tramitar la|procedan? a dar(?:me|nos)?) de baja|de baja"),
-    _opt_out(0.9, r"la baja|baja (?:de|del) (?:su |la |esta |vuestra )?(?:lista|base|registro|suscripcion|boletin)"),
+    _opt_out(0.97, r"(?:dar|darme|darnos|den|denme|dennos|dame|deme|darse|doy|demos|de de|procedan? a dar(?:me|nos)?)(?: de)? baja|(?:solicito|pido|solicitamos|pedimos|quiero|queremos|tramiten|procesen|gestionen|tramitar) (?:la |mi |nuestra )?baja"),
+    _opt_out(0.9, r"baja (?:de|del) (?:su |la |esta |vuestra )?(?:lista|base|registro|suscripcion|boletin|mailing)"),
     _opt_out(0.97, r"(?:cancelar|anular|cancelen|anulen) (?:la |mi |nuestra )?suscripcion|desuscrib\w*|desuscri\w*|desinscrib\w*"),
-    _opt_out(0.95, r"no (?:me |nos )?(?:vuelvan?|vuelva) a (?:escribir|contactar|enviar|mandar|molestar)", negatable=False),
-    _opt_out(0.95, r"no (?:me |nos )?(?:envien|envie|manden|mande|escriban|escriba|contacten|contacte|sigan|siga)\w* (?:\w+ ){0,3}(?:mas|nunca)", negatable=False),
+    _opt_out(0.95, r"no (?:me |nos )?(?:vuelvan?|vuelva|volver) a (?:escribir|contactar|enviar|mandar|molestar)\w*", negatable=False),
+    _opt_out(0.95, r"no (?:me |nos )?(?:envien|envie|manden|mande|escriban|escriba|contacten|contacte|sigan|siga)\w* (?:\w+ ){0,3}(?:mas(?! tarde| adelante| de| que)|nunca)", negatable=False),
     _opt_out(0.85, r"no (?:me |nos )(?:escriban|contacten|escriba|contacte|molesten|moleste)\w*", negatable=False),
     _opt_out(0.95, r"ya no (?:me |nos )?(?:envi|mand|escrib|contact)\w*", negatable=False),
     _opt_out(0.95, r"(?:eliminen|eliminar|borren|borrar|quiten|quitar|saquen|sacar|retiren|retirar|supriman|suprimir|excluyan|excluir)(?:me|nos)?\w* (?:\w+ ){0,4}(?:de su|de la|de sus|del|de vuestra|de esta) (?:\w+ )?(?:lista|base de datos|listado|registro|envios|mailing|agenda|contactos)"),
-    _opt_out(0.9, r"(?:elimin|borr|quit|sac|retir|suprim|exclu)[a-z]*(?:me|nos)"),
+    _opt_out(0.9, r"(?:elimin|borr|quit|suprim|exclu)[a-z]*(?:me|nos)|(?:retir|saqu)(?:en|e)(?:me|nos)"),
     _opt_out(0.95, r"(?:dejen|deje|dejar|parar|paren|pare) de (?:enviar|escribir|contactar|mandar|recibir|molestar)\w*", negatable=False),
-    _opt_out(0.95, rf"no (?:deseo|deseamos|quiero|queremos) (?:seguir )?(?:recibir|recibiendo|que me (?:escriban|contacten|envien))|no mas {_ES_EMAIL}|ningun (?:otro )?{_ES_EMAIL}", negatable=False),
-    _opt_out(0.95, r"(?:se )?abstenga\w* de (?:enviar|contactar|escribir)\w*|derechos? de (?:oposicion|supresion)|(?:elimine|eliminen|borre|borren|supriman?) (?:todos )?(?:mis|nuestros) datos", negatable=False),
-    _opt_out(0.8, r"(?:esto es|es|son|puro) spam|no solicitad\w*"),
+    _opt_out(0.95, rf"no (?:deseo|deseamos|quiero|queremos) (?:seguir )?(?:recibir|recibiendo|que me (?:escriban|contacten|envien))|no mas {_ES_EMAIL}", negatable=False),
+    _opt_out(0.95, r"(?:se )?abstenga\w* de (?:enviar|contactar|escribir)\w*|derechos? de (?:oposicion|supresion)|(?:elimine|eliminen|borre|borren|supriman?|quiten|saquen) (?:todos )?(?:mis|mi|nuestros|nuestra|nuestro) (?:\w+ )?(?:datos|direccion|correo|e-?mail|contacto)", negatable=False),
+    _opt_out(0.8, r"(?:esto es|es puro|son puro|puro) spam|(?:correos?|publicidad|mensajes?|e-?mails?) no solicitad\w*"),
     _opt_out(0.95, r"^(?:stop|baja|darme de baja)\W*$"),
 
     _no(0.92, r"no (?:me |nos )?interesa\w*|no (?:estoy|estamos) interesad\w*|sin interes|ningun interes|no es de (?:nuestro|mi) interes"),
@@ -365,7 +373,8 @@ ES = _section("es", (
     _no(0.6, r"(?:mucha|buena) suerte|(?:le|les) deseamos (?:mucho )?exito"),
     _no(0.8, r"no (?:estamos|estoy) buscando|declinamos|(?:estamos|quedamos) (?:bien )?(?:cubiertos|abastecidos|servidos|surtidos)|no (?:es|sera) necesario(?! (?:darme|darnos|que me|que nos))"),
 
-    _wrong(0.92, r"ya no (?:trabaja|trabajo|forma parte|esta|labora|pertenece|es responsable|se encarga|me encargo)\w*"),
+    _wrong(0.92, r"ya no (?:trabaj|forma parte|esta|labor|pertenec|es responsable|se encarga|me encargo)\w*"),
+    _wrong(0.85, r"(?:lo|la|los|las) (?:maneja|lleva|ve|gestiona|atiende) otra persona|otra persona (?:se encarga|lo lleva|lo ve|lo maneja)"),
     _wrong(0.92, r"(?:dejo|ha dejado|he dejado|abandono|salio de) (?:la|nuestra|esta) (?:empresa|compania|organizacion)|se (?:jubilo|ha jubilado)|jubilad\w*|baja (?:por )?maternidad"),
     _wrong(0.9, r"no (?:soy|es) la persona (?:indicada|adecuada|correcta|responsable|encargada)|(?:persona|contacto|direccion|departamento) equivocad\w*"),
     _wrong(0.85, r"no (?:soy|estoy|somos) (?:el |la |los )?(?:responsable|encargad)\w*|no (?:me corresponde|es mi area|llevo (?:ese|este) tema)|(?:se )?equivoco de (?:area|persona|contacto|departamento)|llevo otra (?:linea|area)"),
@@ -382,7 +391,7 @@ ES = _section("es", (
     _yes(0.8, r"llamada|reunion|videollamada|llamar(?:me|nos)?|llamenme|agendar|cita|hablar|conversar"),
     _yes(0.8, r"(?:me|nos) gustaria (?:recibir|saber|conocer|ver)|cuanto cuesta|cual es el precio|mas informacion"),
 
-    _neutral(0.95, r"fuera de la oficina|de vacaciones|a mi regreso|ausente|respuesta automatica"),
+    _neutral(0.88, r"fuera de la oficina|de vacaciones|a mi regreso|ausente|respuesta automatica"),
     _neutral(0.7, r"(?:he|hemos|ha) (?:reenviado|remitido|trasladado)|reenviado|(?:lo|la|se lo) reenvio|internamente", negatable=True),
     _neutral(0.6, r"(?:lo )?(?:revisaremos|revisare|analizaremos|estudiaremos)|(?:le|les) (?:contactaremos|escribiremos|respondere|responderemos)"),
     _neutral(0.6, r"carpeta de (?:spam|correo no deseado)|correo no deseado"),
@@ -394,20 +403,21 @@ ES = _section("es", (
 # fmt: off
 ZH = _section("zh", (
     _opt_out(0.97, r"退订|退訂|取消订阅|取消訂閱|退阅|取消邮件订阅|拒收"),
-    _opt_out(0.95, r"(?:不要|请勿|請勿|别|別|勿|不用|不必|无需|請不要|请不要)再(?:给我|給我|向我|给我们|對我|对我)?(?:发|發|寄|联系|聯繫|打扰|打擾|来信|來信|推送|写|寫)", negatable=False),
-    _opt_out(0.9, r"(?:请勿|請勿|请不要|請不要)(?:给我|給我|向我)?(?:发送|發送|发邮件|發郵件|联系|聯繫|打扰|打擾)", negatable=False),
-    _opt_out(0.95, r"不(?:想|希望|愿意|願意|要|需要)再?(?:收到|接收|接到|接受)", negatable=False),
+    _opt_out(0.95, r"(?:不要|请勿|請勿|别|別|勿|請不要|请不要)再(?:给我|給我|向我|给我们|對我|对我)?(?:发|發|寄|联系|聯繫|打扰|打擾|来信|來信|推送|写|寫)(?!.{0,3}(?:样品|樣品|报价|報價|目录|目錄|资料|資料))", negatable=False),
+    _opt_out(0.9, r"(?:请勿|請勿|请不要|請不要)(?:给我|給我|向我)?(?:发送|發送|发邮件|發郵件|联系|聯繫|打扰|打擾)(?!.{0,3}(?:样品|樣品|报价|報價|目录|目錄|资料|資料))", negatable=False),
+    _opt_out(0.95, r"不(?:想|希望|愿意|願意|要|需要)再?(?:收到|接收|接到|接受)(?!.{0,3}(?:样品|樣品|报价|報價|目录|目錄|资料|資料))", negatable=False),
     _opt_out(0.9, r"不再(?:接收|收到|需要收到|发|給|给)", negatable=False),
     _opt_out(0.9, r"(?:不要|别|別|勿)(?:再)?(?:发|發)了|以后(?:不要|别|別|勿)(?:再)?(?:发|發|联系|聯繫)", negatable=False),
-    _opt_out(0.95, r"(?:把|将|將)(?:我|我们|我們|我的)(?:的)?(?:邮箱|郵箱|邮件地址|郵件地址|地址|联系方式|聯繫方式|信息|资料)?.{0,12}?(?:删除|刪除|移除|去掉|移出|除名)"),
+    _opt_out(0.95, r"(?:把|将|將)(?:我|我们|我們|我的)(?:的)?(?:邮箱|郵箱|邮件地址|郵件地址|地址|联系方式|聯繫方式|信息|资料)?.{0,12}?(?:删除|刪除|移除|去掉|移出|除名|删掉|刪掉|去除)"),
     _opt_out(0.95, r"从.{0,10}?(?:列表|名单|名單|邮件列表|数据库|資料庫|通讯录)(?:中|里|裡)?(?:删除|刪除|移除|去掉|移出)"),
-    _opt_out(0.9, r"(?:删除|刪除|移除)(?:我|我们|我們|我的)"),
+    _opt_out(0.8, r"(?:删除|刪除|移除)(?:我|我们|我們)(?!的?(?:上|前|刚|剛))"),
     _opt_out(0.75, r"(?:是|都是)垃圾(?:邮件|郵件)|骚扰|騷擾"),
     _opt_out(0.95, r"^(?:td|退订|stop)\W*$"),
 
     _no(0.92, r"不感兴趣|不感興趣|没(?:有)?兴趣|沒(?:有)?興趣|无意向|暂无意向|不考虑|不考慮"),
     _no(0.85, r"(?:暂时|暫時|目前|现在|現在|暂|暫)?(?:不需要|不需|无需|無需|不用了|没有需要|沒有需要|没有需求|沒有需求|暂无需求|暫無需求)", negatable=False),
     _no(0.8, r"(?:已(?:经)?|已經)有.{0,8}?(?:供应商|供應商|合作伙伴|合作夥伴|厂家|廠家|工厂|工廠|渠道)"),
+    _no(0.8, r"不(?:做|经营|經營|销售|銷售|采购|採購|进口|進口|用)(?:这个|這個|这类|這類|这种|這種|此类|此類)?(?:产品|產品|业务|業務)"),
     _no(0.85, r"(?:选了|选择了|選了|選擇了|找了|定了)(?:别家|別家|其他|其它|另一家|别的)|不合作|暂不合作|暫不合作"),
     _no(0.8, r"(?:暂无|暫無|没有|沒有|暂时没有|暫時沒有).{0,8}?(?:采购|採購|进口|進口)?(?:计划|計劃|需求)|不合适|不合適|谢谢,?不用|不用了|婉拒|谢绝|謝絕|算了"),
     _no(0.8, r"有(?:固定|长期|長期|稳定|穩定|合作)的?.{0,4}?(?:供应商|供應商|厂家|廠家|工厂|工廠|合作伙伴|合作夥伴)"),
@@ -420,12 +430,13 @@ ZH = _section("zh", (
     _wrong(0.75, r"请(?:联系|聯繫|联络|找|发给|發給|发送至|发至|寄给)|請(?:聯繫|聯絡|找|發給)|(?:负责人|負責人|联系人|聯繫人|对接人)是|接替|接任"),
 
     _yes(0.9, r"(?:请|請|麻烦|麻煩|可以|能否|能不能)?(?:发|發|寄|提供|报|報)(?:一下|一份|一些)?(?:你们的|您的|贵司的)?(?:报价|報價|价格|價格|价目表|價目表|价格表|價格表|样品|樣品|目录|目錄|产品目录|資料|资料|规格书|規格書)"),
+    _yes(0.9, r"(?:把|将|將)(?:你们的|您的|贵司的)?(?:报价|報價|价格|價格|价目表|價目表|价格表|價格表|样品|樣品|目录|目錄|产品目录|資料|资料|规格书|規格書).{0,6}?(?:发|發|寄|给|給)"),
     _yes(0.8, r"报价|報價|价目表|價目表|价格表|價格表|价单|樣品|样品|样本|樣本|产品目录|產品目錄|起订量|起訂量|最小起订量|moq|询价|詢價|打样|打樣|寄样|寄樣|交期|试单|試單|规格书|規格書"),
     _yes(0.7, r"价格|價格|目录|目錄|多少钱|多少錢|单价|單價|资料|資料"),
     _yes(0.85, r"感兴趣|感興趣|有兴趣|有興趣|有意向|想了解|可以合作|希望合作|有需求"),
     _yes(0.8, r"(?:电话|電話|通话|通話|会议|會議|视频|視頻|见面|見面|面谈|面談|详谈|詳談|拜访|拜訪|微信)(?!\s*:)"),
 
-    _neutral(0.95, r"休假|不在办公室|不在辦公室|外出|出差|返回办公室|回来后|回來後|自动回复|自動回覆"),
+    _neutral(0.88, r"休假|不在办公室|不在辦公室|外出|出差|返回办公室|回来后|回來後|自动回复|自動回覆"),
     _neutral(0.7, r"(?:转|轉|转发|轉發)(?:给|給)|(?:已|已经)转|已轉", negatable=True),
     _neutral(0.6, r"(?:稍后|稍後|之后|之後|后续|後續)(?:回复|回覆|联系|聯繫)|(?:内部|內部)(?:讨论|討論)|考虑一下|考慮一下"),
     _neutral(0.6, r"垃圾(?:邮件|郵件)?(?:箱|文件夹)"),

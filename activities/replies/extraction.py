@@ -233,7 +233,9 @@ _SENT_FROM = re.compile(
     r"^(?:sent\s+(?:from|with|via)\b|get\s+outlook\s+for|von\s+meinem\b.{0,40}\bgesendet"
     r"|gesendet\s+(?:von|mit|vom)\b|envoy[ée]\s+(?:de|depuis|avec)\b|obtenir\s+outlook"
     r"|enviado\s+(?:desde|de|con)\b|obtener\s+outlook|enviado\s+do\s+meu|inviato\s+da\b"
-    r"|verzonden\s+(?:vanaf|met)\b|发自|从我的|來自我的|来自我的|從我的|使用.{0,20}发送$)",
+    r"|verzonden\s+(?:vanaf|met)\b|发自(?:我的|网易|手机|移动|\s|outlook|qq|iphone|android)"
+    r"|(?:从|從)我的.{0,30}(?:发送|發送)$|(?:来|來)自我的.{0,20}(?:手机|手機|iphone|ipad|设备|設備)"
+    r"|使用.{0,20}(?:发送|發送)$)",
     re.IGNORECASE,
 )
 _SENT_FROM_CHARS = 80
@@ -253,11 +255,13 @@ _SIGN_OFF = re.compile(
     r"salutations|bonne\s+(?:journ[ée]e|r[ée]ception|soir[ée]e)|merci(?:\s+beaucoup|\s+d['’]avance)?"
     r"|respectueusement|amicalement|veuillez\s+agr[ée]er\b.*"
     # es, pt, it, nl
-    r"|(?:un\s+)?saludos?(?:\s+cordiales)?|(?:recib[ae]n?\s+)?un\s+(?:cordial\s+)?saludo|atentamente|atte|cordialmente"
+    r"|(?:un\s+)?saludos?(?:\s+cordiales)?|(?:recib[ae]n?\s+)?un\s+(?:cordial\s+)?saludo"
+    r"|atentamente|atte|cordialmente"
     r"|(?:muchas\s+)?gracias|quedo\s+(?:atent[oa]|a\s+la\s+espera).*|atenciosamente|cumprimentos"
     r"|(?:cordiali|distinti)\s+saluti|saluti|met\s+vriendelijke\s+groet(?:en)?|groeten|mvg"
     # zh
-    r"|此致(?:敬礼)?|敬礼|祝好|顺(?:祝|颂)商祺|祝商祺|顺祝|致礼|祝(?:工作)?顺利|祝一切顺利|祝生意兴隆|生意兴隆|谢谢您?|多谢|感谢)"
+    r"|此致(?:敬礼)?|敬礼|祝好|顺(?:祝|颂)商祺|祝商祺|顺祝|致礼|祝(?:工作)?顺利|祝一切顺利"
+    r"|祝生意兴隆|生意兴隆|谢谢您?|多谢|感谢)"
     r"(?![a-z])[\s,.!;:！。，、~-]*",
     re.IGNORECASE,
 )

@@ -5,6 +5,7 @@ it without ever raising, and `load_classifier` for NURTURE_REPLY_CLASSIFIER."""
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -72,6 +73,8 @@ _CONTRAST = re.compile(
 _CUE_MAX_CHARS = 120
 
 _ADDRESS = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9.-]{1,253}")
+#: Only this many address-like strings are checked: a referral names one or two.
+_ADDRESS_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ def _person_typed(subject: str) -> str:
 
 def _referred_email(folded: str) -> str | None:
     """The first well-formed address in the new text, lower case."""
-    for match in _ADDRESS.finditer(folded):
+    for match in itertools.islice(_ADDRESS.finditer(folded), _ADDRESS_CANDIDATES):
         candidate = match.group().strip(".-")
         try:
             return validate_email(candidate, check_deliverability=False).normalized.lower()
@@ -161,9 +164,11 @@ def _referred_email(folded: str) -> str | None:
 def classify_reply(text: str, *, subject: str = "") -> Classification:
     """The intent of a reply's new text (quoted history, signature and disclaimer removed:
     `extraction.reply_body`), from the phrases of `cues` found in its first `CLASSIFY_MAX_CHARS`
-    and, weakly, in a subject the person typed. An opt-out phrase of weight ≥
-    `OPT_OUT_PRECEDENCE` decides; otherwise the intent with the highest combined weight (ties:
-    opt_out, wrong_person, not_interested, interested). No cue: neutral, confidence 0.5."""
+    and, weakly, in a subject the person typed (not a "Re:" of ours). An opt-out phrase of weight
+    ≥ `OPT_OUT_PRECEDENCE` decides; between interested and not_interested, what follows a "but"
+    decides; otherwise the intent with the highest combined weight (ties: opt_out, wrong_person,
+    not_interested, interested). `cue` is the phrase matched (folded); `referred_email` the first
+    address in the text of a wrong_person reply. No cue: neutral, confidence 0.5, cue None."""
     folded = fold(text[:CLASSIFY_MAX_CHARS])
     hits = _hits(folded)
     typed = _person_typed(subject)

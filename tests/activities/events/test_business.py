@@ -279,6 +279,7 @@ def test_the_payload_carries_id_name_and_time_never_properties_or_key(
         "url": None,
         "resume_at": None,
         "name": "meeting_booked",
+        "reply_intent": None,
         "event_id": str(result.event_id),
     }
     stored = json.dumps([row.payload, row.details])

@@ -1,0 +1,369 @@
+"""Reply intents: the default classifier (per language, negations, precedence, the subject), the
+never-raising `classify_raw`, and `load_classifier` for NURTURE_REPLY_CLASSIFIER."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from structlog.testing import capture_logs
+
+from activities.replies.cues import ALL_CUES, fold
+from activities.replies.intents import (
+    CLASSIFIER_ERROR_CUE,
+    classify_raw,
+    classify_reply,
+    load_classifier,
+)
+from models.replies import Classification, ReplyClassifier, ReplyIntent
+
+INTERESTED = ReplyIntent.INTERESTED
+NOT_INTERESTED = ReplyIntent.NOT_INTERESTED
+OPT_OUT = ReplyIntent.OPT_OUT
+WRONG_PERSON = ReplyIntent.WRONG_PERSON
+NEUTRAL = ReplyIntent.NEUTRAL
+
+#: Our outreach as a reply quotes it: its footer says "Unsubscribe" and offers samples.
+QUOTED_OUTREACH = (
+    "\n\nOn Mon, 9 Nov 2026 at 09:12, Li Wei <li.wei@acme.example.cn> wrote:\n"
+    "> Dear buyer, we offer free samples, a price list and a catalogue. MOQ 500 pcs.\n"
+    "> Not interested? Unsubscribe: https://mail.example.com/u/abc\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "intent"),
+    [
+        ("en", "Please remove me from your mailing list.", OPT_OUT),
+        ("en", "unsubscribe", OPT_OUT),
+        ("en", "Stop emailing me.", OPT_OUT),
+        ("en", "Not interested, please do not contact us again.", OPT_OUT),
+        ("en", "I'm not interested so please remove me", OPT_OUT),
+        ("en", "Could you send me your price list and MOQ?", INTERESTED),
+        ("en", "Can we set up a call next week?", INTERESTED),
+        ("en", "Not interested, thanks.", NOT_INTERESTED),
+        ("en", "We already have a supplier.", NOT_INTERESTED),
+        ("en", "John left the company last year.", WRONG_PERSON),
+        ("en", "I'm not the right person for this.", WRONG_PERSON),
+        ("en", "Thanks for your email, I'll review it.", NEUTRAL),
+        ("de", "Bitte melden Sie mich ab.", OPT_OUT),
+        ("de", "Bitte keine weiteren E-Mails.", OPT_OUT),
+        ("de", "Kein Interesse an weiteren E-Mails.", OPT_OUT),
+        ("de", "Bitte senden Sie uns ein Angebot für 500 Stück.", INTERESTED),
+        ("de", "Kein Interesse.", NOT_INTERESTED),
+        ("de", "Herr Müller ist nicht mehr im Unternehmen tätig.", WRONG_PERSON),
+        ("de", "Danke, Ihre Nachricht ist angekommen.", NEUTRAL),
+        ("fr", "Merci de ne plus m'envoyer de mails.", OPT_OUT),
+        ("fr", "Désabonnez-moi.", OPT_OUT),
+        ("fr", "Pouvez-vous m'envoyer votre catalogue et vos tarifs ?", INTERESTED),
+        ("fr", "Pas intéressé, merci.", NOT_INTERESTED),
+        ("fr", "Je ne suis pas la bonne personne.", WRONG_PERSON),
+        ("fr", "Bien reçu.", NEUTRAL),
+        ("es", "Por favor, denme de baja.", OPT_OUT),
+        ("es", "No me envíen más correos.", OPT_OUT),
+        ("es", "Envíenme el catálogo y la lista de precios.", INTERESTED),
+        ("es", "No me interesa, gracias.", NOT_INTERESTED),
+        ("es", "Ya no trabajo en la empresa.", WRONG_PERSON),
+        ("es", "Recibido.", NEUTRAL),
+        ("zh", "退订", OPT_OUT),
+        ("zh", "请不要再给我发邮件了。", OPT_OUT),
+        ("zh", "取消订阅", OPT_OUT),
+        ("zh", "请发报价单和样品", INTERESTED),
+        ("zh", "不感兴趣，谢谢", NOT_INTERESTED),
+        ("zh", "他已经离职了。", WRONG_PERSON),
+        ("zh", "收到，谢谢。", NEUTRAL),
+    ],
+)
+def test_each_language_has_its_vocabulary(language: str, text: str, intent: ReplyIntent) -> None:
+    result = classify_reply(text)
+    assert result.intent is intent
+    if intent is not NEUTRAL:
+        assert result.language == language
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Please do not remove me, I like your mails.", NEUTRAL),
+        ("No need to unsubscribe me, just send the price list.", INTERESTED),
+        ("Bitte melden Sie mich nicht ab.", NEUTRAL),
+        ("Ich möchte mich nicht abmelden, aber schicken Sie uns Muster.", INTERESTED),
+        ("Pas besoin de me désabonner, envoyez-moi plutôt vos échantillons.", INTERESTED),
+        ("No hace falta darme de baja, mejor mándeme el catálogo.", INTERESTED),
+        ("不用退订，请发报价。", INTERESTED),
+        ("We don't need samples.", NOT_INTERESTED),
+        ("Thanks for the quote, but we went with another supplier.", NOT_INTERESTED),
+        ("Vielen Dank für Ihr Angebot, wir haben keinen Bedarf.", NOT_INTERESTED),
+    ],
+)
+def test_negated_and_thanked_for_phrases_do_not_count(text: str, intent: ReplyIntent) -> None:
+    assert classify_reply(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I'd appreciate it if you stopped writing to me.", OPT_OUT),
+        ("How do I get off this list?", OPT_OUT),
+        ("Please don't send any more follow-ups.", OPT_OUT),
+        ("Ich bitte um Löschung meiner Daten.", OPT_OUT),
+        ("Schicken Sie mir keine Mails mehr.", OPT_OUT),
+        ("Je vous prie de ne plus me contacter.", OPT_OUT),
+        ("Les pido que eliminen mi dirección de correo.", OPT_OUT),
+        ("Favor de no volver a contactarme.", OPT_OUT),
+        ("把我们的邮箱删掉，谢谢", OPT_OUT),
+        ("We're interested.", INTERESTED),
+        ("Envoyez-nous une proposition chiffrée.", INTERESTED),
+        ("我在出差，请先把报价发我邮箱。", INTERESTED),
+        ("We're not buying anything this quarter.", NOT_INTERESTED),
+        ("Danke, das ist nichts für uns.", NOT_INTERESTED),
+        ("Ce n'est pas dans nos priorités, merci.", NOT_INTERESTED),
+        ("我们不做这个产品。", NOT_INTERESTED),
+        ("Herr Schulz arbeitet nicht mehr hier.", WRONG_PERSON),
+        ("Vous vous êtes trompé de personne.", WRONG_PERSON),
+        ("Ese tema lo maneja otra persona, escriba a ventas@example.mx", WRONG_PERSON),
+        ("I'll pass this along internally.", NEUTRAL),
+        ("Ihre Mail ist im Spam-Ordner gelandet.", NEUTRAL),
+    ],
+)
+def test_paraphrases_are_recognised_by_their_family(text: str, intent: ReplyIntent) -> None:
+    assert classify_reply(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please delete my previous email, I attached the wrong file.",
+        "Could you knock 5% off the list price?",
+        "Please don't send samples yet, just the price list.",
+        "Don't send us the catalogue by post, email is fine.",
+        "We don't need to receive samples before ordering.",
+        "The part was removed from the list of approved items last year.",
+        "Your email is spam-filtered here sometimes, FYI.",
+        "Wir haben keine Angebote von Ihnen erhalten.",
+        "Ich habe keine Informationen zu Ihrer Firma gefunden.",
+        "Können Sie mir aus der Liste die Preise für DN50 nennen?",
+        "Je n'ai pas de message de votre part concernant le prix.",
+        "Pouvez-vous m'envoyer un extrait de votre liste de prix ?",
+        "Je voudrais plus d'offres pour comparer.",
+        "Buscamos iluminación de baja tensión, ¿tienen catálogo?",
+        "La baja demanda este año nos obliga a esperar.",
+        "No recibí ningún correo con la cotización.",
+        "¿Pueden sacarnos un precio para 500 piezas?",
+        "No me envíen las muestras más tarde de mayo.",
+        "不用再寄样品了，直接报价吧。",
+        "请不要发送样品，先发报价单。",
+        "我们不需要收到样品，直接报价。",
+        "删除我的上一封邮件，附件错了。",
+    ],
+)
+def test_look_alikes_are_not_opt_outs(text: str) -> None:
+    assert classify_reply(text).intent is not OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Not interested. Stop sending me emails.", OPT_OUT),
+        ("Please send no more samples or price lists, remove me.", OPT_OUT),
+        ("I left the company, please take me off your list.", OPT_OUT),
+        ("We have a supplier, but please quote 5,000 pcs CIF Hamburg.", INTERESTED),
+        ("Thanks for the catalogue, but we are not interested.", NOT_INTERESTED),
+        ("I'm not responsible for LEDs; my colleague may well be interested.", WRONG_PERSON),
+        ("I am out of the office until Monday; for urgent matters contact my colleague.", NEUTRAL),
+    ],
+)
+def test_precedence_between_intents(text: str, intent: ReplyIntent) -> None:
+    assert classify_reply(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("new_text", "intent"),
+    [
+        ("Thanks, noted.", NEUTRAL),
+        ("We are not interested at the moment.", NOT_INTERESTED),
+        ("", NEUTRAL),
+    ],
+)
+def test_our_quoted_footer_and_offer_do_not_count(new_text: str, intent: ReplyIntent) -> None:
+    result = classify_raw(new_text + QUOTED_OUTREACH, subject="Re: Samples and price list")
+    assert result.intent is intent
+
+
+def test_a_subject_the_person_typed_counts_weakly() -> None:
+    typed = classify_reply("", subject="Unsubscribe")
+    assert typed.intent is OPT_OUT
+    assert typed.confidence < classify_reply("Unsubscribe").confidence
+    for ours in ("Re: Unsubscribe", "AW: Abmelden", "回复：退订", "Automatic reply: Samples"):
+        assert classify_reply("", subject=ours).intent is NEUTRAL
+    # the body decides over a subject the person typed
+    assert classify_reply("Please send the catalogue.", subject="Stop").intent is INTERESTED
+
+
+def test_wrong_person_names_the_first_address_in_the_new_text() -> None:
+    text = (
+        "I'm no longer with ACME. Please write to Jane.Doe@ACME.example.com "
+        "or purchasing@acme.example.com."
+    )
+    assert classify_reply(text).referred_email == "jane.doe@acme.example.com"
+    body = "Ich bin nicht zuständig.\n\nGrüße\nHans\nhans@firma.example.de" + QUOTED_OUTREACH
+    result = classify_raw(body)
+    assert (result.intent, result.referred_email) == (WRONG_PERSON, None)
+    assert classify_reply("Not interested, bob@example.com").referred_email is None
+    assert classify_reply("He left the company: bob@@x, a@b").referred_email is None
+
+
+def test_a_classification_says_what_decided_it() -> None:
+    result = classify_reply("Hello,\n\nplease REMOVE me from your list. My name is Mr Smith.")
+    assert result.intent is OPT_OUT
+    assert result.cue == "remove me"
+    assert result.language == "en"
+    assert 0.9 <= result.confidence <= 0.99
+    unknown = classify_reply("Спасибо, получили.")
+    assert (unknown.intent, unknown.confidence, unknown.cue, unknown.language) == (
+        NEUTRAL,
+        0.5,
+        None,
+        None,
+    )
+
+
+def test_competing_cues_lower_the_confidence() -> None:
+    clear = classify_reply("Please send the price list.")
+    mixed = classify_reply("We have a supplier, but please send the price list.")
+    assert mixed.intent is clear.intent is INTERESTED
+    assert mixed.confidence < clear.confidence
+
+
+def test_matching_ignores_case_accents_and_typographic_quotes() -> None:
+    assert classify_reply("DÉSABONNEZ-MOI").intent is OPT_OUT
+    assert classify_reply("desabonnez-moi").intent is OPT_OUT
+    assert classify_reply("Please don’t email me again").intent is OPT_OUT
+    assert classify_reply("BITTE KEINE WEITEREN E-MAILS").intent is OPT_OUT
+    assert classify_reply("ＳＴＯＰ").intent is OPT_OUT  # full-width forms
+
+
+def test_vocabulary_is_written_in_folded_form() -> None:
+    for cue in ALL_CUES:
+        bare = re.sub(r"\\.", "", cue.phrase)
+        assert fold(bare) == " ".join(bare.split()), cue.phrase
+        assert 0 < cue.weight <= 1
+
+
+def test_a_huge_new_text_is_classified_from_its_start() -> None:
+    result = classify_reply("Please unsubscribe me. " + "blah " * 6_000_000)
+    assert result.intent is OPT_OUT
+
+
+# --- classify_raw and plug-ins --------------------------------------------------------------
+
+
+def raising_classifier(text: str, *, subject: str = "") -> Classification:
+    raise RuntimeError(f"model down for {text!r}")
+
+
+def constant_classifier(text: str, *, subject: str = "") -> Classification:
+    return Classification(intent=INTERESTED, confidence=0.7, cue="model")
+
+
+def misbehaving_classifier(text: str, *, subject: str = "") -> Classification:
+    return "interested"  # type: ignore[return-value]
+
+
+class Model:
+    @staticmethod
+    def classify(text: str, *, subject: str = "") -> Classification:
+        return constant_classifier(text, subject=subject)
+
+
+NOT_CALLABLE = 42
+
+
+def test_classify_raw_extracts_then_classifies() -> None:
+    result = classify_raw("Please remove me.\n\nBest regards,\nJohn" + QUOTED_OUTREACH)
+    assert (result.intent, result.cue) == (OPT_OUT, "remove me")
+    seen: list[tuple[str, str]] = []
+
+    def spy(text: str, *, subject: str = "") -> Classification:
+        seen.append((text, subject))
+        return constant_classifier(text, subject=subject)
+
+    assert classify_raw("Yes!" + QUOTED_OUTREACH, subject="Re: x", classifier=spy).cue == "model"
+    assert seen == [("Yes!", "Re: x")]
+
+
+@pytest.mark.parametrize("plugin", [raising_classifier, misbehaving_classifier])
+def test_a_failing_plug_in_gives_neutral_and_logs_only_the_error_type(
+    plugin: ReplyClassifier,
+) -> None:
+    with capture_logs() as logs:
+        result = classify_raw("Secret reply text", subject="Secret subject", classifier=plugin)
+    assert (result.intent, result.cue, result.confidence) == (NEUTRAL, CLASSIFIER_ERROR_CUE, 0.0)
+    assert len(logs) == 1
+    assert logs[0]["error_type"] in {"RuntimeError", "TypeError"}
+    assert "Secret" not in repr(logs)
+
+
+def test_load_classifier_defaults_to_the_rules() -> None:
+    assert load_classifier("") is classify_reply
+    assert load_classifier("  ") is classify_reply
+
+
+def test_load_classifier_imports_a_callable() -> None:
+    module = "tests.activities.replies.test_intents"
+    assert load_classifier(f"{module}:constant_classifier") is constant_classifier
+    assert load_classifier(f"{module}:Model.classify")("x").cue == "model"
+    assert classify_raw("x", classifier=load_classifier(f"{module}:raising_classifier")).cue == (
+        CLASSIFIER_ERROR_CUE
+    )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "no_colon_here",
+        "tests.activities.replies.test_intents:",
+        ":classify",
+        "tests.activities.replies.does_not_exist:classify",
+        "tests.activities.replies.test_intents:missing",
+        "tests.activities.replies.test_intents:NOT_CALLABLE",
+    ],
+)
+def test_load_classifier_names_a_bad_spec(spec: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(spec.strip()))):
+        load_classifier(spec)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), subject=st.text(max_size=300))
+def test_classify_raw_never_raises(text: str, subject: str) -> None:
+    result = classify_raw(text, subject=subject)
+    assert isinstance(result, Classification)
+    assert result.intent in set(ReplyIntent) - {ReplyIntent.AUTO_REPLY}
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.cue is None or len(result.cue) <= 200
+    Classification.model_validate_json(result.model_dump_json())
+
+
+#: Pieces of mail that steer extraction and classification down their less common paths.
+MAIL_PIECES = (
+    "> ",
+    "On ",
+    " wrote:",
+    "-- \n",
+    "\n",
+    "发件人：",
+    "退订",
+    "not ",
+    "remove me",
+    "@",
+    ".",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(MAIL_PIECES) | st.text(max_size=20), max_size=40).map("".join))
+def test_classify_raw_never_raises_on_mail_shaped_text(text: str) -> None:
+    assert isinstance(classify_raw(text), Classification)
