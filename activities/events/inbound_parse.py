@@ -1,5 +1,6 @@
 """Parses a SendGrid Inbound Parse post, parsed or raw mode, into an `InboundMessage`: sender,
-recipients and reply tokens, thread ids, the text and its new (unquoted) part, the auto-reply
+recipients and reply tokens, thread ids, the text and its new part (`reply_body`: quoted history,
+signature and disclaimer removed), the auto-reply
 verdict. Lenient: any post gives a message, except one with neither sender nor recipient."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from activities.events.autoreply import AUTO_REPLY_HEADERS, detect_auto_reply
+from activities.replies.extraction import reply_body
 from models.errors import MalformedInbound
 from models.inbound import InboundMessage
 
@@ -25,7 +27,6 @@ __all__ = [
     "THREAD_HEADERS",
     "html_to_text",
     "parse_inbound",
-    "strip_quoted_reply",
 ]
 
 #: The stdlib header parser is superlinear (a 600 kB To takes half a minute): longer values are
@@ -241,34 +242,6 @@ def html_to_text(html: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(extractor.lines)).strip()
 
 
-_QUOTE_START = re.compile(
-    r"^[ \t]*(?:"
-    # attribution lines, possibly wrapped by the client over up to three lines
-    r"On\s[^\n]*(?:\n[^\n]*){0,2}?\swrote:"
-    r"|Am\s[^\n]*(?:\n[^\n]*){0,2}?\sschrieb[^\n]*:"
-    r"|Le\s[^\n]*(?:\n[^\n]*){0,2}?\sa\s+écrit\s*:"
-    r"|El\s[^\n]*(?:\n[^\n]*){0,2}?\sescribió\s*:"
-    # Outlook separators and header blocks
-    r"|-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d['\u2019]origine"
-    r"|Mensaje original|原始邮件|原始郵件)\s*-{3,}"
-    r"|(?:From|Von|De|Da)\s*:[^\n]*\n[ \t]*(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Fecha)\s*:"
-    r"|发件人\s*[:\uff1a]|寄件者\s*[:\uff1a]"
-    r")",
-    re.MULTILINE | re.IGNORECASE,
-)
-
-
-def strip_quoted_reply(text: str) -> str:
-    """What the sender wrote now: `text` cut at the first attribution or original-message marker
-    ("On ... wrote:", "Am ... schrieb", "Le ... a écrit", "El ... escribió",
-    "-----Original Message-----", "From: / Sent:", "发件人:"), without "> " quoted lines."""
-    match = _QUOTE_START.search(text)
-    if match is not None:
-        text = text[: match.start()]
-    kept = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
-    return "\n".join(kept).strip()
-
-
 def _part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
@@ -399,7 +372,7 @@ def parse_inbound(fields: Mapping[str, str], *, received: date) -> InboundMessag
     }
     subject = _decode_words(post.field("subject")) or _decode_words(post.header("Subject"))
     text = post.text()
-    new_text = strip_quoted_reply(text)
+    new_text = reply_body(text)
     verdict = detect_auto_reply(used_headers, subject, new_text, received=received)
     message_ids = _message_ids(post.header("Message-ID"))
 

@@ -21,7 +21,7 @@ from activities.events.ingest import (
     correlation_of,
 )
 from activities.replies.extraction import reply_body
-from activities.replies.intents import classify_raw
+from activities.replies.intents import classify_new_text
 from models.db import session_scope
 from models.errors import InvalidToken
 from models.events import EngagementEvent, EventKind
@@ -101,7 +101,9 @@ class ReplyService:
                 confidence=1.0,
                 cue=(inbound.auto_reply_reason or "auto-reply")[:200],
             )
-        return classify_raw(inbound.text, subject=inbound.subject, classifier=self._classifier)
+        return classify_new_text(
+            new_text_of(inbound), subject=inbound.subject, classifier=self._classifier
+        )
 
     def record(self, inbound: InboundMessage, *, received: datetime) -> ReplyRecorded:
         with session_scope(self._engine) as session:
@@ -147,7 +149,7 @@ class ReplyService:
                     cue=classification.cue,
                     language=classification.language,
                     referred_email=classification.referred_email,
-                    text=reply_body(inbound.text)[:STORED_TEXT_MAX],
+                    text=new_text_of(inbound)[:STORED_TEXT_MAX],
                     # The ingest applies them in the same commit.
                     effects_applied=[classification.intent.value],
                 ),
@@ -160,6 +162,12 @@ class ReplyService:
             workflow_id=correlation.workflow_id,
             intent=classification.intent,
         )
+
+
+def new_text_of(inbound: InboundMessage) -> str:
+    """What the person wrote now: the parser's `new_text`, or extracted here for a message built
+    without the parser (empty either way when the mail held nothing but quotes)."""
+    return inbound.new_text or reply_body(inbound.text)
 
 
 def reply_event_id(inbound: InboundMessage) -> str:

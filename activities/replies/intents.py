@@ -24,6 +24,7 @@ __all__ = [
     "CLASSIFY_MAX_CHARS",
     "OPT_OUT_PRECEDENCE",
     "SUBJECT_WEIGHT",
+    "classify_new_text",
     "classify_raw",
     "classify_reply",
     "load_classifier",
@@ -190,12 +191,25 @@ def classify_reply(text: str, *, subject: str = "") -> Classification:
 def classify_raw(
     text: str, *, subject: str = "", classifier: ReplyClassifier | None = None
 ) -> Classification:
-    """The intent of a raw reply body: its new text (`reply_body`) classified by `classifier`
-    (default `classify_reply`). Never raises: when extraction or the classifier fails, or the
-    classifier returns something else than a `Classification`, the answer is neutral with
-    confidence 0 and cue `CLASSIFIER_ERROR_CUE`, and only the exception's type is logged."""
+    """The intent of a raw reply body: its new text (`reply_body`) classified as
+    `classify_new_text` does. Never raises."""
     try:
-        result = (classifier or classify_reply)(reply_body(text), subject=subject)
+        new_text = reply_body(text)
+    except Exception as error:
+        log.warning("reply extraction failed", error_type=type(error).__name__)
+        return Classification(intent=ReplyIntent.NEUTRAL, confidence=0.0, cue=CLASSIFIER_ERROR_CUE)
+    return classify_new_text(new_text, subject=subject, classifier=classifier)
+
+
+def classify_new_text(
+    new_text: str, *, subject: str = "", classifier: ReplyClassifier | None = None
+) -> Classification:
+    """The intent of a reply's new text (`reply_body` applied already, as the inbound parser
+    does) by `classifier` (default `classify_reply`). Never raises: when the classifier fails or
+    returns something else than a `Classification`, the answer is neutral with confidence 0 and
+    cue `CLASSIFIER_ERROR_CUE`, and only the exception's type is logged."""
+    try:
+        result = (classifier or classify_reply)(new_text, subject=subject)
         if not isinstance(result, Classification):
             raise TypeError(f"a reply classifier returned {type(result).__name__}")
     except Exception as error:  # a plug-in may raise anything; a reply must not be lost to it

@@ -18,8 +18,8 @@ from activities.events.inbound_parse import (
     HEADER_PARSE_MAX_CHARS,
     html_to_text,
     parse_inbound,
-    strip_quoted_reply,
 )
+from activities.replies.extraction import reply_body
 from models.errors import InvalidInput, MalformedInbound
 from models.inbound import InboundMessage
 from models.tokens import TokenPurpose, sign, verify
@@ -115,7 +115,7 @@ def test_gmail_reply_quoting_our_mail_is_a_human_reply() -> None:
         to=[REPLY_TO],
         subject="Re: Samples for your Q1 range",
         text=GMAIL_TEXT.strip(),
-        new_text=GMAIL_NEW_TEXT,
+        new_text=GMAIL_NEW_TEXT.removesuffix("\n\nBest regards,\nAnna"),  # the sign-off goes
         message_id="<CAJx8=QmVb7p+Zr0xW3kq1o@mail.gmail.com>",
         in_reply_to=[OUR_MESSAGE_ID],
         references=[OUR_MESSAGE_ID],
@@ -193,7 +193,7 @@ def test_exchange_german_out_of_office_is_an_auto_reply_with_its_return_date() -
         to=[REPLY_TO],
         subject="Automatische Antwort: Muster für Ihr Q1-Sortiment",
         text=EXCHANGE_DE_TEXT,
-        new_text=EXCHANGE_DE_TEXT,
+        new_text=EXCHANGE_DE_TEXT.removesuffix("\n\nMit freundlichen Grüßen\nJürgen Becker"),
         message_id="<3d7a1b0c9f6e4f2a8b5c1d2e3f4a5b6c@EXCH01.becker-handel.example.de>",
         in_reply_to=[OUR_MESSAGE_ID],
         references=[OUR_MESSAGE_ID],
@@ -550,13 +550,13 @@ def test_nul_and_lone_surrogates_do_not_reach_the_message() -> None:
     ],
 )  # fmt: skip
 def test_quoted_original_is_cut_at_its_attribution(marker: str, looks_like_it: str) -> None:
-    assert strip_quoted_reply(f"Thanks!\n\n{marker}\nold text\n> older") == "Thanks!"
+    assert reply_body(f"Thanks!\n\n{marker}\nold text\n> older") == "Thanks!"
     kept = f"Thanks!\n\n{looks_like_it}\nnew text"
-    assert strip_quoted_reply(kept) == kept
+    assert reply_body(kept) == kept
 
 
 def test_quoted_lines_are_dropped_from_the_new_text() -> None:
-    assert strip_quoted_reply("> old\nnew\n  > also old\nmore") == "new\nmore"
+    assert reply_body("> old\nnew\n  > also old\nmore") == "new\nmore"
 
 
 def test_html_body_becomes_text_with_quotes_marked() -> None:
