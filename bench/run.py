@@ -1,8 +1,8 @@
 """`make bench`: starts its own stack (bench.stack) and prints one JSON document — raw baseline,
-engine, cohort launch, worker memory, webhook ingest and business events (bench/README.md describes
-each key).
+engine, cohort launch, worker memory, webhook ingest, business events and the reply-intent
+classifier (bench/README.md describes each key).
 
-    .venv/bin/python -m bench.run [--quick] [--only raw,engine,launch,ingest,business]
+    .venv/bin/python -m bench.run [--quick] [--only raw,engine,launch,ingest,business,replies]
         [--sequences 500]
         [--launch-contacts 10000] [--data-dir DIR]
     .venv/bin/python -m bench.run --soak 3600 --rate 5      # the soak run (bench/soak.py)
@@ -23,6 +23,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench import reply_intents
 from bench.business_events import paced_business_events
 from bench.figures import load_average, machine, process_memory_mb, rate
 from bench.ingest import burst, paced
@@ -38,7 +39,7 @@ from bench.throughput import engine_sequences, raw_sequences
 from models.db import get_engine
 from models.temporal_client import connect
 
-PARTS = ("raw", "engine", "launch", "ingest", "business")
+PARTS = ("raw", "engine", "launch", "ingest", "business", "replies")
 
 #: Key → (comparison, bound), as the issue states them.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -47,6 +48,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "webhook_signal_latency_ms.p95": ("<", 1000),
     "business_event_latency_ms.p95": ("<", 1000),
     "launch_ratio": (">=", 0.8),
+    "reply_intent.opt_out.precision": (">=", 0.95),
+    "reply_intent.opt_out.recall": (">=", 0.9),
+    "reply_intent.macro_f1": (">=", 0.85),
 }
 
 T = TypeVar("T")
@@ -221,6 +225,13 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
         say(f"business events: latency {business['latency_ms']}")
         out["business_events"] = business
 
+    if "replies" in args.parts:
+        say("reply intents: the classifier over the labelled corpus, and the held-out set")
+        out["reply_intents"] = reply_intents.run()
+        held_out = reply_intents.CORPUS_DIR / "held_out"
+        if held_out.is_dir():
+            out["reply_intents"]["held_out"] = reply_intents.run(held_out)["reply_intent"]
+
     if memory:
         memory["max_cached_workflows"] = 1000  # temporalio's Worker default; build_worker keeps it
         out["memory"] = memory
@@ -245,6 +256,7 @@ def summary(out: dict[str, Any]) -> dict[str, Any]:
     latency = ingest.get("paced", {}).get("latency_ms")
     business = out.get("business_events", {}).get("latency_ms")
     memory = out.get("memory", {})
+    replies = out.get("reply_intents", {})
     doc: dict[str, Any] = {
         "raw_seq_per_s": raw,
         "engine_seq_per_s": eng,
@@ -259,12 +271,34 @@ def summary(out: dict[str, Any]) -> dict[str, Any]:
         "launch_per_s": launched,
         "launch_ratio": round(launched / raw_start, 2) if launched and raw_start else None,
         "worker_rss_mb": memory.get("worker_enrollments_waiting", {}).get("rss"),
+        "reply_intent": _reply_intent_summary(replies) if replies else None,
     }
     doc["targets"] = {}
     for key, (op, bound) in TARGETS.items():
         value = dotted(doc, key)
         met = None if value is None else (value >= bound if op == ">=" else value < bound)
         doc["targets"][key] = {"target": f"{op} {bound:g}", "value": value, "met": met}
+    return doc
+
+
+def _reply_intent_summary(replies: dict[str, Any]) -> dict[str, Any]:
+    """Per-intent precision and recall, macro F1 and opt-out figures on the corpus, and the same
+    on the held-out set (written apart from the vocabulary: the honest figure)."""
+
+    def brief(figures: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "per_intent": {
+                intent: {"precision": v["precision"], "recall": v["recall"]}
+                for intent, v in figures["per_intent"].items()
+            },
+            "macro_f1": figures["macro_f1"],
+            "opt_out": figures["opt_out"],
+            "replies": figures["replies"],
+        }
+
+    doc = brief(replies["reply_intent"])
+    if "held_out" in replies:
+        doc["held_out"] = brief(replies["held_out"])
     return doc
 
 
