@@ -29,7 +29,7 @@ from activities.notifications.signing import (
 from models.db import get_engine, session_scope
 from models.enrollment import EnrollmentResult, EnrollmentState, Outcome, enrollment_workflow_id
 from models.settings import Settings
-from models.tables import ConsentAction, Suppression, address_hash
+from models.tables import ConsentAction, Contact, Suppression, address_hash
 from models.temporal_client import connect
 from models.wire import STATE_QUERY
 from simulator import running_simulator
@@ -247,3 +247,74 @@ async def test_a_correction_to_opt_out_through_the_api_unsubscribes(stack) -> No
         assert s.exec(
             select(Suppression).where(Suppression.address_hash == address_hash(buyer.email))
         ).first()
+
+
+async def test_wrong_person_not_interested_and_neutral_end_replied_each_with_its_effect(
+    stack, receiver: Receiver
+) -> None:
+    settings, sim, api_url = stack
+    engine = get_engine(settings.database_url)
+    make_sender(engine)
+    left = make_contact(engine, email=f"m.braun-{uuid.uuid4().hex[:4]}@handel.example.de")
+    thanks = make_contact(engine, email=f"buyer-{uuid.uuid4().hex[:4]}@importer.example.com")
+    declines = make_contact(engine, email=f"compras-{uuid.uuid4().hex[:4]}@ferreteria.example.es")
+    colleague = "p.hoffmann@handel.example.de"
+    client = await connect(settings)
+
+    def quote_request() -> dict:
+        return {
+            "id": f"web-{uuid.uuid4()}",
+            "name": "quote_requested",
+            "contact": {"id": str(declines.id)},
+            "properties": {"product": "M8 bolts", "quote_number": "Q-7"},
+        }
+
+    with ThreadPoolExecutor(4) as pool:
+        async with (
+            worker_module.build_worker(client, settings, engine, executor=pool),
+            httpx.AsyncClient(base_url=api_url, headers=BEARER, timeout=30) as api,
+        ):
+            assert (await api.post("/api/events", json=quote_request())).status_code == 200
+            quote_workflow = enrollment_workflow_id("quote_followup", declines.id)
+            workflows = {
+                "wrong_person": await enroll_and_wait_for_intro(settings, engine, client, left),
+                "neutral": await enroll_and_wait_for_intro(settings, engine, client, thanks),
+            }
+            await until(lambda: state_of(client, quote_workflow), lambda s: s.steps_sent)
+            workflows["not_interested"] = quote_workflow
+            texts = {
+                "wrong_person": "I am no longer responsible for purchasing. Please contact "
+                f"my colleague Petra Hoffmann, {colleague}.",
+                "neutral": "Thanks, received.",
+                "not_interested": "Gracias, pero de momento no nos interesa.",
+            }
+            for intent, workflow_id in workflows.items():
+                state = await state_of(client, workflow_id)
+                await script(
+                    sim,
+                    message_id=state.steps_sent[0].message_id,
+                    reply={"text": texts[intent]},
+                )
+            results = {
+                intent: await asyncio.wait_for(
+                    client.get_workflow_handle(w, result_type=EnrollmentResult).result(), 30
+                )
+                for intent, w in workflows.items()
+            }
+            # The buyer who said no asks for a quote again: the cool-off refuses it.
+            again = (await api.post("/api/events", json=quote_request())).json()
+            replies = {r["intent"]: r for r in (await api.get("/api/replies")).json()["replies"]}
+            await until(lambda: asyncio.sleep(0, receiver.requests[:]), lambda r: r, 15)
+            await asyncio.sleep(1.5)  # a second notification, if one were queued, comes now
+
+    for intent, result in results.items():
+        assert (result.outcome, result.reply_intent) == (Outcome.REPLIED, intent)
+    [triggered] = again["results"][0]["triggered"]
+    assert triggered["status"] == "refused"
+    assert "replied not interested" in triggered["reason"]
+    # Only the referral is told to a person; the address it names is stored, not enrolled.
+    [notification] = receiver.requests
+    assert notification.document["data"]["intent"] == "wrong_person"
+    assert replies["wrong_person"]["referred_email"] == colleague
+    with session_scope(engine) as s:
+        assert not s.exec(select(Contact).where(Contact.email == colleague)).first()
