@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -33,6 +32,7 @@ from models.tables import ConsentAction, Contact, Suppression, address_hash
 from models.temporal_client import connect
 from models.wire import STATE_QUERY
 from simulator import running_simulator
+from tests.activities.notifications import conftest as notification_fixtures
 from tests.activities.notifications.conftest import Receiver
 from tests.factories import make_contact, make_sender
 from tests.integration.enrollments import SLOW
@@ -44,21 +44,15 @@ TOKEN = "reply-intents-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 NOTIFY_SECRET = "reply-intents-notify-secret"
 PUBLIC_URL = "https://nurture.example.com"
+
+#: A real HTTP receiver for notifications (the notification tests' own fixture).
+notify_receiver = notification_fixtures.receiver
 OPT_OUT_WORDS = "Bitte nehmen Sie mich aus Ihrem Verteiler, ich möchte keine weiteren E-Mails."
 INTERESTED_WORDS = "Please send your price list and the MOQ for 2,000 pcs of DN50 valves."
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def stack(database_url: str, dev_server_address: str, receiver: Receiver):
+def stack(database_url: str, dev_server_address: str, notify_receiver: Receiver):
     """Settings for the API and worker, with the simulator posting replies to the live API."""
     base = Settings(
         database_url=database_url,
@@ -68,7 +62,7 @@ def stack(database_url: str, dev_server_address: str, receiver: Receiver):
         forwarder_poll_seconds=0.2,
         inbound_domain="in.example.test",
         api_token=TOKEN,
-        notify_url=receiver.url,
+        notify_url=notify_receiver.url,
         notify_secret=NOTIFY_SECRET,
         public_url=PUBLIC_URL,  # what links in notifications start with
     )
@@ -162,14 +156,14 @@ async def test_a_german_opt_out_reply_ends_every_live_enrollment_and_suppresses(
 
 
 async def test_an_interested_reply_notifies_once_signed_retried_after_a_500(
-    stack, receiver: Receiver
+    stack, notify_receiver: Receiver
 ) -> None:
     settings, sim, api_url = stack
     engine = get_engine(settings.database_url)
     make_sender(engine)
     buyer = make_contact(engine, email=f"buyer-{uuid.uuid4().hex[:6]}@importer.example.com")
     client = await connect(settings)
-    receiver.fail_next = 1
+    notify_receiver.fail_next = 1
     with ThreadPoolExecutor(4) as pool:
         async with worker_module.build_worker(client, settings, engine, executor=pool):
             workflow_id = await enroll_and_wait_for_intro(settings, engine, client, buyer)
@@ -182,11 +176,13 @@ async def test_an_interested_reply_notifies_once_signed_retried_after_a_500(
             )
             history = await history_text(client, workflow_id)
             # The first POST got a 500; the retry comes about 5 s later with the same bytes.
-            await until(lambda: asyncio.sleep(0, receiver.requests[:]), lambda r: len(r) >= 2, 30)
+            await until(
+                lambda: asyncio.sleep(0, notify_receiver.requests[:]), lambda r: len(r) >= 2, 30
+            )
 
     assert (result.outcome, result.reply_intent) == (Outcome.REPLIED, "interested")
     assert "MOQ" not in history
-    first, second = receiver.requests[:2]
+    first, second = notify_receiver.requests[:2]
     assert first.body == second.body
     assert (
         first.headers[NOTIFICATION_ID_HEADER.lower()]
@@ -211,7 +207,7 @@ async def test_an_interested_reply_notifies_once_signed_retried_after_a_500(
     for words in ("MOQ", "price list", buyer.email):
         assert words not in second.body.decode()
     await asyncio.sleep(1.5)  # delivered: nothing more comes
-    assert len(receiver.requests) == 2
+    assert len(notify_receiver.requests) == 2
     async with httpx.AsyncClient() as http:  # the link opens the reply in the dashboard
         page = await http.get(api_url + path, headers=BEARER)
     assert page.status_code == 200
@@ -250,7 +246,7 @@ async def test_a_correction_to_opt_out_through_the_api_unsubscribes(stack) -> No
 
 
 async def test_wrong_person_not_interested_and_neutral_end_replied_each_with_its_effect(
-    stack, receiver: Receiver
+    stack, notify_receiver: Receiver
 ) -> None:
     settings, sim, api_url = stack
     engine = get_engine(settings.database_url)
@@ -304,7 +300,7 @@ async def test_wrong_person_not_interested_and_neutral_end_replied_each_with_its
             # The buyer who said no asks for a quote again: the cool-off refuses it.
             again = (await api.post("/api/events", json=quote_request())).json()
             replies = {r["intent"]: r for r in (await api.get("/api/replies")).json()["replies"]}
-            await until(lambda: asyncio.sleep(0, receiver.requests[:]), lambda r: r, 15)
+            await until(lambda: asyncio.sleep(0, notify_receiver.requests[:]), lambda r: r, 15)
             await asyncio.sleep(1.5)  # a second notification, if one were queued, comes now
 
     for intent, result in results.items():
@@ -313,7 +309,7 @@ async def test_wrong_person_not_interested_and_neutral_end_replied_each_with_its
     assert triggered["status"] == "refused"
     assert "replied not interested" in triggered["reason"]
     # Only the referral is told to a person; the address it names is stored, not enrolled.
-    [notification] = receiver.requests
+    [notification] = notify_receiver.requests
     assert notification.document["data"]["intent"] == "wrong_person"
     assert replies["wrong_person"]["referred_email"] == colleague
     with session_scope(engine) as s:
