@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from models.events import BounceClass, EventKind
+from models.replies import ReplyIntent
 
 STEP_METRICS = (
     "sent",
@@ -41,7 +42,11 @@ def event_metrics(
     if kind == EventKind.CLICK:
         return ["clicked"]
     if kind == EventKind.REPLY:
-        return ["replied_auto" if payload.get("auto_reply") else "replied_human"]
+        if payload.get("auto_reply"):
+            return ["replied_auto"]
+        # "Please remove me" is a reply and an unsubscribe (the stored intent, as classified).
+        opt_out = payload.get("reply_intent") == ReplyIntent.OPT_OUT
+        return ["replied_human", "unsubscribed"] if opt_out else ["replied_human"]
     if kind == EventKind.UNSUBSCRIBE:
         return ["unsubscribed"]
     if kind == EventKind.COMPLAINT:

@@ -19,6 +19,7 @@ from activities.events.esp_events import parse_event_batch
 from activities.events.ingest import EventIngestService, Incoming, correlation_of
 from models.db import session_scope
 from models.events import EngagementEvent, EventKind
+from models.replies import ReplyIntent
 from models.tables import (
     AbTest,
     Cohort,
@@ -116,7 +117,9 @@ class CohortBuilder:
         item = sendgrid_event(kind, message, **extra)
         self.ingest.ingest_esp_events(parse_event_batch(json.dumps([item]).encode()))
 
-    def reply(self, message: Message, *, auto: bool = False) -> None:
+    def reply(
+        self, message: Message, *, auto: bool = False, intent: ReplyIntent | None = None
+    ) -> None:
         now = utcnow()
         self.ingest.ingest(
             Incoming(
@@ -124,7 +127,11 @@ class CohortBuilder:
                 esp_type="reply",
                 occurred_at=now,
                 event=EngagementEvent(
-                    kind=EventKind.REPLY, occurred_at=now, message_id=message.id, auto_reply=auto
+                    kind=EventKind.REPLY,
+                    occurred_at=now,
+                    message_id=message.id,
+                    auto_reply=auto,
+                    reply_intent=intent,
                 ),
                 correlation=correlation_of(message),
             )
@@ -198,6 +205,16 @@ def test_each_metric_counts_messages_not_events(cohort) -> None:
     assert intro.rates["replied_auto"] == 0.25
     assert intro.rates["bounced_hard"] == 0.25
     assert "sent" not in intro.rates
+
+
+def test_an_opt_out_reply_counts_as_a_reply_and_an_unsubscribe(cohort) -> None:
+    asks_to_be_removed, interested = (cohort.message(cohort.member(), "intro") for _ in range(2))
+    cohort.reply(asks_to_be_removed, intent=ReplyIntent.OPT_OUT)
+    cohort.reply(interested, intent=ReplyIntent.INTERESTED)
+
+    [intro] = cohort.funnel().steps
+
+    assert nonzero(intro.counts) == {"sent": 2, "replied_human": 2, "unsubscribed": 1}
 
 
 def test_bounces_are_counted_by_class(cohort) -> None:
