@@ -441,12 +441,14 @@ async def create_enrollment(
 
 @router.get("/waiting")
 async def waiting(temporal: TemporalDep) -> dict[str, int]:
-    """How many enrollments hold a step back: no quota, sender paused, contact out of office."""
+    """How many enrollments hold a step back: no quota, sender paused, paused (ops or out of
+    office), waiting for an A/B winner — the statuses an enrollment shows off the normal flow."""
     counts = {}
     for status in (
         EnrollmentStatus.WAITING_FOR_QUOTA,
         EnrollmentStatus.SENDER_PAUSED,
         EnrollmentStatus.PAUSED,
+        EnrollmentStatus.WAITING_FOR_WINNER,
     ):
         result = await temporal.count_workflows(
             f"NurtureStatus = '{status.value}' AND ExecutionStatus = 'Running'"

@@ -121,6 +121,13 @@ _DEFERRALS = deferral_error_types()
 
 #: The search attributes a sequence keeps up to date (the starter may set some at start).
 _OWN_ATTRIBUTES = frozenset(key.name for key in sa.ALL)
+#: The patch after which `NurtureStatus` is upserted only off the normal flow, on return and at
+#: the end (with the outcome), and `NurtureStep` never.
+SPARSE_STATUS_PATCH = "sparse-status"
+#: Statuses of the normal flow, shown as `running` under the sparse scheme.
+_NORMAL_FLOW = frozenset(
+    {EnrollmentStatus.RUNNING, EnrollmentStatus.SENDING, EnrollmentStatus.WAITING}
+)
 
 SEND_START_TO_CLOSE = timedelta(minutes=1)
 #: How often a step held by a paused sender looks again (ops resume senders by hand).
@@ -371,6 +378,8 @@ class SequenceWorkflow(Generic[P]):
 
     def __init__(self) -> None:
         self._params: P | None = None
+        #: `workflow.patched(SPARSE_STATUS_PATCH)`, read once when the enrollment starts.
+        self._sparse_status = False
         self._input: EnrollmentInput | None = None
         self._outcome: Outcome | None = None
         self._reason: str | None = None
@@ -404,6 +413,10 @@ class SequenceWorkflow(Generic[P]):
         Failures other than the exits (e.g. `TemplateError`, `EspRejected`) fail the workflow.
         """
         self._input = input
+        # NurtureStatus leaves `running` only off the normal flow and ends as the outcome; no
+        # NurtureStep (docs/architecture.md, Search attributes). Histories from before upsert
+        # step and status at every send and wait, and replay that way.
+        self._sparse_status = workflow.patched(SPARSE_STATUS_PATCH)
         # What the starter set is not upserted again (each upsert is a history event and a
         # visibility write): `EnrollmentService` sets all three, so nothing is upserted here. No
         # patch needed: replay matches upserts by count, not content, and histories from before
@@ -540,8 +553,11 @@ class SequenceWorkflow(Generic[P]):
         # activity finds its own message row instead of mailing twice.
         message_id = str(workflow.uuid4())
         self._current_step = step
-        self._status = EnrollmentStatus.SENDING
-        self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
+        if self._sparse_status:
+            self._set_status(EnrollmentStatus.SENDING)  # shown as `running`: upserts on return only
+        else:
+            self._status = EnrollmentStatus.SENDING
+            self._set_search_attributes((sa.STEP, step), (sa.STATUS, self._status))
         while True:
             if send_window:
                 await self._wait_for_send_window()
@@ -957,7 +973,18 @@ class SequenceWorkflow(Generic[P]):
 
     def _set_status(self, status: EnrollmentStatus) -> None:
         self._status = status
-        self._set_search_attributes((sa.STATUS, status))
+        self._set_search_attributes((sa.STATUS, self._shown_status(status)))
+
+    def _shown_status(self, status: EnrollmentStatus) -> str:
+        """The `NurtureStatus` value for `status`: with the sparse scheme, the normal flow
+        (sending, waiting) shows as `running` and the end as the outcome."""
+        if not self._sparse_status:
+            return status.value
+        if status in _NORMAL_FLOW:
+            return EnrollmentStatus.RUNNING.value
+        if status == EnrollmentStatus.ENDED and self._outcome is not None:
+            return self._outcome.value
+        return status.value
 
     def _set_search_attributes(self, *pairs: tuple[SearchAttributeKey[str], str | None]) -> None:
         """Upsert the keyword attributes that changed (each upsert is a history event)."""

@@ -468,7 +468,12 @@ async def test_waiting_still_answers_beside_the_enrollment_route(api: httpx.Asyn
     response = await api.get("/api/enrollments/waiting", headers=AUTH)
 
     assert response.status_code == 200
-    assert set(response.json()) == {"waiting_for_quota", "sender_paused", "paused"}
+    assert set(response.json()) == {
+        "waiting_for_quota",
+        "sender_paused",
+        "paused",
+        "waiting_for_winner",
+    }
 
 
 async def test_get_an_enrollment_ended_by_ops(

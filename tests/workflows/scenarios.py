@@ -50,6 +50,7 @@ from models.enrollment import (
     enrollment_workflow_id,
 )
 from models.events import BounceClass, EngagementEvent, EventKind
+from models.replies import ReplyIntent
 from models.wire import (
     AB_DECIDED_SIGNAL,
     EVENT_PROPERTY_ACTIVITY,
@@ -424,6 +425,26 @@ async def batched_events_after_attributes_at_start(e: Enrollment) -> None:
     await e.result()
 
 
+async def paused_and_resumed_with_sparse_status(e: Enrollment) -> None:
+    """Started as `EnrollmentService` starts it; ops pause it during the open window and resume
+    it after the bump fell due: NurtureStatus upserted `paused`, `running`, then the outcome."""
+    await e.until_waiting("intro")
+    await e.handle.signal(PAUSE_SIGNAL)
+    await e.until(lambda s: s.paused_by_ops)
+    await e.sleep(days=3)
+    await e.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    await e.handle.signal(RESUME_SIGNAL)
+    await e.result()
+
+
+async def opt_out_reply(e: Enrollment) -> None:
+    """A reply asking to be removed: ends `unsubscribed`, the history holding the intent's label."""
+    await e.until_waiting("intro")
+    await e.sleep(days=1)
+    await e.event(EventKind.REPLY, "intro", reply_intent=ReplyIntent.OPT_OUT)
+    await e.result()
+
+
 def attributes_at_start(cohort_id: str | None = "cohort-test") -> TypedSearchAttributes:
     """The search attributes `EnrollmentService` starts a trade_intro enrollment with."""
     pairs = [
@@ -501,6 +522,11 @@ SCENARIO_TABLE: dict[str, Scenario] = {
         batched_events_after_attributes_at_start,
         start={"search_attributes": attributes_at_start()},
     ),
+    "sparse_status_paused": Scenario(
+        paused_and_resumed_with_sparse_status,
+        start={"search_attributes": attributes_at_start()},
+    ),
+    "opt_out_reply": Scenario(opt_out_reply, start={"search_attributes": attributes_at_start()}),
     # With a calendar: the quote skips the send window, the follow-up and the reminder keep it.
     "quote_reminded": Scenario(
         quote_answered_followed_up_and_reminded,

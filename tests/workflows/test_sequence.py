@@ -252,13 +252,51 @@ async def test_search_attributes_follow_the_enrollment(enroll: Enroll) -> None:
     attrs = (await e.handle.describe()).typed_search_attributes
     assert attrs.get(sa.SEQUENCE) == "trade_intro"
     assert attrs.get(sa.COHORT) == "cohort-sa"
-    assert attrs.get(sa.STEP) == "intro"
-    assert attrs.get(sa.STATUS) == EnrollmentStatus.WAITING
+    # The normal flow (sending, waiting) shows as `running`; the step is not an attribute.
+    assert attrs.get(sa.STATUS) == EnrollmentStatus.RUNNING
+    assert attrs.get(sa.STEP) is None
 
     await e.result()
     attrs = (await e.handle.describe()).typed_search_attributes
-    assert attrs.get(sa.STEP) == "offer"
-    assert attrs.get(sa.STATUS) == EnrollmentStatus.ENDED
+    assert attrs.get(sa.STATUS) == Outcome.COMPLETED  # the end shows the outcome
+    assert attrs.get(sa.STEP) is None
+
+
+def status_upserts(history: Any) -> list[str]:
+    """Each NurtureStatus (or NurtureStep) upsert of a history, in order, as `key=value`."""
+    found = []
+    for ev in history.events:
+        if not ev.HasField("upsert_workflow_search_attributes_event_attributes"):
+            continue
+        fields = ev.upsert_workflow_search_attributes_event_attributes.search_attributes
+        for key, payload in fields.indexed_fields.items():
+            if key in (sa.STATUS.name, sa.STEP.name):
+                found.append(f"{key}={payload.data.decode().strip(chr(34))}")
+    return found
+
+
+async def test_the_status_is_upserted_only_off_the_normal_flow_and_at_the_end(
+    enroll: Enroll,
+) -> None:
+    # As EnrollmentService starts an enrollment: sequence, cohort and status at start.
+    plain = await enroll(cohort_id="c", search_attributes=attributes_at_start("c"))
+    await plain.result()
+    # Four sends and their waits: one upsert, the outcome.
+    assert status_upserts(await plain.handle.fetch_history()) == ["NurtureStatus=completed"]
+
+    paused = await enroll(cohort_id="c", search_attributes=attributes_at_start("c"))
+    await paused.until_waiting("intro")
+    await paused.handle.signal("pause")
+    await paused.until(lambda s: s.paused_by_ops)
+    await paused.sleep(days=3)  # the bump falls due while paused
+    await paused.until(lambda s: s.status == EnrollmentStatus.PAUSED)
+    await paused.handle.signal("resume")
+    await paused.result()
+    assert status_upserts(await paused.handle.fetch_history()) == [
+        "NurtureStatus=paused",
+        "NurtureStatus=running",
+        "NurtureStatus=completed",
+    ]
 
 
 async def test_no_cohort_search_attribute_without_a_cohort(enroll: Enroll) -> None:
@@ -281,12 +319,12 @@ async def test_attributes_set_at_start_are_not_upserted_again(enroll: Enroll) ->
         for ev in history.events
         if ev.HasField("upsert_workflow_search_attributes_event_attributes")
     ]
-    # The first task upserts only what changed (the step and `sending`), then `waiting`.
-    assert upserts == [{sa.STEP.name, sa.STATUS.name}, {sa.STATUS.name}]
+    # Nothing but the patch's own marker attribute until the enrollment leaves the normal flow.
+    assert upserts == [{"TemporalChangeVersion"}]
     attrs = (await e.handle.describe()).typed_search_attributes
     assert attrs.get(sa.SEQUENCE) == "trade_intro"
     assert attrs.get(sa.COHORT) == "cohort-sa"
-    assert attrs.get(sa.STATUS) == EnrollmentStatus.WAITING
+    assert attrs.get(sa.STATUS) == EnrollmentStatus.RUNNING
     await e.handle.signal(CANCEL_SIGNAL)
     await e.result()
 
