@@ -65,11 +65,13 @@ _REPLY_PREFIX = re.compile(
 )
 _SUBJECT_MAX_CHARS = 300
 _YES_NO = frozenset({ReplyIntent.INTERESTED, ReplyIntent.NOT_INTERESTED})
-#: "But" and its kin, after which a reply says what it means.
+#: "But" and its kin, after which a reply says what it means ("no samples, just the price").
 _CONTRAST = re.compile(
     r"(?<![a-z])(?:but|however|though|although|instead|rather|that said|aber|jedoch|allerdings"
     r"|stattdessen|eher|mais|par contre|cependant|en revanche|toutefois|plutot|pero|sin embargo"
-    r"|en cambio|mas bien|no obstante)(?![a-z])|不过|不過|但是|但|可是|然而|而是|反而"
+    r"|en cambio|mas bien|no obstante|sondern|juste|seulement|uniquement|solo|solamente|unicamente"
+    r"|(?:just|only) (?=the |a |your |send|need|want|quote|price))(?![a-z])"
+    r"|不过|不過|但是|但|可是|然而|而是|反而|直接|只要|只需|请|請"
 )
 _CUE_MAX_CHARS = 120
 
@@ -87,16 +89,21 @@ class _Hit:
 
 
 def _hits(folded: str, scale: float = 1.0, *, in_subject: bool = False) -> list[_Hit]:
-    """The first occurrence of each cue in `folded` that is not negated, weighted by `scale`."""
-    hits: list[_Hit] = []
+    """The first occurrence of each cue in `folded` that is not negated, weighted by `scale`.
+    Cues of one intent that match the same words ("stop" is an opt-out in every language) count
+    once, at the highest weight: the same words are not independent evidence."""
+    best: dict[tuple[ReplyIntent, int, int], _Hit] = {}
     for cue in ALL_CUES:
         for match in cue.pattern.finditer(folded):
             if not (cue.negatable and is_negated(folded, match.start(), cue)):
                 phrase = match.group()[:_CUE_MAX_CHARS]
                 position = -1 if in_subject else match.start()
-                hits.append(_Hit(cue, cue.weight * scale, phrase, position))
+                hit = _Hit(cue, cue.weight * scale, phrase, position)
+                key = (cue.intent, match.start(), match.end())
+                if key not in best or hit.weight > best[key].weight:
+                    best[key] = hit
                 break
-    return hits
+    return list(best.values())
 
 
 def _contrasted(by_intent: dict[ReplyIntent, list[_Hit]], folded: str) -> ReplyIntent | None:

@@ -157,10 +157,107 @@ def test_paraphrases_are_recognised_by_their_family(text: str, intent: ReplyInte
         "请不要发送样品，先发报价单。",
         "我们不需要收到样品，直接报价。",
         "删除我的上一封邮件，附件错了。",
+        # copy lists, edits to a quote, and words that only look like an opt-out
+        "Could you remove me from the cc and just send to Anna? She handles the quotes.",
+        "Please take me off the cc, Anna will follow up on the quote.",
+        "I asked for the logo to be removed from the sample.",
+        "My email signature has the old phone number, please remove it.",
+        "Please delete the old quote and send an updated one.",
+        "We will cease production of the old model; send a quote for the new one.",
+        "Stop by our warehouse when you are in Dallas and bring samples.",
+        "Unsubstantiated claims aside, send prices.",
+        "Bitte streichen Sie Position 3 und schicken Sie ein neues Angebot.",
+        "Lassen Sie uns das in Ruhe besprechen.",
+        "Ne modifiez pas le design sans notre accord.",
+        "Je n'ai jamais donné mon accord pour ce prix.",
+        "Nous refusons de recevoir des marchandises sans certificat.",
+        "Retirez l'option emballage et refaites le devis.",
+        "No autorizo el envío de datos técnicos a terceros.",
+        "Ya basta con las muestras, mándenme el precio.",
+        "Quiten el logo de la muestra y mándenme la cotización.",
+        "请删除包装选项后重新报价。",
+        "我的邮箱满了，请删除附件后重发。",
+        "停止发货，等我们确认报价。",
     ],
 )
 def test_look_alikes_are_not_opt_outs(text: str) -> None:
     assert classify_reply(text).intent is not OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Could you remove me from the cc and just send to Anna going forward?", NEUTRAL),
+        ("¿Puede poner a mi compañera en copia?", NEUTRAL),
+        ("Pouvez-vous mettre ma collègue en copie ?", NEUTRAL),
+        ("Je vais voir avec mon équipe.", NEUTRAL),
+        ("I'm on parental leave until 3 March, back after that.", NEUTRAL),
+        ("Ich bin bis 15.01. in Elternzeit, danach wieder erreichbar.", NEUTRAL),
+        ("Je suis en congé parental jusqu'au 2 février. Je vous répondrai à mon retour.", NEUTRAL),
+        ("Herr Wolf ist in Karenz, bitte wenden Sie sich an Herrn Brandl.", WRONG_PERSON),
+        ("No necesito muestras, solo el precio por 5000 piezas.", INTERESTED),
+        ("Pas besoin d'échantillon, juste le prix pour 10 000 pièces.", INTERESTED),
+        ("不需要目录，请报M10的价格。", INTERESTED),
+        ("We have a supplier, but send your prices anyway.", INTERESTED),
+    ],
+)
+def test_copy_requests_leave_and_no_but_just_look_alikes(text: str, intent: ReplyIntent) -> None:
+    assert classify_reply(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # polite and regional ways of saying no
+        ("Thanks, we'll keep you on file should anything change.", NOT_INTERESTED),
+        ("This isn't a priority for us this year.", NOT_INTERESTED),
+        ("Our needs are covered at the moment.", NOT_INTERESTED),
+        ("Budget is frozen until further notice.", NOT_INTERESTED),
+        ("Pass.", NOT_INTERESTED),
+        ("We'll stick with our existing supplier, thanks.", NOT_INTERESTED),
+        ("We manufacture these ourselves.", NOT_INTERESTED),
+        ("Grüezi, wir sind bereits gut eingedeckt. Merci.", NOT_INTERESTED),
+        ("Unser Bedarf ist derzeit vollständig gedeckt.", NOT_INTERESTED),
+        ("Nous ne donnerons pas suite, merci.", NOT_INTERESTED),
+        ("Votre offre ne correspond pas à nos besoins.", NOT_INTERESTED),
+        ("Por ahora no, gracias.", NOT_INTERESTED),
+        ("Ya tenemos quien nos surta.", NOT_INTERESTED),
+        ("我们有固定供应商了。", NOT_INTERESTED),
+        ("今年预算已经冻结了。", NOT_INTERESTED),
+        # wrong person
+        ("I handle logistics, not purchasing.", WRONG_PERSON),
+        ("Mark doesn't work here anymore.", WRONG_PERSON),
+        ("George moved on a few months ago.", WRONG_PERSON),
+        ("Herr Bauer ist seit Oktober in Pension.", WRONG_PERSON),
+        ("Dafür ist unsere Zentrale in Wien zuständig.", WRONG_PERSON),
+        ("Cette adresse n'est plus consultée.", WRONG_PERSON),
+        ("Ya no estoy a cargo de compras.", WRONG_PERSON),
+        ("这个邮箱已经不用了。", WRONG_PERSON),
+        ("张小姐已调到其他部门。", WRONG_PERSON),
+        # opt-out, informal and legal
+        ("unsub", OPT_OUT),
+        ("Please unsubcribe me from this list", OPT_OUT),
+        ("How did you get my address? Remove it please.", OPT_OUT),
+        ("This is the fourth email. Please stop.", OPT_OUT),
+        ("Enough with the emails already.", OPT_OUT),
+        ("Put me on your do-not-contact list.", OPT_OUT),
+        ("Woher haben Sie meine Adresse? Bitte löschen.", OPT_OUT),
+        ("Lassen Sie mich in Ruhe!", OPT_OUT),
+        ("STOP aux mails svp", OPT_OUT),
+        ("Je m'oppose au traitement de mes données.", OPT_OUT),
+        ("Solicito la eliminación de mis datos personales conforme al RGPD.", OPT_OUT),
+        ("Stop, por favor.", OPT_OUT),
+        ("你们怎么有我邮箱的？请删除。", OPT_OUT),
+        ("别再骚扰我了。", OPT_OUT),
+    ],
+)
+def test_general_families_of_no_wrong_person_and_opt_out(text: str, intent: ReplyIntent) -> None:
+    assert classify_reply(text).intent is intent
+
+
+def test_one_phrase_matched_in_many_languages_counts_once() -> None:
+    # "Stop" is an opt-out cue in every language: typed as a subject it stays weak evidence.
+    assert classify_reply("Please send the catalogue.", subject="Stop").intent is INTERESTED
 
 
 @pytest.mark.parametrize(
