@@ -130,6 +130,10 @@ _NORMAL_FLOW = frozenset(
 )
 
 SEND_START_TO_CLOSE = timedelta(minutes=1)
+#: send_step heartbeats every second while it runs (activities/enrollment/activities.py): a
+#: killed worker's send is retried after this, not after the start-to-close; the unfinished-row
+#: rule keeps the retry from mailing twice.
+SEND_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
 #: How often a step held by a paused sender looks again (ops resume senders by hand).
 SENDER_PAUSED_RECHECK = timedelta(minutes=30)
 #: How often a step waiting for its cohort's A/B winner looks again (the decision also signals).
@@ -580,6 +584,7 @@ class SequenceWorkflow(Generic[P]):
                     ),
                     result_type=SendStepResult,
                     start_to_close_timeout=SEND_START_TO_CLOSE,
+                    heartbeat_timeout=SEND_HEARTBEAT_TIMEOUT,
                     retry_policy=SEND_RETRY_POLICY,
                     summary=f"send {step}",
                 )
@@ -1031,6 +1036,7 @@ __all__ = [
     "EVENT_PROPERTY_RETRY_POLICY",
     "EVENT_PROPERTY_START_TO_CLOSE",
     "FINISH_RETRY_POLICY",
+    "SEND_HEARTBEAT_TIMEOUT",
     "SEND_RETRY_POLICY",
     "SEND_START_TO_CLOSE",
     "EnrollmentEnded",

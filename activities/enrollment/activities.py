@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.enrollment.enrolling import record_outcome
 from activities.enrollment.event_properties import read_event_property
+from activities.enrollment.heartbeat import heartbeating
 from activities.enrollment.sending import SendingService
 from models.enrollment import (
     EventPropertyInput,
@@ -27,6 +28,11 @@ from models.enrollment import (
 )
 from models.errors import EspRateLimited, NurtureError, SendDeferred
 from models.wire import EVENT_PROPERTY_ACTIVITY, FINISH_ENROLLMENT_ACTIVITY, SEND_STEP_ACTIVITY
+
+#: How often `send_step` heartbeats. The workflow's heartbeat timeout for the step
+#: (`workflows/engine.py: SEND_HEARTBEAT_TIMEOUT`, 5 s) must leave room for several: the SDK
+#: sends at most one per 0.8 × that timeout and a beat every second keeps one always waiting.
+SEND_HEARTBEAT_INTERVAL = timedelta(seconds=1)
 
 
 def to_application_error(exc: NurtureError) -> ApplicationError:
@@ -53,8 +59,12 @@ class EnrollmentActivities:
 
     @activity.defn(name=SEND_STEP_ACTIVITY)
     def send_step(self, input: SendStepInput) -> SendStepResult:
+        """Send one step, at most once (`SendingService.send_step`), heartbeating all along: a
+        killed worker's send is retried after the heartbeat timeout, not the start-to-close; the
+        retry finds the unfinished row and does not call the ESP again."""
         try:
-            return self._sending.send_step(input)
+            with heartbeating(SEND_HEARTBEAT_INTERVAL):
+                return self._sending.send_step(input)
         except NurtureError as exc:
             activity.logger.warning(
                 "send step refused",
@@ -92,4 +102,4 @@ class EnrollmentActivities:
         return [self.send_step, self.finish_enrollment, self.event_property]
 
 
-__all__ = ["EnrollmentActivities", "to_application_error"]
+__all__ = ["SEND_HEARTBEAT_INTERVAL", "EnrollmentActivities", "to_application_error"]
