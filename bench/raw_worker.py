@@ -4,9 +4,12 @@ workflows and a no-op activity, with nurture's worker settings (activity threads
 The raw sequence's signals must arrive as the engine's do — after the intro is sent, while the
 workflow waits — or its timers would never be started. So once a no-op send returns, this
 process plays the ESP and the forwarder: after `--signal-delay` (the simulator's batching
-interval) it signals the workflow that mail's events in one signal (the intro's four, the
-offer's two; a closed workflow's NOT_FOUND is ignored, as the forwarder keeps the events as
-late), at most 64 workflows at once (the forwarder's concurrency).
+interval) it signals the workflow that mail's events in one signal — those of the kinds the
+forwarder signals (`models.events.SIGNALLED_KINDS`) among the ESP's: of the intro's processed,
+delivered, open and click, the open and the click; the offer's processed and delivered, and on
+the longest path every mail's, reach no workflow. A closed workflow's NOT_FOUND is ignored, as
+the forwarder keeps the events as late; at most 64 workflows at once (the forwarder's
+concurrency).
 
     python -m bench.raw_worker --address 127.0.0.1:7233 --task-queue bench-raw
 """
@@ -22,21 +25,32 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from bench.raw_workflows import (
+    LONGEST_STEPS,
     NOOP_ACTIVITY,
+    RAW_DELIVERED_EVENTS,
     RAW_EVENTS_SIGNAL,
     RAW_INTRO_EVENTS,
+    RAW_LONGEST,
     RAW_OFFER_EVENTS,
     RAW_SEQUENCE,
     REFUSED_STEP,
     RawLaunched,
+    RawLive,
+    RawLongest,
     RawSequence,
 )
 from bench.serving import serve
+from models.events import SIGNALLED_KINDS
 from models.settings import Settings
 from models.temporal_client import connect
 
 #: As `activities.events.forwarder.EventForwarder`'s default.
 SIGNAL_CONCURRENCY = 64
+#: Per workflow type, the events the ESP posts for each sent step's mail.
+ESP_EVENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    RAW_SEQUENCE: {"intro": RAW_INTRO_EVENTS, "offer": RAW_OFFER_EVENTS},
+    RAW_LONGEST: dict.fromkeys(LONGEST_STEPS, RAW_DELIVERED_EVENTS),
+}
 
 
 class RawActivities:
@@ -52,8 +66,9 @@ class RawActivities:
             # As the send step refuses a paused sender's send (`SenderPaused`, permanent).
             raise ApplicationError("sender paused", type="SenderPaused", non_retryable=True)
         info = activity.info()
-        events = {"intro": RAW_INTRO_EVENTS, "offer": RAW_OFFER_EVENTS}.get(step)
-        if events and info.workflow_type == RAW_SEQUENCE and info.workflow_id:
+        posted = ESP_EVENTS.get(info.workflow_type or "", {}).get(step, ())
+        events = tuple(kind for kind in posted if kind in SIGNALLED_KINDS)
+        if events and info.workflow_id:
             asyncio.run_coroutine_threadsafe(self._events(info.workflow_id, events), self._loop)
         return step
 
@@ -71,7 +86,9 @@ class RawActivities:
 async def run(address: str, task_queue: str, signal_delay: float) -> None:
     client = await connect(Settings(temporal_address=address))
     activities = RawActivities(client, asyncio.get_running_loop(), signal_delay)
-    await serve(client, task_queue, [RawSequence, RawLaunched], [activities.noop])
+    await serve(
+        client, task_queue, [RawSequence, RawLaunched, RawLongest, RawLive], [activities.noop]
+    )
 
 
 def main() -> None:

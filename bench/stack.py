@@ -2,8 +2,10 @@
 Temporal dev server on a SQLite file with the WAL pragmas and the search attributes, the ESP
 simulator playing the bench scenario back to the API, the API with its forwarder, nurture's
 worker — plus the raw baseline's worker, the cohort launcher (`bench.launcher`), and, once the
-launch part asks for them, a nurture worker and a raw worker for the launched workflows. Each is a process of its own, on free ports, under a
-temporary data directory; logs go to `<data dir>/logs`."""
+launch part asks for them, a nurture worker and a raw worker for the launched workflows (the
+actions part: a second simulator where no mail is opened, and a worker sending to it; the kill
+part: a worker it kills). Each is a process of its own, on free ports, under a temporary data
+directory; logs go to `<data dir>/logs`."""
 
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ LAUNCHER_TASK_QUEUE = "bench-launcher"
 #: Where the launcher enrolls and the raw launch baseline starts: polled only once timed.
 LAUNCHED_TASK_QUEUE = "bench-launched"
 RAW_LAUNCHED_TASK_QUEUE = "bench-raw-launched"
+#: `trade_intro`'s longest path: a worker polls it that sends to the quiet simulator.
+LONGEST_TASK_QUEUE = "bench-longest"
+#: The kill part's enrollments: polled by the worker it kills, then by its replacement.
+KILL_TASK_QUEUE = "bench-kill"
 
 #: Every intro is processed, delivered, opened and clicked at once; other mails are processed
 #: and delivered. So every enrollment takes the same path — intro → open → click → offer — with
@@ -40,6 +46,15 @@ BENCH_SCENARIO = Scenario(
     name="bench",
     steps={"trade_intro/intro": StepRates(open=1.0, click=1.0)},
     delays=Delays(processed=(0.0, 0.0), delivered=(0.0, 0.0), open=(0.0, 0.0), click=(0.0, 0.0)),
+    duplicate=0.0,
+    reorder=0.0,
+)
+
+#: Every mail processed and delivered at once, none opened: `trade_intro`'s longest path (intro
+#: unopened → bump → case study → offer) for the enrollments of a worker sending here.
+QUIET_SCENARIO = Scenario(
+    name="bench-quiet",
+    delays=Delays(processed=(0.0, 0.0), delivered=(0.0, 0.0)),
     duplicate=0.0,
     reorder=0.0,
 )
@@ -119,9 +134,36 @@ class BenchStack(DevStack):
         argv += ["--task-queue", task_queue, "--signal-delay", str(self.flush_seconds)]
         return self.start_child(name, argv)
 
-    def start_worker(self, name: str, task_queue: str) -> ChildProcess:
-        """Another nurture worker (`python -m worker`), polling `task_queue`."""
-        return self.start_child(name, ["-m", "worker"], {"NURTURE_TASK_QUEUE": task_queue})
+    def start_worker(
+        self, name: str, task_queue: str, *, sendgrid_host: str | None = None
+    ) -> ChildProcess:
+        """Another nurture worker (`python -m worker`), polling `task_queue`, sending to the
+        simulator at `sendgrid_host` if given (else the stack's)."""
+        env = {"NURTURE_TASK_QUEUE": task_queue}
+        if sendgrid_host is not None:
+            env["NURTURE_SENDGRID_HOST"] = sendgrid_host
+        return self.start_child(name, ["-m", "worker"], env)
+
+    def start_quiet_simulator(self, name: str = "simulator-quiet") -> str:
+        """A second simulator, playing `QUIET_SCENARIO` back to the same API with the same
+        signing key; its URL."""
+        port = free_port()
+        scenario = self.data_dir / "bench-quiet-scenario.json"
+        scenario.write_text(QUIET_SCENARIO.model_dump_json())
+        events = f"{self.api_url}/webhooks/sendgrid"
+        argv = ["-m", "simulator", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--api-key", self.settings.sendgrid_api_key, "--scenario", str(scenario)]
+        argv += ["--webhook-url", f"{events}/events", "--inbound-url", f"{events}/inbound"]
+        argv += ["--webhook-private-key-file", str(self.webhook_key()[0])]
+        child = ChildProcess(name, [sys.executable, *argv], self.log_dir, self.child_env())
+        self._start(child, port)
+        return f"http://127.0.0.1:{port}"
+
+    def kill_child(self, name: str) -> None:
+        """SIGKILL a child, as a crash would (no cleanup in it), and forget it."""
+        for child in [c for c in self.children if c.name == name]:
+            child.kill()
+            self.children.remove(child)
 
     def stop_child(self, name: str) -> None:
         for child in [c for c in self.children if c.name == name]:
@@ -192,8 +234,11 @@ class BenchStack(DevStack):
 __all__ = [
     "API_KEY",
     "BENCH_SCENARIO",
+    "KILL_TASK_QUEUE",
     "LAUNCHED_TASK_QUEUE",
     "LAUNCHER_TASK_QUEUE",
+    "LONGEST_TASK_QUEUE",
+    "QUIET_SCENARIO",
     "RAW_LAUNCHED_TASK_QUEUE",
     "RAW_TASK_QUEUE",
     "BenchStack",

@@ -96,6 +96,7 @@ async def raw_sequences(
     last, statuses = await wait_closed(client, f"NurtureCohort = '{tag}'", count, within=within)
     wall = (last - began).total_seconds()
     return {
+        "cohort": tag,
         "sequences": count,
         "seconds": round(wall, 2),
         "seq_per_s": rate(count, wall),
@@ -103,24 +104,29 @@ async def raw_sequences(
         "statuses": statuses,
         "per_sequence": {
             "activities": 3,
-            "timers": 2,
-            "signals": 2,
+            "timers": 1,
+            "signals": 1,
             "upserts": 4 if upserts else 0,
         },
     }
 
 
 async def enroll_engine(
-    service: EnrollmentService, contact_id: Any, *, tag: str, sender_id: str = "default"
+    service: EnrollmentService,
+    contact_id: Any,
+    *,
+    tag: str,
+    sender_id: str = "default",
+    params: dict[str, str] | None = None,
 ) -> str:
-    """One `trade_intro` enrollment as the engine part and the soak make it: the bench's waits,
-    no send windows, the run's tag as its cohort."""
+    """One `trade_intro` enrollment as the engine part and the soak make it: the bench's waits
+    (unless `params` says others), no send windows, the run's tag as its cohort."""
     return await service.enroll(
         "trade_intro",
         contact_id,
         cohort_id=tag,
         sender_id=sender_id,
-        params=ENGINE_PARAMS,
+        params=params or ENGINE_PARAMS,
         send_windows=False,
     )
 
@@ -133,14 +139,16 @@ async def engine_sequences(
     *,
     tag: str,
     sender_id: str,
+    params: dict[str, str] | None = None,
     within: float = 1800,
 ) -> dict[str, Any]:
     """One `trade_intro` enrollment per contact, all at once, to completion; figures from the
     dev server (close times) and the database (what was sent, how each ended)."""
     service = EnrollmentService(db, client, task_queue)
+    params = params or ENGINE_PARAMS
 
     async def start_one(i: int) -> None:
-        await enroll_engine(service, contact_ids[i], tag=tag, sender_id=sender_id)
+        await enroll_engine(service, contact_ids[i], tag=tag, sender_id=sender_id, params=params)
 
     count = len(contact_ids)
     began = datetime.now(UTC)
@@ -173,7 +181,7 @@ async def engine_sequences(
         "steps_sent": steps,
         "outcomes": outcomes,
         "statuses": statuses,
-        "params": ENGINE_PARAMS,
+        "params": params,
     }
 
 

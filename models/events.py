@@ -34,6 +34,22 @@ class EventKind(StrEnum):
     BUSINESS = "business"
 
 
+#: The kinds that can change what a workflow does. Issue 15 moves the forwarder to signal only
+#: these (processed, delivered, deferred and dropped staying in SQL); today it signals every
+#: kind. The bench's raw baseline already signals only these.
+SIGNALLED_KINDS = frozenset(
+    {
+        EventKind.OPEN,
+        EventKind.CLICK,
+        EventKind.REPLY,
+        EventKind.BOUNCE,
+        EventKind.COMPLAINT,
+        EventKind.UNSUBSCRIBE,
+        EventKind.BUSINESS,
+    }
+)
+
+
 class BounceClass(StrEnum):
     """Hard bounces suppress the recipient; soft ones may be retried; blocks count against the sender."""
 
