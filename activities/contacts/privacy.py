@@ -65,6 +65,14 @@ class ErasureReport(BaseModel):
     suppression_added: bool = False
 
 
+def _replies_of(contact_id: UUID, message_ids: list[str]) -> Any:
+    """Replies from the contact, or to one of its messages (a colleague answering its mail)."""
+    return sa.or_(
+        col(Reply.contact_id) == contact_id,
+        col(Reply.message_id).in_(message_ids) if message_ids else sa.false(),
+    )
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -141,12 +149,7 @@ class PrivacyService:
             ).all()
             replies = session.exec(
                 select(Reply)
-                .where(
-                    sa.or_(
-                        col(Reply.contact_id) == row.id,
-                        col(Reply.message_id).in_(message_ids) if message_ids else sa.false(),
-                    )
-                )
+                .where(_replies_of(row.id, message_ids))
                 .order_by(col(Reply.received_at), col(Reply.id))
             ).all()
             return {
@@ -296,13 +299,7 @@ class PrivacyService:
             messages_deleted=len(message_ids),
             cohort_memberships_deleted=count(CohortMember, CohortMember.contact_id == contact_id),
             business_events_deleted=count(BusinessEvent, BusinessEvent.contact_id == contact_id),
-            replies_deleted=count(
-                Reply,
-                sa.or_(
-                    col(Reply.contact_id) == contact_id,
-                    col(Reply.message_id).in_(message_ids) if message_ids else sa.false(),
-                ),
-            ),
+            replies_deleted=count(Reply, _replies_of(contact_id, message_ids)),
         )
 
         # Events naming one of its messages or enrollments but not the contact (correlated
