@@ -34,9 +34,9 @@ class EventKind(StrEnum):
     BUSINESS = "business"
 
 
-#: The kinds that can change what a workflow does. Issue 15 moves the forwarder to signal only
-#: these (processed, delivered, deferred and dropped staying in SQL); today it signals every
-#: kind. The bench's raw baseline already signals only these.
+#: The kinds that can change what a workflow does: the forwarder signals only these (processed,
+#: delivered, deferred and dropped stay in SQL for the funnel and sender health), and `wait_for`
+#: refuses any other kind.
 SIGNALLED_KINDS = frozenset(
     {
         EventKind.OPEN,

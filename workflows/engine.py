@@ -90,7 +90,7 @@ with workflow.unsafe.imports_passed_through():
         deferral_error_types,
         permanent_error_types,
     )
-    from models.events import BounceClass, EngagementEvent, EventKind
+    from models.events import SIGNALLED_KINDS, BounceClass, EngagementEvent, EventKind
     from models.reenrollment import Reenrollment
     from models.replies import ReplyIntent
     from models.wire import (
@@ -253,6 +253,12 @@ def split_wanted(wanted: EventKinds) -> tuple[frozenset[EventKind], frozenset[st
     names: set[str] = set()
     for item in items:
         if isinstance(item, EventKind):
+            if item not in SIGNALLED_KINDS:
+                raise ValueError(
+                    f"wait_for(): {item.value!r} events are never signalled to a workflow (they "
+                    "stay in SQL); wait for one of "
+                    + ", ".join(sorted(kind.value for kind in SIGNALLED_KINDS))
+                )
             kinds.add(item)
             continue
         problem = event_name_problem(item)

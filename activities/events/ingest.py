@@ -29,7 +29,7 @@ from activities.events.esp_events import sg_message_id_prefix
 from activities.replies.notices import ReplyNotices
 from models.db import session_scope
 from models.esp_events import EspEvent
-from models.events import BounceClass, EngagementEvent, EventKind
+from models.events import SIGNALLED_KINDS, BounceClass, EngagementEvent, EventKind
 from models.tables import (
     ConsentAction,
     ConsentRecord,
@@ -164,7 +164,13 @@ class EventIngestService:
 
     def _store(self, session: Session, item: Incoming, result: IngestResult) -> None:
         c = item.correlation
-        forwardable = item.event is not None and c.workflow_id is not None
+        # Only what can change what a workflow does is signalled; processed, delivered, deferred
+        # and dropped stay in SQL for the funnel and sender health (docs/architecture.md).
+        forwardable = (
+            item.event is not None
+            and c.workflow_id is not None
+            and item.event.kind in SIGNALLED_KINDS
+        )
         details = dict(item.details)
         if item.event is not None and item.event.bounce_class is not None:
             details["bounce_class"] = item.event.bounce_class.value

@@ -397,6 +397,14 @@ def test_split_wanted_separates_kinds_from_names() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "kind", [EventKind.PROCESSED, EventKind.DELIVERED, EventKind.DEFERRED, EventKind.DROPPED]
+)
+def test_split_wanted_refuses_kinds_the_forwarder_never_signals(kind: EventKind) -> None:
+    with pytest.raises(ValueError, match=f"'{kind.value}' events are never signalled"):
+        split_wanted([EventKind.OPEN, kind])
+
+
 async def test_event_property_refuses_an_esp_event() -> None:
     click = EngagementEvent(kind=EventKind.CLICK, occurred_at=datetime.now(UTC))
     with pytest.raises(ValueError, match="business event"):

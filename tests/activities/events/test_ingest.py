@@ -98,7 +98,30 @@ def test_an_esp_event_id_seen_again_is_stored_once_in_a_later_batch_or_the_same_
     assert (again.stored, again.duplicates) == (0, 2)
     assert again.event_ids == []
     assert [e.kind for e in events(engine)] == ["delivered", "open"]
-    assert len(first.event_ids) == 2
+    assert len(first.event_ids) == 1  # the open: a delivery is never signalled
+
+
+@pytest.mark.parametrize("kind", ["processed", "delivered", "deferred", "dropped"])
+def test_delivery_events_stay_in_sql_and_are_never_queued_for_the_workflow(
+    engine, service, message, contact, kind
+) -> None:
+    result = service.ingest_esp_events(esp(sendgrid_event(kind, message, email=contact.email)))
+
+    assert (result.stored, result.event_ids) == (1, [])
+    [row] = events(engine)
+    assert (row.kind, row.workflow_id) == (kind, message.workflow_id)
+    assert row.payload is None and row.forwarded_at is not None
+
+
+@pytest.mark.parametrize("kind", ["open", "click", "bounce", "unsubscribe", "spamreport"])
+def test_events_that_can_change_a_workflow_are_queued_for_it(
+    engine, service, message, contact, kind
+) -> None:
+    result = service.ingest_esp_events(esp(sendgrid_event(kind, message, email=contact.email)))
+
+    assert len(result.event_ids) == 1
+    [row] = events(engine)
+    assert row.payload is not None and row.forwarded_at is None
 
 
 def test_events_without_an_esp_id_are_deduplicated_by_what_identifies_them(
@@ -270,8 +293,11 @@ def test_an_event_that_ends_mailing_suppresses_the_address_with_its_outbox_row(
 
     assert suppression(engine, contact.email).reason == SuppressionReason(reason)
     [row] = events(engine)
-    assert result.event_ids == [row.id]
-    assert row.forwarded_at is None  # queued for the workflow
+    if kind == "dropped":  # changes nothing a workflow does: the suppression stops its sends
+        assert (result.event_ids, row.forwarded_at is None) == ([], False)
+    else:
+        assert result.event_ids == [row.id]
+        assert row.forwarded_at is None  # queued for the workflow
     assert (consent_actions(engine, contact)[-1] == ConsentAction.WITHDRAWN) is withdrawn
     if withdrawn:
         with session_scope(engine) as s:
