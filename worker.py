@@ -13,13 +13,17 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.cohorts.activities import CohortActivities
+from activities.deliverability.dns import Resolver
 from activities.enrollment.activities import EnrollmentActivities
 from activities.enrollment.sending import SendingService
+from activities.maintenance.activities import MaintenanceActivities
+from activities.maintenance.schedules import ensure_schedules
 from models.db import get_engine
 from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
 from models.temporal_client import connect, metrics_runtime
 from workflows.cohort_launch import CohortLaunch
+from workflows.maintenance import MAINTENANCE_WORKFLOWS
 from workflows.registry import SEQUENCES
 
 #: Activities block on SendGrid and the DB; this many run at once per worker.
@@ -35,19 +39,22 @@ def build_worker(
     *,
     task_queue: str | None = None,
     executor: ThreadPoolExecutor,
+    resolver: Resolver | None = None,
 ) -> Worker:
     """A worker with every sequence workflow and every activity registered.
 
-    Activities run on `executor`'s threads; the worker takes at most that many at once.
+    Activities run on `executor`'s threads; the worker takes at most that many at once. The
+    sender DNS re-check asks `resolver` (default: this machine's name servers).
     """
     queue = task_queue or settings.task_queue
     activities = EnrollmentActivities(engine, SendingService.from_settings(settings, engine))
     cohorts = CohortActivities(engine, queue)
+    maintenance = MaintenanceActivities(engine, settings, resolver=resolver)
     return Worker(
         client,
         task_queue=queue,
-        workflows=[*SEQUENCES, CohortLaunch],
-        activities=[*activities.all(), *cohorts.all()],
+        workflows=[*SEQUENCES, CohortLaunch, *MAINTENANCE_WORKFLOWS],
+        activities=[*activities.all(), *cohorts.all(), *maintenance.all()],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
     )
@@ -60,19 +67,25 @@ def worker_runtime(settings: Settings) -> Runtime | None:
     return metrics_runtime(f"{settings.worker_metrics_host}:{settings.worker_metrics_port}")
 
 
-async def run(settings: Settings | None = None, *, stop: asyncio.Event | None = None) -> None:
-    """Run a worker until `stop` is set (by default: SIGINT or SIGTERM), then finish in-flight
-    tasks and stop."""
+async def run(
+    settings: Settings | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    resolver: Resolver | None = None,
+) -> None:
+    """Create or update the maintenance schedules, then run a worker until `stop` is set (by
+    default: SIGINT or SIGTERM), then finish in-flight tasks and stop."""
     settings = settings or get_settings()
     client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.effective_database_url)
+    await ensure_schedules(client, settings)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, engine, executor=executor)
+        worker = build_worker(client, settings, engine, executor=executor, resolver=resolver)
         async with worker:
             log.info(
                 "worker polling",

@@ -11,6 +11,9 @@ Database figures (gauges; any replica answers the same):
   nurture_sender_quota_used{sender}          sends reserved today (sender's local day)
   nurture_sender_quota_cap{sender}           sends allowed today (cap and warm-up ramp)
   nurture_sender_paused{sender,reason}       1 if paused (reason: complaint_rate, ops, …)
+  nurture_sender_dns_ok{sender}              0 if the daily DNS re-check found a failed check
+  nurture_sender_dns_checks{sender,status}   the re-check's checks by status (pass, warn, fail, error)
+  nurture_sender_dns_check_age_seconds{sender}  since that re-check (alert if over a day or two)
   nurture_database_up                        0 if the figures could not be read
 This process (reset when it restarts):
   nurture_webhook_seconds{webhook}           webhook request to events committed
@@ -23,6 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -40,7 +44,7 @@ from prometheus_client.registry import Collector
 
 from activities.events.forwarder import EventForwarder, PassResult
 from activities.notifications.outbox import notification_backlog
-from api.dashboard.ops_figures import read_ops_figures
+from api.dashboard.ops_figures import SenderDnsFigures, read_ops_figures
 from models.db import session_scope
 from models.tables import utcnow
 
@@ -137,6 +141,35 @@ class DatabaseCollector(Collector):
         yield used
         yield cap
         yield paused
+        yield from _dns_metrics(figures.dns, now)
+
+
+def _dns_metrics(checks: list[SenderDnsFigures], now: datetime) -> Iterable[Metric]:
+    """The senders' latest DNS re-check (senders never checked yet have no series)."""
+    ok = GaugeMetricFamily(
+        "nurture_sender_dns_ok",
+        "1 if the sender's last daily DNS re-check found no failed check (SPF, DKIM, DMARC, MX, "
+        "blocklists), 0 if one failed.",
+        labels=["sender"],
+    )
+    by_status = GaugeMetricFamily(
+        "nurture_sender_dns_checks",
+        "Checks of the sender's last DNS re-check, by status (pass, warn, fail, error).",
+        labels=["sender", "status"],
+    )
+    age = GaugeMetricFamily(
+        "nurture_sender_dns_check_age_seconds",
+        "Seconds since the sender's last DNS re-check.",
+        labels=["sender"],
+    )
+    for check in checks:
+        ok.add_metric([check.sender_id], int(check.ok))
+        for status, count in check.counts.items():
+            by_status.add_metric([check.sender_id, status], count)
+        age.add_metric([check.sender_id], max(0.0, (now - check.checked_at).total_seconds()))
+    yield ok
+    yield by_status
+    yield age
 
 
 @dataclass

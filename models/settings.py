@@ -96,6 +96,20 @@ class Settings(BaseSettings):
     )
     block_burst: int = Field(5, ge=1, description="Blocks within an hour that pause a sender.")
 
+    # Retention (docs/architecture.md, "Retention"): Temporal Schedules the worker keeps.
+    event_retention_days: int = Field(
+        400,
+        ge=1,
+        description="ESP events, business events and delivered outbox rows older than this are "
+        "pruned daily (never less than the sender-health window; funnels keep their counts).",
+    )
+    maintenance_hour_utc: int = Field(
+        3,
+        ge=0,
+        le=23,
+        description="UTC hour of the daily prune (:00) and sender DNS re-check (:30).",
+    )
+
     # Replies and the people told about them (docs/architecture.md, "Replies").
     reply_classifier: str = Field(
         "",

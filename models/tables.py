@@ -177,6 +177,25 @@ class SenderUpdate(SQLModel):
     domain_hourly_cap: int | None = Field(default=None, ge=1)
 
 
+class SenderDnsCheck(SQLModel, table=True):
+    """The latest daily DNS re-check of a sender's domain (SPF, DKIM, DMARC, MX, blocklists):
+    the dashboard's /senders page and /metrics show its failures."""
+
+    __tablename__ = "sender_dns_check"
+
+    sender_id: str = Field(
+        foreign_key="sender.id", primary_key=True, max_length=64, ondelete="CASCADE"
+    )
+    domain: str = Field(max_length=253)
+    checked_at: datetime = Field(sa_type=UtcDateTime)
+    #: No check failed (warnings and checks DNS could not answer allowed).
+    ok: bool
+    #: Checks per status (`pass`, `warn`, `fail`, `error`).
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
+    #: The checks that did not pass: kind, name, status, summary, fix.
+    problems: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
+
+
 class SenderDayQuota(SQLModel, table=True):
     """Sends reserved per sender per local day; reserved atomically (`used < cap`)."""
 
@@ -261,6 +280,9 @@ class Message(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    #: Funnel metrics (`activities.cohorts.event_metrics`) of this message's events that the
+    #: retention prune deleted: funnels and A/B figures count them as if the events were there.
+    pruned_metrics: list[str] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class CohortStatus(StrEnum):
@@ -358,7 +380,8 @@ class Event(SQLModel, table=True):
         default=None, foreign_key="contact.id", index=True, ondelete="CASCADE"
     )
     occurred_at: datetime = Field(sa_type=UtcDateTime)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    #: Indexed for the retention prune, which deletes the oldest rows in batches.
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     signal: EventSignal = Field(default=EventSignal.ENGAGEMENT, sa_type=sa.String(32))
     payload: dict[str, Any] | None = Field(
@@ -488,6 +511,7 @@ __all__ = [
     "SenderBase",
     "SenderCreate",
     "SenderDayQuota",
+    "SenderDnsCheck",
     "SenderUpdate",
     "Suppression",
     "SuppressionReason",

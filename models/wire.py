@@ -13,9 +13,16 @@ LAUNCH_BATCH_ACTIVITY = "launch_batch"
 FINISH_LAUNCH_ACTIVITY = "finish_cohort_launch"
 #: The activity the cohort launch runs until a winner is called.
 DECIDE_AB_ACTIVITY = "decide_ab_winner"
+#: Deletes rows past NURTURE_EVENT_RETENTION_DAYS (the retention schedule's one activity).
+PRUNE_EXPIRED_ROWS_ACTIVITY = "prune_expired_rows"
+#: Checks every sender's DNS and stores the result (the DNS re-check schedule's one activity).
+RECHECK_SENDER_DNS_ACTIVITY = "recheck_sender_dns"
 
 # --- Temporal workflows (each sequence's workflow name is its sequence name) -------------------
 COHORT_LAUNCH_WORKFLOW = "cohort_launch"
+#: The maintenance workflows the worker's Temporal Schedules start daily.
+RETENTION_PRUNE_WORKFLOW = "retention_prune"
+SENDER_DNS_RECHECK_WORKFLOW = "sender_dns_recheck"
 
 #: The cohort launch answers this query with its progress; it takes the sequences' pause, resume
 #: and cancel signals below.
@@ -59,7 +66,11 @@ __all__ = [
     "LAUNCH_BATCH_ACTIVITY",
     "LAUNCH_PROGRESS_QUERY",
     "PAUSE_SIGNAL",
+    "PRUNE_EXPIRED_ROWS_ACTIVITY",
+    "RECHECK_SENDER_DNS_ACTIVITY",
     "RESUME_SIGNAL",
+    "RETENTION_PRUNE_WORKFLOW",
+    "SENDER_DNS_RECHECK_WORKFLOW",
     "SENDER_RESUMED_SIGNAL",
     "SEND_STEP_ACTIVITY",
     "STATE_QUERY",

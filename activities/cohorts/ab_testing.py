@@ -165,20 +165,24 @@ def variant_figures(session: Session, test: AbTest) -> dict[str, VariantFigures]
     """Per variant: sends of the tested step, and the conversions, human replies and clicks they
     drew."""
     messages = session.exec(
-        select(Message.id, Message.variant, Message.status).where(
+        select(Message.id, Message.variant, Message.status, Message.pruned_metrics).where(
             Message.cohort_id == test.cohort_id,
             Message.step == test.step,
             col(Message.variant).is_not(None),
         )
     ).all()
-    variant_of = {m_id: variant for m_id, variant, _ in messages}
+    variant_of = {m_id: variant for m_id, variant, _, _ in messages}
     figures = {v: VariantFigures() for v in test.variants}
-    sent = [m_id for m_id, variant, status in messages if status == MessageStatus.SENT]
+    sent = [m_id for m_id, variant, status, _ in messages if status == MessageStatus.SENT]
     for sent_id in sent:
         figures.setdefault(str(variant_of[sent_id]), VariantFigures()).sent += 1
     for converted_id in converted_after(session, sent):
         figures[str(variant_of[converted_id])].converted += 1
+    # What pruned events counted toward (the retention prune folds them into the message).
     metrics: dict[str, set[str]] = defaultdict(set)
+    for m_id, _, _, pruned in messages:
+        if pruned:
+            metrics[m_id].update(pruned)
     for message_id, kind, payload, details in session.exec(
         select(Event.message_id, Event.kind, Event.payload, Event.details).where(
             col(Event.message_id).in_(list(variant_of))

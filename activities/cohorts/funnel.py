@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
@@ -77,23 +78,7 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
             select(Enrollment.outcome).where(Enrollment.cohort_id == cohort_id)
         ).all()
     )
-    messages = session.exec(
-        select(Message.id, Message.step, Message.variant, Message.status)
-        .where(Message.cohort_id == cohort_id)
-        # Steps are listed in the order they were first sent, on every backend.
-        .order_by(col(Message.created_at), col(Message.id))
-    ).all()
-    # A row per step, or per (step, variant) where the step is A/B-tested.
-    row_of = {message_id: (step, variant) for message_id, step, variant, _ in messages}
-    seen: dict[tuple[str, str | None], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    order: list[tuple[str, str | None]] = []
-    for message_id, step, variant, status in messages:
-        if (step, variant) not in order:
-            order.append((step, variant))
-        if status == MessageStatus.SENT:
-            seen[step, variant]["sent"].add(message_id)
-        elif status == MessageStatus.UNKNOWN:
-            seen[step, variant]["unknown"].add(message_id)
+    row_of, seen, order = _sends(session, cohort_id)
     events = session.exec(
         select(Event.message_id, Event.kind, Event.payload, Event.details)
         .join(Message, col(Message.id) == col(Event.message_id))
@@ -135,6 +120,45 @@ def cohort_funnel(session: Session, cohort_id: str) -> CohortFunnel | None:
         steps=steps,
         ab_test=summary(session, cohort_id),
     )
+
+
+#: A funnel row: a step, or (step, variant) where the step is A/B-tested.
+_Row = tuple[str, str | None]
+
+
+def _sends(
+    session: Session, cohort_id: str
+) -> tuple[dict[str, _Row], dict[_Row, dict[str, set[str]]], list[_Row]]:
+    """The cohort's messages: each one's row, the messages seen per row and metric so far (sent,
+    unknown, and what pruned events counted toward), and the rows in the order first sent."""
+    messages = session.execute(
+        sa.select(
+            col(Message.id),
+            col(Message.step),
+            col(Message.variant),
+            col(Message.status),
+            col(Message.pruned_metrics),
+        )
+        .where(col(Message.cohort_id) == cohort_id)
+        # Steps are listed in the order they were first sent, on every backend.
+        .order_by(col(Message.created_at), col(Message.id))
+    ).all()
+    row_of: dict[str, _Row] = {}
+    seen: dict[_Row, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    order: list[_Row] = []
+    for message_id, step, variant, status, pruned in messages:
+        row = (step, variant)
+        row_of[message_id] = row
+        if row not in order:
+            order.append(row)
+        if status == MessageStatus.SENT:
+            seen[row]["sent"].add(message_id)
+        elif status == MessageStatus.UNKNOWN:
+            seen[row]["unknown"].add(message_id)
+        # What its events counted toward before the retention prune deleted them.
+        for metric in pruned or ():
+            seen[row][metric].add(message_id)
+    return row_of, seen, order
 
 
 __all__ = ["STEP_METRICS", "CohortFunnel", "StepFunnel", "cohort_funnel"]

@@ -24,7 +24,14 @@ from activities.enrollment.quota import sender_day, today
 from models.db import session_scope
 from models.enrollment import EnrollmentStatus
 from models.errors import InvalidInput, SenderNotFound
-from models.tables import Enrollment, Sender, SenderCreate, SenderUpdate, utcnow
+from models.tables import (
+    Enrollment,
+    Sender,
+    SenderCreate,
+    SenderDnsCheck,
+    SenderUpdate,
+    utcnow,
+)
 from models.wire import SENDER_RESUMED_SIGNAL
 
 log = structlog.stdlib.get_logger(__name__)
@@ -41,8 +48,20 @@ WAKE_CONCURRENCY = 32
 _ID_CHUNK = 500
 
 
+class SenderDnsStatus(BaseModel):
+    """The sender's latest daily DNS re-check (`activities.maintenance.dns_recheck`)."""
+
+    domain: str
+    checked_at: datetime
+    #: No check failed (warnings, and checks DNS could not answer, allowed).
+    ok: bool
+    counts: dict[str, int]
+    #: The checks that did not pass, worst first: kind, name, status, summary, fix.
+    problems: list[dict[str, str]]
+
+
 class SenderStatus(BaseModel):
-    """A sender as ops see it: identity, limits, today's quota, health, pause."""
+    """A sender as ops see it: identity, limits, today's quota, health, pause, DNS."""
 
     id: str
     from_email: str
@@ -59,6 +78,8 @@ class SenderStatus(BaseModel):
     paused_at: datetime | None
     paused_reason: str | None
     pause_figures: dict[str, Any] | None
+    #: None until the daily DNS re-check has run for this sender.
+    dns: SenderDnsStatus | None = None
 
 
 def _check_zone(name: str) -> None:
@@ -235,11 +256,25 @@ class SenderService:
             paused_at=sender.paused_at,
             paused_reason=sender.paused_reason,
             pause_figures=sender.pause_figures,
+            dns=_dns_status(session.get(SenderDnsCheck, sender.id)),
         )
+
+
+def _dns_status(check: SenderDnsCheck | None) -> SenderDnsStatus | None:
+    if check is None:
+        return None
+    return SenderDnsStatus(
+        domain=check.domain,
+        checked_at=check.checked_at,
+        ok=check.ok,
+        counts=dict(check.counts),
+        problems=list(check.problems),
+    )
 
 
 __all__ = [
     "HELD_BY_PAUSED_SENDER",
+    "SenderDnsStatus",
     "SenderResumed",
     "SenderService",
     "SenderStatus",

@@ -4,18 +4,27 @@ aggregate queries: every worker and API replica writes there, so any replica can
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from activities.deliverability.dns import CheckStatus
 from activities.enrollment.quota import ramp_cap, sender_day
 from activities.events.forwarder import OutboxState, outbox_state
 from models.db import session_scope
 from models.events import EventKind
-from models.tables import Event, EventSignal, Message, MessageStatus, Sender, SenderDayQuota
+from models.tables import (
+    Event,
+    EventSignal,
+    Message,
+    MessageStatus,
+    Sender,
+    SenderDayQuota,
+    SenderDnsCheck,
+)
 
 
 class PauseCause(StrEnum):
@@ -59,6 +68,16 @@ class SenderFigures:
 
 
 @dataclass(frozen=True)
+class SenderDnsFigures:
+    """A sender's latest daily DNS re-check: whether any check failed, checks per status."""
+
+    sender_id: str
+    ok: bool
+    counts: dict[str, int]
+    checked_at: datetime
+
+
+@dataclass(frozen=True)
 class OpsFigures:
     #: Messages by (sender id, status), every status of every sender present (0 if none).
     messages: dict[tuple[str, str], int]
@@ -66,6 +85,8 @@ class OpsFigures:
     events: dict[str, int]
     outbox: OutboxState
     senders: list[SenderFigures]
+    #: Senders whose DNS the daily re-check has checked (others have no figures yet).
+    dns: list[SenderDnsFigures] = field(default_factory=list)
 
 
 def message_counts(session: Session, sender_ids: list[str]) -> dict[tuple[str, str], int]:
@@ -116,8 +137,30 @@ def sender_figures(session: Session, now: datetime) -> list[SenderFigures]:
     ]
 
 
+def dns_figures(session: Session) -> list[SenderDnsFigures]:
+    rows = session.execute(
+        sa.select(
+            col(SenderDnsCheck.sender_id),
+            col(SenderDnsCheck.ok),
+            col(SenderDnsCheck.counts),
+            col(SenderDnsCheck.checked_at),
+        ).order_by(col(SenderDnsCheck.sender_id))
+    ).all()
+    return [
+        SenderDnsFigures(
+            sender_id=sender_id,
+            ok=bool(ok),
+            counts={
+                status.value: int((counts or {}).get(status.value, 0)) for status in CheckStatus
+            },
+            checked_at=checked_at,
+        )
+        for sender_id, ok, counts, checked_at in rows
+    ]
+
+
 def read_ops_figures(engine: sa.Engine, now: datetime) -> OpsFigures:
-    """Everything in one read-only session (four or five aggregate queries)."""
+    """Everything in one read-only session (five or six aggregate queries)."""
     with session_scope(engine) as session:
         senders = sender_figures(session, now)
         return OpsFigures(
@@ -125,13 +168,16 @@ def read_ops_figures(engine: sa.Engine, now: datetime) -> OpsFigures:
             events=event_counts(session),
             outbox=outbox_state(session),
             senders=senders,
+            dns=dns_figures(session),
         )
 
 
 __all__ = [
     "OpsFigures",
     "PauseCause",
+    "SenderDnsFigures",
     "SenderFigures",
+    "dns_figures",
     "event_counts",
     "message_counts",
     "pause_cause",
