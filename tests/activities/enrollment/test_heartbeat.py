@@ -25,7 +25,7 @@ from tests.factories import make_contact, make_sender, sending_service, step_inp
 from tests.sim_fixtures import SIM_API_KEY
 
 FAST = timedelta(milliseconds=10)
-#: Long enough that only a prompt stop (not the next beat) can end the helper thread in time.
+#: Long enough that only a prompt stop (not the next beat) can end the block in time.
 SLOW = timedelta(hours=1)
 #: How long a test waits for something that should take milliseconds.
 PATIENCE = 10.0
@@ -50,9 +50,11 @@ class Beats:
         with self._changed:
             return self._changed.wait_for(lambda: len(self.threads) >= count, PATIENCE)
 
-    @property
-    def helper(self) -> threading.Thread:
-        return self.threads[0]
+    def assert_no_more(self) -> None:
+        """No heartbeat comes any more: none in the next ten FAST intervals."""
+        seen = len(self.threads)
+        time.sleep(FAST.total_seconds() * 10)
+        assert len(self.threads) == seen
 
 
 def env_with(beats: Beats) -> ActivityEnvironment:
@@ -74,28 +76,40 @@ def test_heartbeats_continue_while_the_activity_thread_is_blocked():
 
     assert len(beats.threads) >= 3
     assert activity_thread not in beats.threads
-    assert {t.name for t in beats.threads} == {"heartbeat-test"}
+    assert {t.name for t in beats.threads} == {"heartbeat-pacer"}
+    beats.assert_no_more()
 
 
-def helpers() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "heartbeat-test"]
-
-
-def test_a_block_shorter_than_the_interval_never_heartbeats_and_its_thread_stops_at_once():
+def test_a_block_shorter_than_the_interval_never_heartbeats_and_ends_at_once():
     beats = Beats()
-    inside: list[threading.Thread] = []
 
     def activity_body() -> None:
         with heartbeating(SLOW):
-            inside.extend(helpers())
+            pass
 
     started = time.monotonic()
     env_with(beats).run(activity_body)
 
     assert time.monotonic() - started < PATIENCE  # not the hour of the interval
     assert beats.threads == []
-    assert len(inside) == 1
-    assert not inside[0].is_alive()
+
+
+def test_one_pacer_thread_beats_for_every_block_at_once():
+    beats = [Beats() for _ in range(4)]
+
+    def body(mine: Beats) -> threading.Thread:
+        with heartbeating(FAST):
+            assert mine.wait_for(3)
+        return threading.current_thread()
+
+    with ThreadPoolExecutor(4) as pool:
+        activity_threads = list(pool.map(lambda b: env_with(b).run(body, b), beats))
+    pacers = {t for b in beats for t in b.threads}
+
+    assert len(pacers) == 1
+    assert not pacers & set(activity_threads)
+    for each in beats:
+        each.assert_no_more()
 
 
 def test_an_exception_in_the_block_propagates_and_the_thread_stops():
@@ -108,22 +122,24 @@ def test_an_exception_in_the_block_propagates_and_the_thread_stops():
 
     with pytest.raises(LookupError, match="contact vanished"):
         env_with(beats).run(activity_body)
-    assert not beats.helper.is_alive()
+    beats.assert_no_more()
 
 
-def test_the_thread_stops_once_the_activity_is_cancelled_even_inside_the_block():
+def test_heartbeats_stop_once_the_activity_is_cancelled_even_inside_the_block():
     beats = Beats()
     env = env_with(beats)
     stopped_inside: list[bool] = []
 
     def activity_body() -> None:
         # Shielded: the cancellation is raised only at the shield's end (instead of anything
-        # raised inside), so the block is still running when the helper must notice it alone.
+        # raised inside), so the block is still running when the pacer must notice it alone.
         with heartbeating(FAST), activity.shield_thread_cancel_exception():
             assert beats.wait_for(1)
             env.cancel()
-            beats.helper.join(PATIENCE)
-            stopped_inside.append(not beats.helper.is_alive())
+            time.sleep(FAST.total_seconds() * 3)  # a heartbeat in flight at the cancel lands
+            seen = len(beats.threads)
+            time.sleep(FAST.total_seconds() * 10)
+            stopped_inside.append(len(beats.threads) == seen)
 
     with pytest.raises(CancelledError):
         env.run(activity_body)
@@ -140,7 +156,7 @@ def test_a_failing_heartbeat_is_logged_and_neither_fails_nor_ends_the_block(capl
 
     with caplog.at_level(logging.WARNING):
         assert env_with(beats).run(activity_body) == "sent"
-    assert not beats.helper.is_alive()
+    beats.assert_no_more()
     failures = [r for r in caplog.records if r.getMessage().startswith("heartbeat not recorded")]
     assert failures
     assert failures[0].error == "RuntimeError"  # type: ignore[attr-defined]
@@ -192,4 +208,4 @@ def test_send_step_heartbeats_while_the_database_keeps_it_waiting(
         result = sending.result(PATIENCE)
 
     assert result.status == SendStatus.SENT
-    assert not beats.helper.is_alive()
+    beats.assert_no_more()

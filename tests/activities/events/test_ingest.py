@@ -110,7 +110,8 @@ def test_delivery_events_stay_in_sql_and_are_never_queued_for_the_workflow(
     assert (result.stored, result.event_ids) == (1, [])
     [row] = events(engine)
     assert (row.kind, row.workflow_id) == (kind, message.workflow_id)
-    assert row.payload is None and row.forwarded_at is not None
+    assert row.payload is None
+    assert row.forwarded_at is not None
 
 
 @pytest.mark.parametrize("kind", ["open", "click", "bounce", "unsubscribe", "spamreport"])
@@ -121,7 +122,8 @@ def test_events_that_can_change_a_workflow_are_queued_for_it(
 
     assert len(result.event_ids) == 1
     [row] = events(engine)
-    assert row.payload is not None and row.forwarded_at is None
+    assert row.payload is not None
+    assert row.forwarded_at is None
 
 
 def test_events_without_an_esp_id_are_deduplicated_by_what_identifies_them(
