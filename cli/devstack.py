@@ -168,8 +168,12 @@ class DevStack:
         for label, port, option in self.ports():
             if port in seen:
                 problems.append(f"port {port} is given to both {seen[port]} and {label} ({option})")
-            elif port_busy(port):
-                problems.append(busy_port_message(label, port, option))
+            else:
+                try:
+                    if port_busy(port):
+                        problems.append(busy_port_message(label, port, option))
+                except OSError as exc:  # e.g. a port below 1024 without the right to bind it
+                    problems.append(f"port {port} ({label}) cannot be used: {exc.strerror}")
             seen.setdefault(port, label)
         if problems:
             raise PortsBusy("nothing was started: " + "; ".join(problems))
