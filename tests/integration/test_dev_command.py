@@ -111,8 +111,12 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
     run = DevRun(tmp_path)
     ports, proc = run.ports, run.proc
     sim_url = f"http://127.0.0.1:{ports['simulator']}"
+    children: dict[int, str] = {}
     try:
         wait_until(lambda: intro_count(sim_url) == len(DEMO_CONTACTS), 120, "the demo intros", proc)
+        if sys.platform.startswith("linux"):
+            children = children_of(proc.pid)
+            assert len(children) == 4  # Temporal, simulator, API, worker
         assert httpx.get(f"http://127.0.0.1:{ports['api']}/healthz").json()["status"] == "ok"
 
         async def demo_workflows() -> list[str]:
@@ -144,6 +148,7 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
                 proc.kill()
                 raise
     assert proc.returncode == 0, run.output[-3000:]
+    assert alive(children) == []
     for port in ports.values():
         assert not port_open("127.0.0.1", port), f"port {port} still open after Ctrl-C"
 
