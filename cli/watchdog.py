@@ -73,8 +73,7 @@ def main() -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
+__all__ = ["Watchdog", "forget", "main", "watch"]
+
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["Watchdog", "forget", "main", "watch"]
