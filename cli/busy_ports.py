@@ -60,7 +60,7 @@ def _describe(pid: int) -> PortHolder:
     try:
         name = (PROC / str(pid) / "comm").read_text().strip()
         raw = (PROC / str(pid) / "cmdline").read_bytes()
-        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+        command = " ".join(raw.decode(errors="replace").replace("\0", " ").split())
     except OSError:
         pass
     if len(command) > 120:

@@ -176,7 +176,7 @@ class DevStack:
                     problems.append(f"port {port} ({label}) cannot be used: {exc.strerror}")
             seen.setdefault(port, label)
         if problems:
-            raise PortsBusy("nothing was started: " + "; ".join(problems))
+            raise PortsBusy("\n  ".join(["nothing was started:", *problems]))
 
     def _start(self, child: ChildProcess, port: int | None) -> None:
         self.children.append(child)  # before it starts: a signal during the start stops it too
@@ -336,6 +336,7 @@ def _stop_on_signals() -> None:
 def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
     _stop_on_signals()
     stack = DevStack(settings, console, ui=ui)
+    stack.check_ports()  # here too, so a refusal is not followed by "stopped."
     try:
         stack.start()
         engine = get_engine(settings.effective_database_url)
