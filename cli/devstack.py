@@ -21,6 +21,7 @@ from activities.deliverability.content_lint import lint_before_start
 from activities.deliverability.senders import ensure_sender
 from activities.enrollment.enrolling import EnrollmentService
 from activities.events.signature import generate_key_pair, public_key_of
+from cli.busy_ports import busy_port_message, port_busy
 from cli.processes import ChildProcess, ProcessFailed, free_port, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.errors import EnrollmentConflict
@@ -78,6 +79,17 @@ DEMO_CONTACTS = [
 #: The demo runs trade_intro in minutes instead of days, so the funnel moves while you watch.
 DEMO_PARAMS = {"open_window": "PT30S", "case_study_after": "PT60S", "offer_after": "PT45S"}
 
+#: How long stopping the whole stack may take before the children left are SIGKILLed.
+STOP_SECONDS = 10.0
+
+#: The signals that stop `nurture dev` cleanly: Ctrl-C, `kill` (systemd, IDE stop buttons, CI
+#: timeouts) and a closed terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class PortsBusy(ProcessFailed):
+    """A port `nurture dev` needs is taken; the message names each and, where it can, its holder."""
+
 
 @dataclass
 class DevStack:
@@ -133,12 +145,47 @@ class DevStack:
             "PYTHONPYCACHEPREFIX": str(self.data_dir / "pycache"),
         }
 
+    def ports(self) -> list[tuple[str, int, str]]:
+        """(what, port, how to change it) for every port the stack will listen on."""
+        s = self.settings
+        named = [("Temporal", s.temporal_port, "--temporal-port or NURTURE_TEMPORAL_PORT")]
+        if self.ui:
+            named.append(
+                ("Temporal UI", s.temporal_ui_port, "--ui-port or NURTURE_TEMPORAL_UI_PORT")
+            )
+        named.append(("API", s.api_port, "--api-port or NURTURE_API_PORT"))
+        named.append(
+            ("ESP simulator", s.simulator_port, "--simulator-port or NURTURE_SIMULATOR_PORT")
+        )
+        named.append(("worker metrics", self.worker_metrics_port, "NURTURE_WORKER_METRICS_PORT"))
+        return named
+
+    def check_ports(self) -> None:
+        """Raise `PortsBusy` naming every port that is taken or given twice, before anything
+        starts: a child failing on its port later would leave the others half started."""
+        problems: list[str] = []
+        seen: dict[int, str] = {}
+        for label, port, option in self.ports():
+            if port in seen:
+                problems.append(f"port {port} is given to both {seen[port]} and {label} ({option})")
+            else:
+                try:
+                    if port_busy(port):
+                        problems.append(busy_port_message(label, port, option))
+                except OSError as exc:  # e.g. a port below 1024 without the right to bind it
+                    problems.append(f"port {port} ({label}) cannot be used: {exc.strerror}")
+            seen.setdefault(port, label)
+        if problems:
+            raise PortsBusy("\n  ".join(["nothing was started:", *problems]))
+
     def _start(self, child: ChildProcess, port: int | None) -> None:
-        self.children.append(child.start())
+        self.children.append(child)  # before it starts: a signal during the start stops it too
+        child.start()
         if port is not None:
             child.wait_for_port(port)
 
     def start(self) -> None:
+        self.check_ports()
         s = self.settings
         py = sys.executable
         env = self.child_env()
@@ -202,8 +249,11 @@ class DevStack:
         self._start(ChildProcess("worker", [py, "-m", "worker"], self.log_dir, env), None)
 
     def stop(self) -> None:
+        """Worker first, Temporal last, within `STOP_SECONDS` in all: a child still running at
+        the deadline is SIGKILLed."""
+        deadline = time.monotonic() + STOP_SECONDS
         for child in reversed(self.children):
-            child.stop()
+            child.stop(timeout=deadline - time.monotonic())
         self.children.clear()
 
     def check_alive(self) -> None:
@@ -266,23 +316,27 @@ def funnel_line(simulator_url: str) -> str:
     return f"{len(messages)} mails in the simulator ({parts})"
 
 
-def _stop_on_interrupt_or_term() -> None:
-    """Ctrl-C and `kill` (SIGTERM) both stop the whole stack. Set explicitly, and unblocked: a
-    process inherits its parent's ignored signals (a non-interactive shell's background job
-    ignores SIGINT) and its blocked-signal mask (a parent whose thread blocked SIGINT), and either
-    would leave Python never raising KeyboardInterrupt."""
+def _stop_on_signals() -> None:
+    """Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop the whole stack. Set
+    explicitly, and unblocked: a process inherits its parent's ignored signals (a non-interactive
+    shell's background job ignores SIGINT) and its blocked-signal mask (a parent whose thread
+    blocked SIGINT), and either would leave Python never raising KeyboardInterrupt. Only the first
+    one interrupts: a second Ctrl-C must not abandon the stop halfway (it is bounded anyway)."""
 
     def interrupt(signum: int, frame: object) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupt)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOP_SIGNALS))
 
 
 def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
-    _stop_on_interrupt_or_term()
+    _stop_on_signals()
     stack = DevStack(settings, console, ui=ui)
+    stack.check_ports()  # here too, so a refusal is not followed by "stopped."
     try:
         stack.start()
         engine = get_engine(settings.effective_database_url)
@@ -319,4 +373,13 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
         console.print("stopped.")
 
 
-__all__ = ["DEMO_CONTACTS", "DEMO_PARAMS", "DevStack", "run_dev", "seed", "start_demo_cohort"]
+__all__ = [
+    "DEMO_CONTACTS",
+    "DEMO_PARAMS",
+    "STOP_SECONDS",
+    "DevStack",
+    "PortsBusy",
+    "run_dev",
+    "seed",
+    "start_demo_cohort",
+]

@@ -17,7 +17,7 @@ from cli.contacts import opt_in as contacts_opt_in
 from cli.enrollments import app as enrollment_app
 from cli.events import app as events_app
 from cli.lint import lint
-from cli.output import console, handled_errors
+from cli.output import console, fail, handled_errors
 from cli.senders import app as senders_app
 from models.log_setup import configure_logging
 from models.settings import get_settings
@@ -56,8 +56,13 @@ def dev(
     api_port: Annotated[int | None, typer.Option(help="API port (8000).")] = None,
     simulator_port: Annotated[int | None, typer.Option(help="ESP simulator port (8025).")] = None,
 ) -> None:
-    """Run everything on this machine: Temporal, worker, API, ESP simulator, and a demo cohort."""
+    """Run everything on this machine: Temporal, worker, API, ESP simulator, and a demo cohort.
+
+    Ctrl-C, SIGTERM or a closed terminal stops every process; if `nurture dev` is killed
+    outright, its children die with it. A busy port is named, with its holder, before anything
+    starts."""
     from cli.devstack import run_dev
+    from cli.processes import ProcessFailed
 
     overrides: dict[str, Any] = {
         "temporal_port": temporal_port,
@@ -69,7 +74,10 @@ def dev(
         update={k: v for k, v in overrides.items() if v is not None}
     )
     configure_logging(settings)
-    run_dev(settings, console, ui=not no_ui)
+    try:
+        run_dev(settings, console, ui=not no_ui)
+    except ProcessFailed as exc:
+        fail(str(exc))
 
 
 @app.command()

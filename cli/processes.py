@@ -1,18 +1,54 @@
 """Child processes of the embedded stack: start one with its log file, wait for its port,
-stop it politely and then firmly. Used by `nurture dev` and by the integration tests."""
+stop it politely and then firmly, and make it die with its parent however the parent dies. Used by
+`nurture dev` and by the integration tests."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from cli import watchdog
 from models import search_attributes
+
+PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    """prctl(2), resolved once in the parent: the forked child only calls it (no dlopen there)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _libc_prctl()
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """The child's preexec step on Linux: SIGKILL when the parent dies (SIGKILL, a closed
+    terminal, a CI timeout). SIGKILL, not SIGTERM: the parent that would have escalated a child
+    hanging on SIGTERM is gone, and every child is crash-safe (WAL SQLite, the at-most-once send
+    rows, webhooks committed before their 2xx). The signal survives exec."""
+
+    def preexec() -> None:
+        assert _prctl is not None
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the prctl: nobody will signal
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 class ProcessFailed(RuntimeError):
@@ -43,7 +79,9 @@ def installed_binary(name: str) -> str:
 
 
 class ChildProcess:
-    """One child, its output in a log file; `stop()` is idempotent."""
+    """One child, its output in a log file; `stop()` is idempotent. The child dies with this
+    process: by the Linux parent-death signal when started from the main thread (the signal
+    follows the thread that forked), else through the watchdog (`cli/watchdog.py`)."""
 
     def __init__(
         self, name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None
@@ -57,6 +95,7 @@ class ChildProcess:
     def start(self) -> ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        pdeathsig = _prctl is not None and threading.current_thread() is threading.main_thread()
         self.proc = subprocess.Popen(
             self.argv,
             stdout=log,
@@ -64,8 +103,11 @@ class ChildProcess:
             env={**os.environ, **(self.env or {})},
             # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()) if pdeathsig else None,
         )
         log.close()
+        if not pdeathsig:
+            watchdog.watch(self.proc.pid)
         return self
 
     @property
@@ -84,23 +126,41 @@ class ChildProcess:
             f"{self.name} did not listen on {port} in {timeout:.0f}s; see {self.log_path}"
         )
 
+    def terminate(self) -> None:
+        """SIGTERM to the child's process group, without waiting (see `stop`)."""
+        if self.running:
+            assert self.proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        """SIGTERM, then SIGKILL if the child has not exited within `timeout` seconds."""
+        if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
-            pass
+        if self.proc.poll() is None:
+            self.terminate()
+            try:
+                self.proc.wait(timeout=max(timeout, 0.0))
+            except subprocess.TimeoutExpired:
+                self._kill_group()
+        self._forget()
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no cleanup in the child."""
         if self.proc is not None and self.proc.poll() is None:
+            self._kill_group()
+        self._forget()
+
+    def _kill_group(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.proc.wait()
+
+    def _forget(self) -> None:
+        """Reaped: the watchdog (if it watches this child) must never kill its reused pid."""
+        if self.proc is not None:
+            watchdog.forget(self.proc.pid)
 
 
 def temporal_dev_server(

@@ -1,11 +1,13 @@
 """`nurture dev` (what `make dev` runs): the whole stack comes up, the demo cohort's mails reach
-the simulator, its workflows are on the Temporal server, and Ctrl-C stops every process."""
+the simulator, its workflows are on the Temporal server; Ctrl-C and SIGTERM stop every process,
+SIGKILL leaves none behind, and a busy port is named with its holder before anything starts."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,10 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.devstack import DEMO_CONTACTS
+from cli.devstack import DEMO_CONTACTS, STOP_SECONDS
 from cli.processes import free_port, port_open
 from models.settings import Settings
 from models.temporal_client import connect
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads child processes from /proc"
+)
 
 
 def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen) -> None:
@@ -40,29 +46,77 @@ def intro_count(url: str) -> int:
     return sum(1 for m in mails if "trade_intro/intro" in m.get("categories", []))
 
 
-def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
-    ports = {name: free_port() for name in ("temporal", "api", "simulator")}
-    env = {
-        **os.environ,
-        "NURTURE_DATA_DIR": str(tmp_path / ".nurture"),
-        "NURTURE_DATABASE_URL": "",
-    }
-    argv = [
-        str(Path(sys.executable).parent / "nurture"),
-        "dev",
-        "--no-ui",
-        "--temporal-port",
-        str(ports["temporal"]),
-        "--api-port",
-        str(ports["api"]),
-        "--simulator-port",
-        str(ports["simulator"]),
+class DevRun:
+    """One `nurture dev --no-ui` child on free ports, its output in `log_path`."""
+
+    def __init__(self, tmp_path: Path, **ports: int) -> None:
+        self.ports = {name: free_port() for name in ("temporal", "api", "simulator")} | ports
+        self.data_dir = tmp_path / ".nurture"
+        self.log_path = tmp_path / "dev.log"
+        env = {
+            **os.environ,
+            # Explicit: nurture's default environment is production, which refuses dev secrets.
+            "NURTURE_ENV": "dev",
+            "NURTURE_DATA_DIR": str(self.data_dir),
+            "NURTURE_DATABASE_URL": "",
+        }
+        argv = [str(Path(sys.executable).parent / "nurture"), "dev", "--no-ui"]
+        for name, port in self.ports.items():
+            argv += [f"--{name}-port", str(port)]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_until_running(self, timeout: float = 60) -> None:
+        wait_until(lambda: "nurture is running" in self.output, timeout, "the stack", self.proc)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _stat(pid: int) -> tuple[int, str, str] | None:
+    """(parent pid, state, start time) of `pid`, None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)", which may hold spaces
+    return int(fields[1]), fields[0], fields[19]
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """The live children of `pid`, each with its start time (so a reused pid is not mistaken)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) and stat[0] == pid:
+            found[int(entry.name)] = stat[2]
+    return found
+
+
+def alive(children: dict[int, str]) -> list[int]:
+    """Those still running: not gone, not a zombie, not a new process under a reused pid."""
+    return [
+        pid
+        for pid, started in children.items()
+        if (stat := _stat(pid)) is not None and stat[1] != "Z" and stat[2] == started
     ]
-    log = (tmp_path / "dev.log").open("wb")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
+    run = DevRun(tmp_path)
+    ports, proc = run.ports, run.proc
     sim_url = f"http://127.0.0.1:{ports['simulator']}"
+    children: dict[int, str] = {}
     try:
         wait_until(lambda: intro_count(sim_url) == len(DEMO_CONTACTS), 120, "the demo intros", proc)
+        if sys.platform.startswith("linux"):
+            children = children_of(proc.pid)
+            assert len(children) == 4  # Temporal, simulator, API, worker
         assert httpx.get(f"http://127.0.0.1:{ports['api']}/healthz").json()["status"] == "ok"
 
         async def demo_workflows() -> list[str]:
@@ -93,7 +147,64 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 raise
-        log.close()
-    assert proc.returncode == 0, (tmp_path / "dev.log").read_text()[-3000:]
+    assert proc.returncode == 0, run.output[-3000:]
+    assert alive(children) == []
     for port in ports.values():
         assert not port_open("127.0.0.1", port), f"port {port} still open after Ctrl-C"
+
+
+@linux_only
+def test_sigterm_stops_nurture_dev_and_all_its_children_as_ctrl_c_does(tmp_path: Path):
+    run = DevRun(tmp_path)
+    try:
+        run.wait_until_running()
+        children = children_of(run.proc.pid)
+        assert len(children) == 4  # Temporal, simulator, API, worker
+        run.proc.send_signal(signal.SIGTERM)
+        run.proc.wait(timeout=STOP_SECONDS + 5)
+    finally:
+        run.kill()
+    assert run.proc.returncode == 0, run.output[-3000:]
+    assert "stopped." in run.output
+    assert alive(children) == []
+    for port in run.ports.values():
+        assert not port_open("127.0.0.1", port), f"port {port} still open after SIGTERM"
+
+
+@linux_only
+def test_sigkill_of_nurture_dev_takes_its_children_with_it(tmp_path: Path):
+    run = DevRun(tmp_path)
+    try:
+        run.wait_until_running()
+        children = children_of(run.proc.pid)
+        assert len(children) == 4
+        run.proc.kill()  # no handler runs: only the children's parent-death signal can act
+        run.proc.wait()
+        deadline = time.monotonic() + 5
+        while alive(children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        run.kill()
+    assert alive(children) == [], "children outlived a SIGKILLed nurture dev"
+    for port in run.ports.values():
+        assert not port_open("127.0.0.1", port), f"port {port} still open after SIGKILL"
+
+
+@linux_only
+def test_busy_port_is_named_with_its_holder_and_nothing_starts(tmp_path: Path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        run = DevRun(tmp_path, api=port)
+        try:
+            run.proc.wait(timeout=30)
+        finally:
+            run.kill()
+    out = " ".join(run.output.split())  # the console wraps long lines
+    assert run.proc.returncode == 1, out
+    assert f"port {port} (API)" in out
+    assert f"pid {os.getpid()}" in out
+    assert "--api-port" in out
+    assert not (run.data_dir / "logs").exists()  # no child was started, not even Temporal
+    assert not port_open("127.0.0.1", run.ports["temporal"])
