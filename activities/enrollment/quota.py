@@ -125,7 +125,7 @@ class QuotaService:
 
     def _check_contact_week(self, session: Session, contact: Contact, now: datetime) -> None:
         # Serialise concurrent sends to one contact (other sequences, other workers).
-        session.exec(select(Contact).where(Contact.id == contact.id).with_for_update()).first()
+        session.execute(sa.select(Contact.id).where(Contact.id == contact.id).with_for_update())
         since = now - timedelta(days=7)
         recent = session.exec(
             select(Message.created_at)

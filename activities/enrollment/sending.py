@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from activities.cohorts.ab_testing import winner_of
 from activities.contacts.consent import check_consent
@@ -155,6 +155,13 @@ class SendingService:
         )
 
     def _load(self, session: Session, step: SendStepInput) -> tuple[Contact, Sender]:
+        both = session.exec(
+            select(Contact, Sender).where(
+                col(Contact.id) == step.contact_id, col(Sender.id) == step.sender_id
+            )
+        ).first()
+        if both is not None:  # one round trip; otherwise say which one is missing
+            return both[0], both[1]
         contact = session.get(Contact, step.contact_id)
         if contact is None:
             raise ContactNotFound(f"contact {step.contact_id} does not exist")
@@ -316,12 +323,16 @@ class SendingService:
             self._record_failure(step.message_id, exc)
             raise
         with session_scope(self._engine) as session:
-            message = session.get(Message, step.message_id)
-            assert message is not None
-            message.status = MessageStatus.SENT
-            message.esp_message_id = esp_message_id or None
-            message.sent_at = utcnow()
-            session.add(message)
+            # One statement, no read first: the row is ours since the claim committed.
+            session.execute(
+                sa.update(Message)
+                .where(col(Message.id) == step.message_id)
+                .values(
+                    status=MessageStatus.SENT,
+                    esp_message_id=esp_message_id or None,
+                    sent_at=utcnow(),
+                )
+            )
         log.info("message sent", message_id=step.message_id, sequence=step.sequence, step=step.step)
         return SendStepResult(
             message_id=step.message_id,
