@@ -17,6 +17,7 @@ __all__ = [
     "CUES_BY_LANGUAGE",
     "Cue",
     "fold",
+    "is_instruction",
     "is_negated",
 ]
 
@@ -128,6 +129,33 @@ _ACKNOWLEDGED_WORDS = 8
 def _clause_before(folded: str, start: int) -> str:
     before = folded[max(0, start - 120) : start]
     return _CLAUSE_END.split(before)[-1]
+
+
+#: An opt-out word in an instruction to others is not a request: a newsletter footer under the
+#: person's own signature ("If you no longer wish to receive our news, reply STOP"; "如不希望再收到，
+#: 请回复“退订”"; "Si no desea recibir más comunicaciones, responda BAJA").
+_CONDITIONAL = re.compile(
+    r"(?<![a-z])(?:if you|should you|in case you|to unsubscribe|to opt out|wenn sie|falls sie"
+    r"|sollten sie|um sich abzumelden|si vous|pour vous (?:desabonner|desinscrire)|si (?:usted |ud )?"
+    r"(?:no |ya no )?(?:desea|quiere|prefiere|desean|quieren)|para (?:darse|dar) de baja)(?![a-z])"
+    r"|(?:如|如果|若|倘若)(?:您|你|贵司)?(?:不|需|要|想|希望)"
+)
+_REPLY_WITH = re.compile(
+    r"(?<![a-z])(?:reply|respond|answer|antworten sie|antworten|repondez|repondre|responda|responder"
+    r"|conteste)(?: (?:with|mit|par|con|by|avec))?(?: (?:the word|dem wort|le mot|la palabra))?\W{0,4}$"
+    r"|(?:回复|回覆|答复|发送|發送)\W{0,3}$"
+)
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+
+
+def is_instruction(folded: str, start: int) -> bool:
+    """The opt-out cue at `folded[start:]` is an instruction to others: it follows "reply" ("reply
+    STOP", "回复“退订”"), or a second-person condition earlier in its sentence ("if you no longer
+    wish to receive ..., unsubscribe here")."""
+    before = folded[max(0, start - 160) : start]
+    if _REPLY_WITH.search(before):
+        return True
+    return bool(_CONDITIONAL.search(_SENTENCE_END.split(before)[-1]))
 
 
 def is_negated(folded: str, start: int, cue: Cue) -> bool:

@@ -228,7 +228,8 @@ def _without_disclaimers(lines: list[str]) -> list[str]:
 
 # --- signatures -----------------------------------------------------------------------------
 
-_SIGNATURE_DELIMITER = re.compile(r"^(?:--|-{2,}\s|_{2,}|—|–)\s*$")
+#: "-- ", "__", or a rule of dashes ("—————", "-----", "=====") on its own line.
+_SIGNATURE_DELIMITER = re.compile(r"^(?:--|-{2,}\s|_{2,}|—|–|[-—–_=~*]{3,})\s*$")
 _SENT_FROM = re.compile(
     r"^(?:sent\s+(?:from|with|via)\b|get\s+outlook\s+for|von\s+meinem\b.{0,40}\bgesendet"
     r"|gesendet\s+(?:von|mit|vom)\b|envoy[ée]\s+(?:de|depuis|avec)\b|obtenir\s+outlook"

@@ -15,7 +15,7 @@ from typing import cast
 import structlog
 from email_validator import EmailNotValidError, validate_email
 
-from activities.replies.cues import ALL_CUES, Cue, fold, is_negated
+from activities.replies.cues import ALL_CUES, Cue, fold, is_instruction, is_negated
 from activities.replies.extraction import reply_body
 from models.replies import Classification, ReplyClassifier, ReplyIntent
 
@@ -95,6 +95,8 @@ def _hits(folded: str, scale: float = 1.0, *, in_subject: bool = False) -> list[
     best: dict[tuple[ReplyIntent, int, int], _Hit] = {}
     for cue in ALL_CUES:
         for match in cue.pattern.finditer(folded):
+            if cue.intent is ReplyIntent.OPT_OUT and is_instruction(folded, match.start()):
+                continue
             if not (cue.negatable and is_negated(folded, match.start(), cue)):
                 phrase = match.group()[:_CUE_MAX_CHARS]
                 position = -1 if in_subject else match.start()
