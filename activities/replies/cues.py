@@ -135,8 +135,10 @@ def _clause_before(folded: str, start: int) -> str:
 #: person's own signature ("If you no longer wish to receive our news, reply STOP"; "如不希望再收到，
 #: 请回复“退订”"; "Si no desea recibir más comunicaciones, responda BAJA").
 _CONDITIONAL = re.compile(
-    r"(?<![a-z])(?:if you|should you|in case you|to unsubscribe|to opt out|wenn sie|falls sie"
-    r"|sollten sie|um sich abzumelden|si vous|pour vous (?:desabonner|desinscrire)|si (?:usted |ud )?"
+    r"(?<![a-z])(?:(?:if|should|in case|unless) you(?: \w+){0,3} (?:wish|want|prefer|would rather"
+    r"|no longer|do not|don't|dont)|to (?:unsubscribe|opt out)|(?:wenn|falls|sollten) sie(?: \w+)"
+    r"{0,4} (?:keine|nicht|wunschen|mochten|wollen)|um sich abzumelden|si vous(?: \w+){0,3}"
+    r" (?:souhaitez|voulez|desirez|preferez)|pour vous (?:desabonner|desinscrire)|si (?:usted |ud )?"
     r"(?:no |ya no )?(?:desea|quiere|prefiere|desean|quieren)|para (?:darse|dar) de baja)(?![a-z])"
     r"|(?:如|如果|若|倘若)(?:您|你|贵司)?(?:不|需|要|想|希望)"
 )
