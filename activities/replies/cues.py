@@ -17,6 +17,7 @@ __all__ = [
     "CUES_BY_LANGUAGE",
     "Cue",
     "fold",
+    "is_address_change",
     "is_instruction",
     "is_negated",
 ]
@@ -158,6 +159,21 @@ def is_instruction(folded: str, start: int) -> bool:
     if _REPLY_WITH.search(before):
         return True
     return bool(_CONDITIONAL.search(_SENTENCE_END.split(before)[-1]))
+
+
+#: A removal followed by a new address is an update, not an opt-out ("delete my old address
+#: and use the new one", "löschen Sie die alte Adresse, die neue lautet ...").
+_NEW_ADDRESS = re.compile(
+    r"(?<![a-z])(?:new|updated|current|correct) (?:e-?mail )?(?:address|e-?mail|one|contact)"
+    r"|(?<![a-z])neuen? (?:e-?mail-?)?adresse|(?<![a-z])die neue(?![a-z])|nouvelle (?:adresse|e-?mail)"
+    r"|nuev[oa] (?:direccion|correo|e-?mail)|新(?:的)?(?:邮箱|郵箱|地址|邮件地址)"
+)
+_ADDRESS_CHANGE_CHARS = 120
+
+
+def is_address_change(folded: str, end: int) -> bool:
+    """A new address is named just after the removal that ended at `folded[end]`."""
+    return bool(_NEW_ADDRESS.search(folded, end, end + _ADDRESS_CHANGE_CHARS))
 
 
 def is_negated(folded: str, start: int, cue: Cue) -> bool:
