@@ -136,9 +136,9 @@ def _clause_before(folded: str, start: int) -> str:
 #: person's own signature ("If you no longer wish to receive our news, reply STOP"; "如不希望再收到，
 #: 请回复“退订”"; "Si no desea recibir más comunicaciones, responda BAJA").
 _CONDITIONAL = re.compile(
-    r"(?<![a-z])(?:(?:if|should|in case|unless) you(?: \w+){0,3} (?:wish|want|prefer|would rather"
-    r"|no longer|do not|don't|dont)|to (?:unsubscribe|opt out)|(?:wenn|falls|sollten) sie(?: \w+)"
-    r"{0,4} (?:keine|nicht|wunschen|mochten|wollen)|um sich abzumelden|si vous(?: \w+){0,3}"
+    r"(?<![a-z])(?:(?:if|should|in case|unless) you(?: \w+){0,4} (?:wish|want|prefer|would rather"
+    r"|would like|'d like|'d rather)|to (?:unsubscribe|opt out)|(?:wenn|falls|sollten) sie(?: \S+)"
+    r"{0,6} (?:wunschen|mochten|wollen|wunscht)|um sich abzumelden|si vous(?: \w+){0,3}"
     r" (?:souhaitez|voulez|desirez|preferez)|pour vous (?:desabonner|desinscrire)|si (?:usted |ud )?"
     r"(?:no |ya no )?(?:desea|quiere|prefiere|desean|quieren)|para (?:darse|dar) de baja)(?![a-z])"
     r"|(?:如|如果|若|倘若)(?:您|你|贵司)?(?:不|需|要|想|希望)"
@@ -149,16 +149,24 @@ _REPLY_WITH = re.compile(
     r"|(?:回复|回覆|答复|发送|發送)\W{0,3}$"
 )
 _SENTENCE_END = re.compile(r"[.!?;\n]")
+_SENTENCE_CHARS = 160
 
 
-def is_instruction(folded: str, start: int) -> bool:
-    """The opt-out cue at `folded[start:]` is an instruction to others: it follows "reply" ("reply
-    STOP", "回复“退订”"), or a second-person condition earlier in its sentence ("if you no longer
-    wish to receive ..., unsubscribe here")."""
-    before = folded[max(0, start - 160) : start]
+def is_instruction(folded: str, start: int, end: int) -> bool:
+    """The opt-out cue at `folded[start:end]` is an instruction to others: it follows "reply"
+    ("reply STOP", "回复“退订”"), or its sentence states a second-person wish starting before it
+    ("if you no longer wish to receive ..., unsubscribe here"; "wenn Sie keine Newsletter mehr
+    erhalten möchten, ...")."""
+    before = folded[max(0, start - _SENTENCE_CHARS) : start]
     if _REPLY_WITH.search(before):
         return True
-    return bool(_CONDITIONAL.search(_SENTENCE_END.split(before)[-1]))
+    sentence_start = start - len(_SENTENCE_END.split(before)[-1])
+    after = folded[end : end + _SENTENCE_CHARS]
+    sentence_end = end + len(_SENTENCE_END.split(after, maxsplit=1)[0])
+    return any(
+        sentence_start + match.start() < start
+        for match in _CONDITIONAL.finditer(folded[sentence_start:sentence_end])
+    )
 
 
 #: A removal followed by a new address is an update, not an opt-out ("delete my old address

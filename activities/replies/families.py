@@ -71,7 +71,7 @@ FAMILY_CUES: tuple[Cue, ...] = (
     _cue(_NOT_INTERESTED, 0.8, "de", r"(?:brauchen|benotigen|suchen) (?:wir|ich) (?:\S+ ){0,3}nichts|nichts (?:\S+ ){0,2}(?:brauchen|benotigen)", negatable=False),
     _cue(_WRONG_PERSON, 0.85, "de", r"nicht (?:in |im |zu )?(?:mein\w*|unser\w*) (?:\S+ )?(?:[\w-]*verantwort\w*|[\w-]*zustandigkeit\w*|aufgaben\w*|bereich|ressort)", negatable=False),
 
-    _cue(_NOT_INTERESTED, 0.8, "fr", r"(?:travaill|collabor)\w* (?:deja|depuis (?:\S+ ){1,3}) avec|(?:avons|ai) deja (?:\S+ ){0,2}(?:fournisseurs?|partenaires?|prestataires?|fabricants?|tisseurs?|ateliers?|usines?)", negatable=False),
+    _cue(_NOT_INTERESTED, 0.8, "fr", r"(?:travaill|collabor)\w* (?:deja |depuis (?:\S+ ){1,3})avec|(?:avons|ai) deja (?:\S+ ){0,2}(?:fournisseurs?|partenaires?|prestataires?|fabricants?|tisseurs?|ateliers?|usines?)", negatable=False),
     _cue(_WRONG_PERSON, 0.85, "fr", r"(?:pris|prend|prendra|partie?|depart) (?:sa |a la )retraite|(?:n'est|ne suis) plus joignable|injoignable", negatable=False),
     _cue(_OPT_OUT, 0.9, "fr", rf"(?:cessez|cesser|arretez|arreter|stoppez|stopper) (?:\S+ ){{0,2}}{_FR_MAIL}", negatable=False),
 
