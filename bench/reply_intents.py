@@ -139,9 +139,7 @@ def cross_validate(folds: int = 5) -> dict[str, Any]:
 def write_examples() -> int:
     """Rewrite the backstop's training examples (`model.EXAMPLES_PATH`) from the tuned corpus:
     the new text of each reply and its label. Returns how many."""
-    examples = [
-        Example(reply.intent, reply_body(reply.text)) for reply in load_corpus(CORPUS_DIR)
-    ]
+    examples = [Example(reply.intent, reply_body(reply.text)) for reply in load_corpus(CORPUS_DIR)]
     EXAMPLES_PATH.write_text(dump_examples(examples), encoding="utf-8")
     return len(examples)
 

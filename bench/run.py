@@ -263,18 +263,26 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
     out.update(await drain_and_kill(args, stack, client, db))
 
     if "replies" in args.parts:
-        say("reply intents: the classifier over the labelled corpus, the dev set and the held-out set")
-        out["reply_intents"] = reply_intents.run()
-        for key, directory in (
-            ("dev", reply_intents.DEV_DIR),
-            ("held_out", reply_intents.HELD_OUT_DIR),
-        ):
-            if directory.is_dir():
-                out["reply_intents"][key] = reply_intents.run(directory)["reply_intent"]
+        say(
+            "reply intents: the classifier over the labelled corpus, the dev set and the held-out set"
+        )
+        out["reply_intents"] = _reply_intents()
 
     if memory:
         memory["max_cached_workflows"] = 1000  # temporalio's Worker default; build_worker keeps it
         out["memory"] = memory
+    return out
+
+
+def _reply_intents() -> dict[str, Any]:
+    """The classifier over the tuned corpus, with `dev` and `held_out` beside it."""
+    out = reply_intents.run()
+    for key, directory in (
+        ("dev", reply_intents.DEV_DIR),
+        ("held_out", reply_intents.HELD_OUT_DIR),
+    ):
+        if directory.is_dir():
+            out[key] = reply_intents.run(directory)["reply_intent"]
     return out
 
 

@@ -121,7 +121,8 @@ def _hits(folded: str, scale: float = 1.0, *, in_subject: bool = False) -> list[
     for cue in _CUES:
         for match in cue.pattern.finditer(folded):
             if cue.intent is ReplyIntent.OPT_OUT and (
-                is_instruction(folded, match.start(), match.end()) or is_address_change(folded, match.end())
+                is_instruction(folded, match.start(), match.end())
+                or is_address_change(folded, match.end())
             ):
                 continue
             if not (cue.negatable and is_negated(folded, match.start(), cue)):

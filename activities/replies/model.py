@@ -41,8 +41,32 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _ADDRESS_OR_LINK = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
 #: Words after which, up to the next punctuation, words are marked negated ("~interested").
 _NEGATORS = frozenset(
-    "not no never dont don't doesn't didn't won't cannot nicht kein keine keinen keinerlei nie"
-    " ne pas plus jamais aucun aucune nunca ni tampoco".split()
+    {
+        "not",
+        "no",
+        "never",
+        "dont",
+        "don't",
+        "doesn't",
+        "didn't",
+        "won't",
+        "cannot",
+        "nicht",
+        "kein",
+        "keine",
+        "keinen",
+        "keinerlei",
+        "nie",
+        "ne",
+        "pas",
+        "plus",
+        "jamais",
+        "aucun",
+        "aucune",
+        "nunca",
+        "ni",
+        "tampoco",
+    }
 )
 #: A salutation line ("Hi Kevin,", "Sehr geehrte Frau Huang,", "您好，") says nothing of intent.
 _SALUTATION = re.compile(
@@ -153,8 +177,7 @@ class IntentModel:
         if not present:
             return None
         scores = {
-            intent: self._log_prior[intent]
-            + sum(self._log_likelihood[intent][f] for f in present)
+            intent: self._log_prior[intent] + sum(self._log_likelihood[intent][f] for f in present)
             for intent in self.intents
         }
         temper = len(present) ** _TEMPER

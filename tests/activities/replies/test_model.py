@@ -73,7 +73,8 @@ def test_the_backstop_decides_only_without_cues_and_never_an_opt_out() -> None:
     model = tiny_model()
     decided = classify_with("frobnicate widgets", model=model)
     assert decided.intent is INTERESTED
-    assert decided.cue is not None and decided.cue.startswith("model: ")
+    assert decided.cue is not None
+    assert decided.cue.startswith("model: ")
     assert decided.confidence < 0.9  # below a vocabulary cue's
     # the model is sure of an opt-out: that stays neutral (a false opt-out unsubscribes a buyer)
     assert (prediction := model.predict("zorblat quench")) is not None
@@ -88,9 +89,7 @@ def test_the_backstop_decides_only_without_cues_and_never_an_opt_out() -> None:
 
 def test_the_shipped_examples_are_the_tuned_corpus_new_texts() -> None:
     # rebuild: python -m bench.reply_intents --write-examples
-    expected = [
-        Example(reply.intent, reply_body(reply.text)) for reply in load_corpus(CORPUS_DIR)
-    ]
+    expected = [Example(reply.intent, reply_body(reply.text)) for reply in load_corpus(CORPUS_DIR)]
     assert EXAMPLES_PATH.read_text(encoding="utf-8") == dump_examples(expected)
     assert load_examples() == expected
 
