@@ -263,15 +263,26 @@ async def run_parts(args: argparse.Namespace, stack: BenchStack) -> dict[str, An
     out.update(await drain_and_kill(args, stack, client, db))
 
     if "replies" in args.parts:
-        say("reply intents: the classifier over the labelled corpus, and the held-out set")
-        out["reply_intents"] = reply_intents.run()
-        held_out = reply_intents.CORPUS_DIR / "held_out"
-        if held_out.is_dir():
-            out["reply_intents"]["held_out"] = reply_intents.run(held_out)["reply_intent"]
+        say(
+            "reply intents: the classifier over the labelled corpus, the dev set and the held-out set"
+        )
+        out["reply_intents"] = _reply_intents()
 
     if memory:
         memory["max_cached_workflows"] = 1000  # temporalio's Worker default; build_worker keeps it
         out["memory"] = memory
+    return out
+
+
+def _reply_intents() -> dict[str, Any]:
+    """The classifier over the tuned corpus, with `dev` and `held_out` beside it."""
+    out = reply_intents.run()
+    for key, directory in (
+        ("dev", reply_intents.DEV_DIR),
+        ("held_out", reply_intents.HELD_OUT_DIR),
+    ):
+        if directory.is_dir():
+            out[key] = reply_intents.run(directory)["reply_intent"]
     return out
 
 
@@ -377,7 +388,8 @@ def _cpu_ms_per_seq(part: dict[str, Any] | None, process: str) -> float | None:
 
 def _reply_intent_summary(replies: dict[str, Any]) -> dict[str, Any]:
     """Per-intent precision and recall, macro F1 and opt-out figures on the corpus, and the same
-    on the held-out set (written apart from the vocabulary: the honest figure)."""
+    on the dev set (tuned on) and the held-out set (written apart from the vocabulary: the honest
+    figure)."""
 
     def brief(figures: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -391,8 +403,9 @@ def _reply_intent_summary(replies: dict[str, Any]) -> dict[str, Any]:
         }
 
     doc = brief(replies["reply_intent"])
-    if "held_out" in replies:
-        doc["held_out"] = brief(replies["held_out"])
+    for key in ("dev", "held_out"):
+        if key in replies:
+            doc[key] = brief(replies[key])
     return doc
 
 

@@ -17,6 +17,8 @@ __all__ = [
     "CUES_BY_LANGUAGE",
     "Cue",
     "fold",
+    "is_address_change",
+    "is_instruction",
     "is_negated",
 ]
 
@@ -128,6 +130,58 @@ _ACKNOWLEDGED_WORDS = 8
 def _clause_before(folded: str, start: int) -> str:
     before = folded[max(0, start - 120) : start]
     return _CLAUSE_END.split(before)[-1]
+
+
+#: An opt-out word in an instruction to others is not a request: a newsletter footer under the
+#: person's own signature ("If you no longer wish to receive our news, reply STOP"; "如不希望再收到，
+#: 请回复“退订”"; "Si no desea recibir más comunicaciones, responda BAJA").
+_CONDITIONAL = re.compile(
+    r"(?<![a-z])(?:(?:if|should|in case|unless) you(?: \w+){0,4} (?:wish|want|prefer|would rather"
+    r"|would like|'d like|'d rather)|to (?:unsubscribe|opt out)|(?:wenn|falls|sollten) sie(?: \S+)"
+    r"{0,6} (?:wunschen|mochten|wollen|wunscht)|um sich abzumelden|si vous(?: \w+){0,3}"
+    r" (?:souhaitez|voulez|desirez|preferez)|pour vous (?:desabonner|desinscrire)|si (?:usted |ud )?"
+    r"(?:no |ya no )?(?:desea|quiere|prefiere|desean|quieren)|para (?:darse|dar) de baja)(?![a-z])"
+    r"|(?:如|如果|若|倘若)(?:您|你|贵司)?(?:不|需|要|想|希望)"
+)
+_REPLY_WITH = re.compile(
+    r"(?<![a-z])(?:reply|respond|answer|antworten sie|antworten|repondez|repondre|responda|responder"
+    r"|conteste)(?: (?:with|mit|par|con|by|avec))?(?: (?:the word|dem wort|le mot|la palabra))?\W{0,4}$"
+    r"|(?:回复|回覆|答复|发送|發送)\W{0,3}$"
+)
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+_SENTENCE_CHARS = 160
+
+
+def is_instruction(folded: str, start: int, end: int) -> bool:
+    """The opt-out cue at `folded[start:end]` is an instruction to others: it follows "reply"
+    ("reply STOP", "回复“退订”"), or its sentence states a second-person wish starting before it
+    ("if you no longer wish to receive ..., unsubscribe here"; "wenn Sie keine Newsletter mehr
+    erhalten möchten, ...")."""
+    before = folded[max(0, start - _SENTENCE_CHARS) : start]
+    if _REPLY_WITH.search(before):
+        return True
+    sentence_start = start - len(_SENTENCE_END.split(before)[-1])
+    after = folded[end : end + _SENTENCE_CHARS]
+    sentence_end = end + len(_SENTENCE_END.split(after, maxsplit=1)[0])
+    return any(
+        sentence_start + match.start() < start
+        for match in _CONDITIONAL.finditer(folded[sentence_start:sentence_end])
+    )
+
+
+#: A removal followed by a new address is an update, not an opt-out ("delete my old address
+#: and use the new one", "löschen Sie die alte Adresse, die neue lautet ...").
+_NEW_ADDRESS = re.compile(
+    r"(?<![a-z])(?:new|updated|current|correct) (?:e-?mail )?(?:address|e-?mail|one|contact)"
+    r"|(?<![a-z])neuen? (?:e-?mail-?)?adresse|(?<![a-z])die neue(?![a-z])|nouvelle (?:adresse|e-?mail)"
+    r"|nuev[oa] (?:direccion|correo|e-?mail)|新(?:的)?(?:邮箱|郵箱|地址|邮件地址)"
+)
+_ADDRESS_CHANGE_CHARS = 120
+
+
+def is_address_change(folded: str, end: int) -> bool:
+    """A new address is named just after the removal that ended at `folded[end]`."""
+    return bool(_NEW_ADDRESS.search(folded, end, end + _ADDRESS_CHANGE_CHARS))
 
 
 def is_negated(folded: str, start: int, cue: Cue) -> bool:

@@ -228,7 +228,8 @@ def _without_disclaimers(lines: list[str]) -> list[str]:
 
 # --- signatures -----------------------------------------------------------------------------
 
-_SIGNATURE_DELIMITER = re.compile(r"^(?:--|-{2,}\s|_{2,}|—|–)\s*$")
+#: "-- ", "__", or a rule of dashes ("—————", "-----", "=====") on its own line.
+_SIGNATURE_DELIMITER = re.compile(r"^(?:--|-{2,}\s|_{2,}|—|–|[-—–_=~*]{3,})\s*$")
 _SENT_FROM = re.compile(
     r"^(?:sent\s+(?:from|with|via)\b|get\s+outlook\s+for|von\s+meinem\b.{0,40}\bgesendet"
     r"|gesendet\s+(?:von|mit|vom)\b|envoy[ée]\s+(?:de|depuis|avec)\b|obtenir\s+outlook"
@@ -253,7 +254,7 @@ _SIGN_OFF = re.compile(
     # fr
     r"|(?:bien\s+|tr[èe]s\s+)?cordialement|bien\s+(?:à|a)\s+vous|(?:sinc[èe]res\s+|meilleures\s+)?"
     r"salutations|bonne\s+(?:journ[ée]e|r[ée]ception|soir[ée]e)|merci(?:\s+beaucoup|\s+d['’]avance)?"
-    r"|respectueusement|amicalement|veuillez\s+agr[ée]er\b.*"
+    r"|respectueusement|amicalement|cdt|slts|bav|veuillez\s+agr[ée]er\b.*"
     # es, pt, it, nl
     r"|(?:un\s+)?saludos?(?:\s+cordiales)?|(?:recib[ae]n?\s+)?un\s+(?:cordial\s+)?saludo"
     r"|atentamente|atte|cordialmente"
@@ -269,10 +270,19 @@ _COMPANY_END = re.compile(r"\b(?:ltd|inc|co|corp|llc|gmbh|s\.?a|s\.?l|b\.?v|ag|k
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+_FROM_PLACE = frozenset({"from", "aus", "de", "desde", "depuis", "du", "von"})
+
+
 def _is_name(rest: str) -> bool:
-    """What may follow a sign-off on its line: nothing, or a short name ("Thanks, John")."""
+    """What may follow a sign-off on its line: nothing, a short name ("Thanks, John"), the same
+    sign-off in another language ("Mit freundlichen Grüßen / Best regards") or where it comes
+    from ("Freundliche Grüße aus Linz", "Saludos desde Lima")."""
     words = rest.split()
     if not words:
+        return True
+    if rest.lstrip().startswith("/"):
+        return _is_sign_off(rest.lstrip()[1:])
+    if len(words) <= 3 and words[0].lower() in _FROM_PLACE:
         return True
     if _CJK.search(rest):
         return len(rest.strip()) <= 6

@@ -178,6 +178,22 @@ def test_paraphrases_are_recognised_by_their_family(text: str, intent: ReplyInte
         "请删除包装选项后重新报价。",
         "我的邮箱满了，请删除附件后重发。",
         "停止发货，等我们确认报价。",
+        # from the dev set: "don't remove me, but ...", and the buyer's own newsletter footer
+        "No need to take me off your list, we just don't need any modules right now.",
+        "bitte nicht abmelden – im Moment brauchen wir aber nichts.",
+        "Inutile de me désinscrire, mais pour l'instant ça ne nous intéresse pas.",
+        "No hace falta que me den de baja, pero ahora mismo no necesitamos nada.",
+        "不用把我移出名单，只是目前酒店没有翻新计划，暂时用不上。",
+        "Thanks, received.\nIf you no longer wish to receive our trade newsletter, reply STOP.",
+        "邮件已收到。\n赵敏\n如不希望再收到本公司新品推荐，请回复“退订”。",
+        "Recibido. Si no desea recibir más comunicaciones nuestras, responda BAJA.",
+        "Danke. Wenn Sie keine Newsletter mehr erhalten möchten, klicken Sie auf Abmelden.",
+        # the families' look-alikes: removals that are updates, copies, products
+        "Please remove me from the cc list, Anna handles the quotes.",
+        "Please delete my old address from your system and use the new one: li@example.com",
+        "Löschen Sie bitte meine alte Adresse aus dem System, die neue lautet a@example.de.",
+        "We will cease the old product line; send the new catalogue.",
+        "Stop!\n\nPlease quote 500 pcs before you ship anything.",
     ],
 )
 def test_look_alikes_are_not_opt_outs(text: str) -> None:
@@ -253,6 +269,50 @@ def test_copy_requests_leave_and_no_but_just_look_alikes(text: str, intent: Repl
 )
 def test_general_families_of_no_wrong_person_and_opt_out(text: str, intent: ReplyIntent) -> None:
     assert classify_reply(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # wordings no phrase lists, met by their family of stems
+        ("Please discontinue these promotional mailings.", OPT_OUT),
+        ("Kindly cease all further correspondence to this address.", OPT_OUT),
+        ("Purge my details from your CRM system, thanks.", OPT_OUT),
+        ("This inbox should not receive these.", OPT_OUT),
+        ("Bitte ab sofort keine Info-Mails mehr an diese Adresse.", OPT_OUT),
+        ("Entfernen Sie bitte meine Adresse aus Ihrer Kundenkartei.", OPT_OUT),
+        ("Cessez vos envois publicitaires, merci.", OPT_OUT),
+        ("Suspendan sus envíos, por favor.", OPT_OUT),
+        ("以后不必再给我发这些了。", OPT_OUT),
+        ("STOP\n\nJean Dubois\nDubois Énergies\n06 55 50 77 21", OPT_OUT),
+        ("We decided to stick with a local competitor.", NOT_INTERESTED),
+        ("Derzeit suchen wir leider nichts in dem Bereich.", NOT_INTERESTED),
+        ("Nous collaborons depuis dix ans avec un atelier lyonnais.", NOT_INTERESTED),
+        ("Al final optamos por otra marca.", NOT_INTERESTED),
+        ("我们已经决定改用别家的产品了。", NOT_INTERESTED),
+        ("She resigned from the company in March.", WRONG_PERSON),
+        ("That is outside my area of responsibility.", WRONG_PERSON),
+        ("Das fällt nicht in meinen Zuständigkeitsbereich.", WRONG_PERSON),
+        ("M. Girard a pris sa retraite.", WRONG_PERSON),
+    ],
+)
+def test_unlisted_wordings_meet_their_family(text: str, intent: ReplyIntent) -> None:
+    result = classify_reply(text)
+    assert result.intent is intent, result
+    assert result.cue
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If you don't stop emailing me I will report you as spam.",
+        "Wenn Sie nicht aufhören, mir zu schreiben, zeige ich Sie an.",
+        "I'd appreciate it if you stopped writing to me.",
+    ],
+)
+def test_a_condition_without_a_wish_is_no_instruction(text: str) -> None:
+    # the footer guard ("if you no longer wish to receive ..., reply STOP") needs a wish
+    assert classify_reply(text).intent is OPT_OUT
 
 
 def test_one_phrase_matched_in_many_languages_counts_once() -> None:
