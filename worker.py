@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.cohorts.activities import CohortActivities
 from activities.enrollment.activities import EnrollmentActivities
 from activities.enrollment.sending import SendingService
+from models.config_check import exit_unless_fit
 from models.db import get_engine
 from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
@@ -84,6 +85,7 @@ async def run(settings: Settings | None = None, *, stop: asyncio.Event | None = 
 
 def main() -> None:
     settings = get_settings()
+    exit_unless_fit(settings, "worker")  # before connecting to anything
     configure_logging(settings)
     asyncio.run(run(settings))
 

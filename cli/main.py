@@ -19,6 +19,7 @@ from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, handled_errors
 from cli.senders import app as senders_app
+from models import config_check
 from models.log_setup import configure_logging
 from models.settings import get_settings
 
@@ -60,6 +61,8 @@ def dev(
     from cli.devstack import run_dev
 
     overrides: dict[str, Any] = {
+        # A local stack on the simulator, whatever NURTURE_ENV says: its children run as dev.
+        "env": "dev",
         "temporal_port": temporal_port,
         "temporal_ui_port": ui_port,
         "api_port": api_port,
@@ -75,6 +78,7 @@ def dev(
 @app.command()
 def worker() -> None:
     """Run a worker (polls the task queue until Ctrl-C)."""
+    config_check.exit_unless_fit(get_settings(), "worker")  # before connecting to anything
     import worker as worker_module
 
     worker_module.main()
@@ -86,6 +90,8 @@ def api(
     port: Annotated[int | None, typer.Option(help="Defaults to NURTURE_API_PORT.")] = None,
 ) -> None:
     """Run the HTTP API (webhooks, unsubscribe, ops API, dashboard)."""
+    settings = get_settings()
+    config_check.exit_unless_fit(settings, "api")  # before connecting to anything
     import uvicorn
 
     # The app writes one access line per request itself (route templates, never tokens).
@@ -93,9 +99,19 @@ def api(
         "api.app:app_from_env",
         factory=True,
         host=host,
-        port=port or get_settings().api_port,
+        port=port or settings.api_port,
         access_log=False,
     )
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Say whether this configuration is fit for production (exit 0) or which variables are not
+    (exit 2), as `nurture api` and `nurture worker` check it under NURTURE_ENV=production."""
+    found = config_check.problems(get_settings())
+    config_check.report(found, sys.stdout)
+    if found:
+        raise typer.Exit(config_check.EXIT_UNFIT)
 
 
 @app.command()
