@@ -46,6 +46,8 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
         **os.environ,
         "NURTURE_DATA_DIR": str(tmp_path / ".nurture"),
         "NURTURE_DATABASE_URL": "",
+        # A production environment does not stop `nurture dev`: it and its children run as dev.
+        "NURTURE_ENV": "production",
     }
     argv = [
         str(Path(sys.executable).parent / "nurture"),
