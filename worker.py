@@ -18,6 +18,7 @@ from activities.enrollment.activities import EnrollmentActivities
 from activities.enrollment.sending import SendingService
 from activities.maintenance.activities import MaintenanceActivities
 from activities.maintenance.schedules import ensure_schedules
+from models.config_check import exit_unless_fit
 from models.db import get_engine
 from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
@@ -97,6 +98,7 @@ async def run(
 
 def main() -> None:
     settings = get_settings()
+    exit_unless_fit(settings, "worker")  # before connecting to anything
     configure_logging(settings)
     asyncio.run(run(settings))
 

@@ -25,8 +25,12 @@ from api import (
 from api.access_log import AccessLog
 from api.errors import register_error_handlers
 from api.metrics import install_metrics
+from api.rate_limit import answer_rate_limited
+from api.security_headers import SecurityHeaders
 from api.services import build_services
+from models.config_check import exit_unless_fit
 from models.db import get_engine
+from models.errors import RateLimited
 from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
 
@@ -65,7 +69,9 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
     app.state.settings = settings
     app.state.services = services
     register_error_handlers(app)
+    app.add_exception_handler(RateLimited, answer_rate_limited)
     install_metrics(app, engine, services.forwarder)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     app.include_router(health.router)
     app.include_router(webhooks.router)
@@ -83,7 +89,9 @@ def create_app(settings: Settings | None = None, *, run_forwarder: bool = True) 
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory api.app:app_from_env`; configures this process's logs."""
+    """Factory for `uvicorn --factory api.app:app_from_env`; configures this process's logs.
+    Under NURTURE_ENV=production an unfit configuration exits before anything connects."""
     settings = get_settings()
+    exit_unless_fit(settings, "api")
     configure_logging(settings)
     return create_app(settings)

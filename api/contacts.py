@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from activities.contacts.double_opt_in import OptInResult
 from activities.contacts.importing import ImportReport, import_file, import_rows, iter_records
-from api.deps import EngineDep, OptInServiceDep, require_api_token
+from api.deps import EngineDep, OptInServiceDep, limit_links, require_api_token
 from api.link_pages import page
 from models.errors import InvalidInput, SenderNotFound
 
@@ -24,7 +24,7 @@ MAX_IMPORT_BYTES = 20_000_000
 router = APIRouter(
     prefix="/api/contacts", tags=["contacts"], dependencies=[Depends(require_api_token)]
 )
-confirm_router = APIRouter(tags=["double opt-in"])
+confirm_router = APIRouter(tags=["double opt-in"], dependencies=[Depends(limit_links)])
 
 
 @router.post("", response_model=ImportReport)

@@ -20,6 +20,7 @@ from activities.enrollment.enrolling import EnrollmentService
 from activities.events.forwarder import EventForwarder
 from activities.events.signature import WebhookVerifier
 from api.auth import check_bearer_token, check_inbound_password
+from api.rate_limit import client_address
 from api.services import ApiServices
 from models.settings import Settings
 
@@ -141,6 +142,16 @@ def require_inbound_password(request: Request, settings: SettingsDep) -> None:
     check_inbound_password(settings, request.headers.get("authorization"))
 
 
+def limit_login(request: Request, services: ServicesDep) -> None:
+    """One login attempt from the client's address; 429 when it made too many."""
+    services.limits.login.attempt(client_address(request))
+
+
+def limit_links(request: Request, services: ServicesDep) -> None:
+    """One request for a page linked from an email (`/u/…`, `/c/…`); 429 when too many."""
+    services.limits.links.attempt(client_address(request))
+
+
 __all__ = [
     "CohortServiceDep",
     "EngineDep",
@@ -160,6 +171,8 @@ __all__ = [
     "app_settings",
     "cohort_service",
     "enrollment_service",
+    "limit_links",
+    "limit_login",
     "require_api_token",
     "require_inbound_password",
     "temporal_client",

@@ -11,6 +11,7 @@
     SendBlocked                 409  (consent withdrawn, suppressed: nobody may be asked or mailed)
     Conflict                    409  (EnrollmentConflict, CohortCancelled)
     EspError                    502  (SendGrid did not take the email)
+    RateLimited                 429  a page with Retry-After (`api.rate_limit`, registered by the app)
 
 `POST /api/enrollments` answers a contact that may not be enrolled — a SendBlocked, or
 ReenrollmentRefused (an EnrollmentConflict whose enrollment ended) — as InvalidInput on `contact`

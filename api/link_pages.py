@@ -1,11 +1,21 @@
 """The pages a recipient reaches from a link in an email (`/u/…` unsubscribe, `/c/…` opt-in
-confirmation): one plain, escaped HTML shell, never cached, no referrer, no cookie."""
+confirmation): one plain, escaped HTML shell, never cached, no referrer, no cookie, never framed,
+nothing loaded from elsewhere."""
 
 from __future__ import annotations
 
 import html
 
 from fastapi.responses import HTMLResponse
+
+#: Inline style only; the one form posts back here; no frame may show the page.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -18,7 +28,7 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "button{font-size:1rem;padding:.6rem 1.2rem}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>",
         status_code=status,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers=HEADERS,
     )
 
 

@@ -24,6 +24,7 @@ from activities.replies.corrections import ReplyCorrections
 from activities.replies.inbox import ReplyInbox
 from activities.replies.intents import load_classifier
 from activities.replies.notices import ReplyNotices
+from api.rate_limit import RateLimits
 from models.settings import Settings
 from models.temporal_client import connect
 
@@ -57,6 +58,8 @@ class ApiServices:
     #: The replies inbox (`GET /api/replies`) and a person's corrections (`PATCH`).
     inbox: ReplyInbox
     corrections: ReplyCorrections
+    #: Per-address limits of the login and the links in emails.
+    limits: RateLimits
     #: None while NURTURE_NOTIFY_URL is empty: no notification is queued then.
     notifications: NotificationDispatcher | None = None
 
@@ -87,13 +90,14 @@ def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
         replies=ReplyService(
             engine,
             ingest,
-            settings.secret_key,
+            settings.verification_keys,
             default_away_days=settings.away_default_days,
             classifier=load_classifier(settings.reply_classifier),
         ),
         inbox=ReplyInbox(engine),
         corrections=ReplyCorrections(engine, ingest, notices),
-        unsubscribe=UnsubscribeService(engine, ingest, settings.secret_key),
+        limits=RateLimits.from_settings(settings),
+        unsubscribe=UnsubscribeService(engine, ingest, settings.verification_keys),
         forwarder=forwarder,
         verifier=verifier,
         senders=SenderService(engine, HealthPolicy.from_settings(settings)),

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import html
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import ServicesDep
+from api.deps import ServicesDep, limit_links
 from api.link_pages import page
 
-router = APIRouter(tags=["unsubscribe"])
+#: Rate-limited per client address (NURTURE_LINK_RATE_LIMIT): a 429 page says when to retry.
+router = APIRouter(tags=["unsubscribe"], dependencies=[Depends(limit_links)])
 
 ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 

@@ -72,6 +72,7 @@ class BenchStack(DevStack):
     @classmethod
     def create(cls, data_dir: Path, *, flush_seconds: float = 0.5) -> BenchStack:
         settings = Settings(
+            env="dev",
             data_dir=data_dir,
             database_url="",
             temporal_port=free_port(),

@@ -25,7 +25,7 @@ from cli.busy_ports import busy_port_message, port_busy
 from cli.processes import ChildProcess, ProcessFailed, free_port, temporal_dev_server
 from models.db import get_engine, upgrade
 from models.errors import EnrollmentConflict
-from models.settings import Settings
+from models.settings import DEV_API_TOKEN, Settings
 from models.temporal_client import connect
 
 DEMO_SENDER = {
@@ -126,6 +126,8 @@ class DevStack:
         s = self.settings
         _, public_key = self.webhook_key()
         return {
+            # The simulator's key and host, the built-in secrets: a dev stack, never production.
+            "NURTURE_ENV": "dev",
             "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key,
             "NURTURE_DATA_DIR": str(self.data_dir),
             "NURTURE_DATABASE_URL": s.effective_database_url,
@@ -351,7 +353,7 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
             "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
             + ui_line
             + f"  dashboard       http://localhost:{s.api_port}/  (log in with NURTURE_API_TOKEN"
-            + (" = dev-api-token)\n" if s.api_token == "dev-api-token" else ")\n")
+            + (f" = {DEV_API_TOKEN})\n" if s.api_token == DEV_API_TOKEN else ")\n")
             + f"  API             http://localhost:{s.api_port}/healthz\n"
             f"  metrics         http://localhost:{s.api_port}/metrics\n"
             f"  worker metrics  http://localhost:{stack.worker_metrics_port}/metrics\n"

@@ -19,6 +19,7 @@ from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, fail, handled_errors
 from cli.senders import app as senders_app
+from models import config_check
 from models.log_setup import configure_logging
 from models.settings import get_settings
 
@@ -65,6 +66,8 @@ def dev(
     from cli.processes import ProcessFailed
 
     overrides: dict[str, Any] = {
+        # A local stack on the simulator, whatever NURTURE_ENV says: its children run as dev.
+        "env": "dev",
         "temporal_port": temporal_port,
         "temporal_ui_port": ui_port,
         "api_port": api_port,
@@ -83,6 +86,7 @@ def dev(
 @app.command()
 def worker() -> None:
     """Run a worker (polls the task queue until Ctrl-C)."""
+    config_check.exit_unless_fit(get_settings(), "worker")  # before connecting to anything
     import worker as worker_module
 
     worker_module.main()
@@ -94,6 +98,8 @@ def api(
     port: Annotated[int | None, typer.Option(help="Defaults to NURTURE_API_PORT.")] = None,
 ) -> None:
     """Run the HTTP API (webhooks, unsubscribe, ops API, dashboard)."""
+    settings = get_settings()
+    config_check.exit_unless_fit(settings, "api")  # before connecting to anything
     import uvicorn
 
     # The app writes one access line per request itself (route templates, never tokens).
@@ -101,9 +107,19 @@ def api(
         "api.app:app_from_env",
         factory=True,
         host=host,
-        port=port or get_settings().api_port,
+        port=port or settings.api_port,
         access_log=False,
     )
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Say whether this configuration is fit for production (exit 0) or which variables are not
+    (exit 2), as `nurture api` and `nurture worker` check it under NURTURE_ENV=production."""
+    found = config_check.problems(get_settings())
+    config_check.report(found, sys.stdout)
+    if found:
+        raise typer.Exit(config_check.EXIT_UNFIT)
 
 
 @app.command()

@@ -25,6 +25,7 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     │   └── ContentLintFailed       a cohort's templates have content-lint errors
     ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
     ├── InvalidToken (ValueError)   permanent: a signed link token is malformed or forged
+    ├── RateLimited                 one client address made too many attempts; `retry_after` seconds
     ├── Conflict                    the thing named is in a state that refuses the action
     │   ├── EnrollmentConflict      the contact already has a live enrollment in that sequence
     │   │   └── ReenrollmentRefused the sequence's re-enrollment rule refuses the contact (now)
@@ -196,6 +197,15 @@ class InvalidToken(NurtureError, ValueError):
     permanent = True
 
 
+class RateLimited(NurtureError):
+    """One client address used up its budget of attempts (the dashboard login, the links in
+    emails); it has one again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests: retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class Conflict(NurtureError):
     """The thing named is in a state that refuses the action."""
 
@@ -307,6 +317,7 @@ __all__ = [
     "NotFound",
     "NurtureError",
     "QuotaExhausted",
+    "RateLimited",
     "ReenrollmentRefused",
     "ReplyNotFound",
     "SendBlocked",

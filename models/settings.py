@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The repository (or installed tree) root: templates and `.nurture/` live beside the packages.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = Path(".nurture")
+
+#: The built-in values of the secrets: fine for `nurture dev`, refused in production
+#: (`models.config_check`).
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"
+DEV_API_TOKEN = "dev-api-token"
+#: The ESP simulator's API key and address (`nurture simulator`, `nurture dev`).
+SIMULATOR_API_KEY = "SG.dev-simulator-key"
+SIMULATOR_HOST = "http://localhost:8025"
+
+#: A list read from one environment variable as comma-separated values (not JSON).
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
     """Configuration read from `NURTURE_*` variables (and an optional `.env`)."""
 
     model_config = SettingsConfigDict(env_prefix="NURTURE_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = Field(
+        "production",
+        description="`production` (the default): `nurture api` and `nurture worker` refuse "
+        "built-in or weak secrets and the simulator (`nurture check-config`); `dev`: anything "
+        "goes (`nurture dev`, the tests and the bench set it).",
+    )
 
     data_dir: Path = Field(
         DEFAULT_DATA_DIR, description="Where the embedded stack keeps its files."
@@ -47,17 +65,42 @@ class Settings(BaseSettings):
         description="Temporal UI base URL: the dashboard links each enrollment to its workflow.",
     )
 
-    sendgrid_api_key: str = "SG.dev-simulator-key"
-    sendgrid_host: str = "http://localhost:8025"
+    sendgrid_api_key: str = SIMULATOR_API_KEY
+    sendgrid_host: str = SIMULATOR_HOST
     sendgrid_timeout_seconds: float = Field(10.0, gt=0, description="Per-call timeout to SendGrid.")
     sendgrid_webhook_public_key: str = ""
 
-    secret_key: str = "dev-insecure-secret-change-me"
-    api_token: str = "dev-api-token"
+    secret_key: str = Field(
+        DEV_SECRET_KEY, description="Signs unsubscribe, reply and opt-in tokens and sessions."
+    )
+    previous_secret_keys: CommaList = Field(
+        default_factory=list,
+        description="Comma-separated keys that still verify tokens signed before a rotation "
+        "(keep each at least 60 days: links in mail already sent).",
+    )
+    api_token: str = Field(
+        DEV_API_TOKEN,
+        description="Bearer token of /api and the dashboard (one more of API_TOKENS).",
+    )
+    api_tokens: CommaList = Field(
+        default_factory=list,
+        description="Comma-separated bearer tokens accepted at once, for a rolling change.",
+    )
     public_url: str = "http://localhost:8000"
     inbound_domain: str = "inbound.localhost"
 
     templates_dir: Path = PROJECT_ROOT / "templates"
+
+    # Abuse: per client address, per API process (0: no limit).
+    login_rate_limit: int = Field(
+        10, ge=0, description="Dashboard login attempts a minute per client address."
+    )
+    link_rate_limit: int = Field(
+        60,
+        ge=0,
+        description="Requests a minute per client address for pages linked from emails "
+        "(/u/ unsubscribe, /c/ opt-in confirmation).",
+    )
 
     # Webhooks and replies.
     inbound_parse_password: str = Field(
@@ -150,6 +193,33 @@ class Settings(BaseSettings):
                     "every notification is signed with it"
                 )
         return self
+
+    @field_validator("previous_secret_keys", "api_tokens", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def verification_keys(self) -> tuple[str, ...]:
+        """The keys a signed token may carry: the current one first, then the previous ones."""
+        previous = [k for k in self.previous_secret_keys if k != self.secret_key]
+        return (self.secret_key, *previous)
+
+    @property
+    def accepted_api_tokens(self) -> tuple[str, ...]:
+        """Every bearer token accepted now: NURTURE_API_TOKENS, and NURTURE_API_TOKEN when it was
+        set (its built-in default counts only while NURTURE_API_TOKENS is empty). Empty: closed."""
+        tokens = list(self.api_tokens)
+        if self.api_token and ("api_token" in self.model_fields_set or not tokens):
+            tokens.append(self.api_token)
+        return tuple(dict.fromkeys(tokens))
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 A token is `base32(purpose-bound HMAC-SHA256 truncated, message uuid)`, lower case so it survives
 mail servers that fold the local part of an address. It reveals nothing and cannot be forged or
-enumerated without the secret key.
+enumerated without the secret key. Tokens are signed with NURTURE_SECRET_KEY and verified with it
+or any of NURTURE_PREVIOUS_SECRET_KEYS, so links in mail sent before a key rotation keep working.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from enum import StrEnum
 from uuid import UUID
 
@@ -37,8 +39,10 @@ def sign(secret: str, purpose: TokenPurpose, message_id: str) -> str:
     return base64.b32encode(raw).decode().rstrip("=").lower()
 
 
-def verify(secret: str, purpose: TokenPurpose, token: str) -> str:
-    """The message id inside a valid token; raises `InvalidToken` otherwise."""
+def verify(secret: str | Sequence[str], purpose: TokenPurpose, token: str) -> str:
+    """The message id inside a token signed with `secret` (one key, or the current key and the
+    previous ones: `Settings.verification_keys`); raises `InvalidToken` otherwise."""
+    keys = (secret,) if isinstance(secret, str) else tuple(secret)
     text = token.strip().upper()
     try:
         raw = base64.b32decode(text + "=" * (-len(text) % 8))
@@ -50,7 +54,9 @@ def verify(secret: str, purpose: TokenPurpose, token: str) -> str:
         # The last character carries unused bits: accept only the one canonical spelling.
         raise InvalidToken("token is not in canonical form")
     payload, mac = raw[:16], raw[16:]
-    if not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
+    # Every key is tried (no early exit): the time taken says nothing about which one matched.
+    matched = [hmac.compare_digest(mac, _mac(key, purpose, payload)) for key in keys if key]
+    if not any(matched):
         raise InvalidToken("token signature does not match")
     return str(UUID(bytes=payload))
 

@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# The tests run nurture as a local stack (built-in secrets, the simulator): every process they start
+# inherits this, and NURTURE_ENV defaults to production, which refuses that configuration.
+os.environ["NURTURE_ENV"] = "dev"
+
 from models.db import get_engine, normalise_url, upgrade
 
 POSTGRES_URL = os.environ.get("NURTURE_TEST_POSTGRES_URL")

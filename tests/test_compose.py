@@ -14,10 +14,6 @@ COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 #: The services that run nurture's own image with its settings.
 NURTURE_SERVICES = ("worker", "api", "migrate")
 
-#: Settings the production checks of issue 16 add (NURTURE_ENV, key rotation, several API tokens).
-#: Remove once models/settings.py has them: the test then holds them to Settings like the rest.
-ISSUE_16_SETTINGS = {"NURTURE_ENV", "NURTURE_PREVIOUS_SECRET_KEYS", "NURTURE_API_TOKENS"}
-
 #: Names that hold a secret, in any service.
 SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PWD|API_KEY")
 
@@ -47,7 +43,7 @@ def test_compose_runs_postgres_temporal_ui_worker_and_api():
 
 def test_worker_and_api_use_only_known_nurture_settings():
     services = load()["services"]
-    known = {f"NURTURE_{name.upper()}" for name in Settings.model_fields} | ISSUE_16_SETTINGS
+    known = {f"NURTURE_{name.upper()}" for name in Settings.model_fields}
     for name in NURTURE_SERVICES:
         env = services[name]["environment"]
         nurture_names = {k for k in env if k.startswith("NURTURE_")}

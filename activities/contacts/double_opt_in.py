@@ -60,6 +60,12 @@ class OptInResult(BaseModel):
 class OptInLinks:
     public_url: str
     secret_key: str
+    #: Keys that still verify links signed before a rotation (NURTURE_PREVIOUS_SECRET_KEYS).
+    previous_keys: tuple[str, ...] = ()
+
+    @property
+    def verification_keys(self) -> tuple[str, ...]:
+        return (self.secret_key, *self.previous_keys)
 
     def confirm_url(self, contact_id: UUID) -> str:
         token = sign(self.secret_key, TokenPurpose.CONFIRM, str(contact_id))
@@ -89,7 +95,7 @@ class OptInService:
         return cls(
             engine,
             SendGridTransport.from_settings(settings),
-            OptInLinks(settings.public_url, settings.secret_key),
+            OptInLinks(settings.public_url, settings.secret_key, settings.verification_keys[1:]),
             settings.templates_dir,
         )
 
@@ -121,7 +127,7 @@ class OptInService:
 
     def contact_for(self, token: str) -> UUID:
         """The contact a confirmation token names; `InvalidToken` if forged or unknown."""
-        contact_id = UUID(verify(self._links.secret_key, TokenPurpose.CONFIRM, token))
+        contact_id = UUID(verify(self._links.verification_keys, TokenPurpose.CONFIRM, token))
         with session_scope(self._engine) as session:
             if session.get(Contact, contact_id) is None:
                 raise InvalidToken("no such contact (erased?)")

@@ -7,6 +7,7 @@ it in one commit (its effects: docs/architecture.md, "Replies")."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -59,7 +60,7 @@ class ReplyService:
         self,
         engine: sa.Engine,
         ingest: EventIngestService,
-        secret_key: str,
+        secret_key: str | Sequence[str],
         *,
         default_away_days: int = DEFAULT_AWAY_DAYS,
         classifier: ReplyClassifier | None = None,

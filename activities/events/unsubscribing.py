@@ -4,6 +4,7 @@ signalled, all in one commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,7 +30,10 @@ def mask_email(email: str) -> str:
 
 
 class UnsubscribeService:
-    def __init__(self, engine: sa.Engine, ingest: EventIngestService, secret_key: str) -> None:
+    def __init__(
+        self, engine: sa.Engine, ingest: EventIngestService, secret_key: str | Sequence[str]
+    ) -> None:
+        """`secret_key`: the key tokens are verified with, or the current and previous keys."""
         self._engine = engine
         self._ingest = ingest
         self._secret = secret_key

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from activities.replies.inbox import MAX_LISTED, ReplyInbox
+from api.auth import accepted_token
 from api.dashboard.business_events import BusinessEventQueries
 from api.dashboard.queries import MAX_EVENTS, DashboardQueries
 from api.dashboard.session import (
@@ -20,10 +21,9 @@ from api.dashboard.session import (
     require_dashboard_access,
     safe_next,
     session_cookie,
-    token_matches,
 )
 from api.dashboard.views import environment, funnel_view, temporal_workflow_url
-from api.deps import EngineDep, SenderServiceDep, SettingsDep
+from api.deps import EngineDep, SenderServiceDep, SettingsDep, limit_login
 from models.business_events import EVENT_NAME_MAX
 from models.errors import ReplyNotFound
 from models.events import EventKind
@@ -85,31 +85,32 @@ def login_form(request: Request, settings: SettingsDep, next: str = "/") -> HTML
         "login.html",
         next=safe_next(next),
         error=None,
-        closed=not settings.api_token,
+        closed=not settings.accepted_api_tokens,
     )
 
 
-@router.post("/login", response_class=HTMLResponse)
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(limit_login)])
 def login(
     request: Request,
     settings: SettingsDep,
     token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    if not token_matches(settings, token.strip()):
+    issued_under = accepted_token(settings, token.strip())
+    if issued_under is None:
         return render(
             request,
             settings,
             "login.html",
             status_code=401,
             next=safe_next(next),
-            error="That token is not the API token.",
-            closed=not settings.api_token,
+            error="That token is not accepted.",
+            closed=not settings.accepted_api_tokens,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE_NAME,
-        session_cookie(settings),
+        session_cookie(settings, issued_under),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="lax",

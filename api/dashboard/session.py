@@ -1,6 +1,8 @@
-"""Who may see the dashboard: the API's bearer token, or the session cookie `POST /login` sets
-after checking that token. The cookie is `{expiry}.{HMAC}` keyed by NURTURE_SECRET_KEY and bound
-to the token, so rotating either one ends every session; with no token set nobody gets in."""
+"""Who may see the dashboard: an accepted API token as bearer, or the session cookie `POST /login`
+sets after checking one. The cookie is `{expiry}.{HMAC}` keyed by NURTURE_SECRET_KEY and bound to
+the token it was issued under: removing that token from NURTURE_API_TOKENS (or rotating the
+secret key) ends its sessions, the other tokens' sessions go on; with no token set nobody gets
+in."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from urllib.parse import quote
 
 from fastapi import HTTPException, Request
 
+from api.auth import accepted_token
 from api.deps import SettingsDep
 from models.settings import Settings
 
@@ -20,27 +23,26 @@ SESSION_SECONDS = 12 * 3600
 
 
 def token_matches(settings: Settings, presented: str) -> bool:
-    """The presented token is the API token (constant time); never true when none is set."""
-    expected = settings.api_token
-    if not expected or not presented:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    """The presented token is an accepted API token; never true when none is set."""
+    return accepted_token(settings, presented) is not None
 
 
-def _mac(settings: Settings, expires: int) -> str:
+def _mac(settings: Settings, token: str, expires: int) -> str:
     key = hashlib.sha256(f"nurture/dashboard/{settings.secret_key}".encode()).digest()
-    token_digest = hashlib.sha256(settings.api_token.encode()).hexdigest()
+    token_digest = hashlib.sha256(token.encode()).hexdigest()
     return hmac.new(key, f"{expires}:{token_digest}".encode(), hashlib.sha256).hexdigest()
 
 
-def session_cookie(settings: Settings, now: float | None = None) -> str:
-    """A fresh cookie value, valid for `SESSION_SECONDS`."""
+def session_cookie(settings: Settings, token: str, now: float | None = None) -> str:
+    """A fresh cookie value for a login with `token` (an accepted one), valid for
+    `SESSION_SECONDS` and while `token` stays accepted."""
     expires = int(now if now is not None else time.time()) + SESSION_SECONDS
-    return f"{expires}.{_mac(settings, expires)}"
+    return f"{expires}.{_mac(settings, token, expires)}"
 
 
 def session_valid(settings: Settings, value: str | None, now: float | None = None) -> bool:
-    if not value or not settings.api_token:
+    """The cookie is unexpired and was issued under a token that is still accepted."""
+    if not value:
         return False
     expires_text, _, mac = value.partition(".")
     if not expires_text.isdigit() or len(expires_text) > 12:
@@ -48,7 +50,11 @@ def session_valid(settings: Settings, value: str | None, now: float | None = Non
     expires = int(expires_text)
     if expires < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(mac.encode(), _mac(settings, expires).encode())
+    matched = [
+        hmac.compare_digest(mac.encode(), _mac(settings, token, expires).encode())
+        for token in settings.accepted_api_tokens
+    ]
+    return any(matched)
 
 
 def safe_next(target: str | None) -> str:

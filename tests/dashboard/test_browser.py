@@ -235,7 +235,7 @@ async def test_login_form_refuses_a_wrong_token(stack: Stack, page: Any) -> None
     await page.goto(f"{stack.api_url}/")
     await page.fill("#token", "not-the-token")
     await page.click("[data-testid=login-submit]")
-    assert "not the API token" in await page.inner_text("[data-testid=login-error]")
+    assert "not accepted" in await page.inner_text("[data-testid=login-error]")
     await page.goto(f"{stack.api_url}/senders")
     assert "/login" in page.url
 

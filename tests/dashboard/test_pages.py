@@ -80,7 +80,7 @@ def test_login_with_a_wrong_token_is_refused_without_a_cookie(dash_client: TestC
     response = login(dash_client, token="guess")
     assert response.status_code == 401
     assert "set-cookie" not in response.headers
-    assert Page(response.text).text("login-error") == "That token is not the API token."
+    assert Page(response.text).text("login-error") == "That token is not accepted."
     assert dash_client.get("/").status_code == 303
 
 
@@ -100,7 +100,7 @@ def test_login_goes_back_only_to_a_path_of_this_site(dash_client: TestClient, ta
 
 def test_forged_expired_or_stale_cookies_are_refused(dash_settings: Settings) -> None:
     now = time.time()
-    good = session_cookie(dash_settings, now)
+    good = session_cookie(dash_settings, API_TOKEN, now)
     assert session_valid(dash_settings, good, now)
     expiry, _, mac = good.partition(".")
     assert not session_valid(dash_settings, f"{int(expiry) + 3600}.{mac}", now)  # moved expiry
@@ -114,7 +114,7 @@ def test_forged_expired_or_stale_cookies_are_refused(dash_settings: Settings) ->
 def test_a_cookie_signed_with_another_secret_redirects_to_login(
     dash_client: TestClient, dash_settings: Settings
 ) -> None:
-    forged = session_cookie(dash_settings.model_copy(update={"secret_key": "attacker"}))
+    forged = session_cookie(dash_settings.model_copy(update={"secret_key": "attacker"}), API_TOKEN)
     dash_client.cookies.set(COOKIE_NAME, forged)
     assert dash_client.get("/").status_code == 303
 

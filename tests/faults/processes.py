@@ -43,6 +43,8 @@ class DevServer:
 def worker_env(settings: Settings) -> dict[str, str]:
     """The `NURTURE_` variables that point a worker process at this test's stack."""
     return {
+        # A test stack (the simulator, test secrets): not the production default.
+        "NURTURE_ENV": "dev",
         "NURTURE_DATA_DIR": str(settings.data_dir),
         "NURTURE_DATABASE_URL": settings.effective_database_url,
         "NURTURE_TEMPORAL_ADDRESS": settings.temporal_address,

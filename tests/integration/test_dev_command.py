@@ -55,8 +55,8 @@ class DevRun:
         self.log_path = tmp_path / "dev.log"
         env = {
             **os.environ,
-            # Explicit: nurture's default environment is production, which refuses dev secrets.
-            "NURTURE_ENV": "dev",
+            # A production environment does not stop `nurture dev`: it and its children run as dev.
+            "NURTURE_ENV": "production",
             "NURTURE_DATA_DIR": str(self.data_dir),
             "NURTURE_DATABASE_URL": "",
         }

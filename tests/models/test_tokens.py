@@ -55,3 +55,17 @@ def test_forgeries_are_refused(message_id, forge):
     token = sign("k", TokenPurpose.REPLY, message_id)
     with pytest.raises(InvalidToken):
         verify("k", TokenPurpose.REPLY, forge(token, message_id))
+
+
+def test_a_token_signed_with_a_previous_key_verifies_while_that_key_is_listed(message_id):
+    old = sign("old", TokenPurpose.UNSUBSCRIBE, message_id)
+    assert verify(("new", "old"), TokenPurpose.UNSUBSCRIBE, old) == message_id
+    assert verify(("new", "older", "old"), TokenPurpose.UNSUBSCRIBE, old) == message_id
+    with pytest.raises(InvalidToken, match="signature"):
+        verify(("new",), TokenPurpose.UNSUBSCRIBE, old)
+    with pytest.raises(InvalidToken, match="signature"):
+        verify(
+            ("new", ""), TokenPurpose.UNSUBSCRIBE, sign("", TokenPurpose.UNSUBSCRIBE, message_id)
+        )
+    with pytest.raises(InvalidToken, match="signature"):  # the purpose still binds under any key
+        verify(("new", "old"), TokenPurpose.REPLY, old)
