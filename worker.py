@@ -1,16 +1,19 @@
-"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else."""
+"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else;
+and the `Replayer` that replays histories against the same workflows and data converter."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 import structlog
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.cohorts.activities import CohortActivities
 from activities.enrollment.activities import EnrollmentActivities
@@ -20,12 +23,24 @@ from models.log_setup import configure_logging
 from models.settings import Settings, get_settings
 from models.temporal_client import connect, metrics_runtime
 from workflows.cohort_launch import CohortLaunch
-from workflows.registry import SEQUENCES
+from workflows.registry import configure
 
 #: Activities block on SendGrid and the DB; this many run at once per worker.
 ACTIVITY_THREADS = 32
 
 log = structlog.stdlib.get_logger("worker")  # __name__ is "__main__" under `python -m`
+
+
+def workflow_classes(settings: Settings) -> list[type]:
+    """The workflows a worker registers: every sequence (nurture's own and NURTURE_SEQUENCES')
+    and the cohort launch."""
+    return [*configure(settings.sequences), CohortLaunch]
+
+
+def replayer(workflows: Sequence[type], *, runtime: Runtime | None = None) -> Replayer:
+    """Replays histories against `workflows` with the data converter every client uses
+    (`models.temporal_client`): the replay tests and `nurture sequences check-replay`."""
+    return Replayer(workflows=workflows, data_converter=pydantic_data_converter, runtime=runtime)
 
 
 def build_worker(
@@ -36,17 +51,20 @@ def build_worker(
     task_queue: str | None = None,
     executor: ThreadPoolExecutor,
 ) -> Worker:
-    """A worker with every sequence workflow and every activity registered.
+    """A worker with every sequence workflow (nurture's own and NURTURE_SEQUENCES') and every
+    activity registered.
 
     Activities run on `executor`'s threads; the worker takes at most that many at once.
     """
     queue = task_queue or settings.task_queue
+    # NURTURE_SEQUENCES first: the send step renders from their templates folders too.
+    workflows = workflow_classes(settings)
     activities = EnrollmentActivities(engine, SendingService.from_settings(settings, engine))
     cohorts = CohortActivities(engine, queue)
     return Worker(
         client,
         task_queue=queue,
-        workflows=[*SEQUENCES, CohortLaunch],
+        workflows=workflows,
         activities=[*activities.all(), *cohorts.all()],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,

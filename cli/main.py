@@ -18,6 +18,7 @@ from cli.enrollments import app as enrollment_app
 from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, handled_errors
+from cli.replay_check import app as sequences_app
 from cli.senders import app as senders_app
 from models.log_setup import configure_logging
 from models.settings import get_settings
@@ -37,6 +38,7 @@ app.command("lint")(lint)
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(enrollment_app, name="enrollment")
 app.add_typer(events_app, name="events")
+app.add_typer(sequences_app, name="sequences")
 contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The repository (or installed tree) root: templates and `.nurture/` live beside the packages.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     inbound_domain: str = "inbound.localhost"
 
     templates_dir: Path = PROJECT_ROOT / "templates"
+    sequences: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Modules (or packages) of your own sequences, comma-separated "
+        "(`my_company.sequences`): the worker, the API and the CLI load them beside nurture's "
+        "own; each sequence's templates are in `templates/<name>/` beside its module.",
+    )
 
     # Webhooks and replies.
     inbound_parse_password: str = Field(
@@ -136,6 +142,13 @@ class Settings(BaseSettings):
                     "every notification is signed with it"
                 )
         return self
+
+    @field_validator("sequences", mode="before")
+    @classmethod
+    def _module_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
