@@ -82,6 +82,7 @@ async def run(settings: Settings | None = None, *, stop: asyncio.Event | None = 
     """Run a worker until `stop` is set (by default: SIGINT or SIGTERM), then finish in-flight
     tasks and stop."""
     settings = settings or get_settings()
+    configure(settings.sequences)  # a module that does not load stops it before it connects
     client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.effective_database_url)
     if stop is None:

@@ -159,7 +159,9 @@ Best regards,
 
 _TEST = '''"""Time-skipping tests of the `{name}` sequence (written by `nurture new sequence`): days pass in
 milliseconds on Temporal's test server, and a recording `send_step` stands in for the real one
-(registered under its activity name). Run from the project root: python -m pytest {test_path}
+(registered under its activity name). Run from the project root:
+
+    python -m pytest {test_path}
 """
 
 from __future__ import annotations
@@ -323,7 +325,9 @@ def check_package(package: str) -> None:
 
     parts = package.split(".")
     if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        raise InvalidInput("package", f"a package path like 'my_company.sequences', not {package!r}")
+        raise InvalidInput(
+            "package", f"a package path like 'my_company.sequences', not {package!r}"
+        )
     if parts[0] in _NURTURE_PACKAGES:
         raise InvalidInput(
             "package",

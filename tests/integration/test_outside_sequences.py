@@ -100,5 +100,5 @@ async def test_the_api_refuses_to_start_on_a_module_that_does_not_load(
     from models.errors import SequenceLoadError
 
     broken = settings.model_copy(update={"sequences": ["northwind.nothing_here"]})
-    with pytest.raises(SequenceLoadError, match="cannot import module 'northwind.nothing_here'"):
+    with pytest.raises(SequenceLoadError, match=r"cannot import module 'northwind\.nothing_here'"):
         create_app(broken)

@@ -54,7 +54,7 @@ def test_sequence_names_are_unique() -> None:
 
 OUTSIDE = Path(__file__).resolve().parents[1] / "data" / "outside_sequences"
 
-SEQUENCE_MODULE = '''
+SEQUENCE_MODULE = """
 from workflows import Sequence, sequence
 
 
@@ -62,7 +62,7 @@ from workflows import Sequence, sequence
 class {cls}(Sequence):
     async def steps(self) -> None:
         await self.send("hello")
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,8 @@ def test_its_templates_render_and_pass_the_content_lint(monkeypatch: pytest.Monk
     root = templates_dir_of("northwind_welcome", Path("/default"))
     report = lint_before_start("northwind_welcome", root)
     assert report.templates == ("northwind_welcome/check_in", "northwind_welcome/hello")
-    assert report.ok and not report.warnings, report.findings
+    assert report.ok, report.findings
+    assert not report.warnings, report.findings
 
 
 def test_a_module_that_cannot_be_found_is_named() -> None:
