@@ -21,6 +21,7 @@ from temporalio.workflow import NondeterminismError
 from cli import services
 from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, console, fail, handled_errors
 from models import search_attributes
+from models.errors import InvalidInput
 from models.settings import Settings, get_settings
 from workflows.engine import SequenceWorkflow
 
@@ -54,7 +55,10 @@ def visibility_query(
     settings: Settings, sequences: list[str], closed_since: datetime | None
 ) -> str:
     """The enrollments to check: these sequences on this task queue, running or closed after
-    `closed_since` (None: running only)."""
+    `closed_since` (None: running only). `InvalidInput` for a name or queue holding a quote."""
+    for value in (*sequences, settings.task_queue):
+        if "'" in value or "\\" in value:
+            raise InvalidInput("sequence", f"{value!r} cannot be put in a visibility query")
     names = ", ".join(f"'{name}'" for name in sequences)
     when = "ExecutionStatus = 'Running'"
     if closed_since is not None:
@@ -192,7 +196,8 @@ def check_replay(
             closed_since=closed_since,
         )
 
-    report = asyncio.run(go())
+    with handled_errors():
+        report = asyncio.run(go())
     _print(report)
     raise typer.Exit(EXIT_FAILED if report.problems else 0)
 
