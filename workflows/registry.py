@@ -2,8 +2,8 @@
 `NURTURE_SEQUENCES` names (`my_company.sequences`), loaded once per process. The worker registers
 them, the API and the CLI find one by name, rendering finds each one's templates folder.
 
-A module named there is imported, and so is each module of a package (but `test*` ones); every
-class in them that `@sequence(...)` decorated is a sequence. Its templates are in
+A module named there is imported, and so is each module of a package (but those in or named
+`test*`); every class in them that `@sequence(...)` decorated is a sequence. Its templates are in
 `templates/<name>/` beside the module that defines it (nurture's own: `NURTURE_TEMPLATES_DIR`).
 """
 
@@ -60,8 +60,11 @@ def _modules_of(entry: str) -> list[ModuleType]:
     modules = [module]
     path = getattr(module, "__path__", None)
     if path is not None:
-        for info in pkgutil.walk_packages(path, prefix=f"{entry}."):
-            if info.name.rsplit(".", 1)[1].startswith("test"):
+        # Each module found is imported below, its failure named; the walker's own imports (of
+        # subpackages, to look inside) stay quiet, so a `tests` package is never a reason to fail.
+        for info in pkgutil.walk_packages(path, prefix=f"{entry}.", onerror=lambda name: None):
+            inner = info.name.removeprefix(f"{entry}.").split(".")
+            if any(part.startswith("test") for part in inner):
                 continue
             modules.append(_import(info.name, entry))
     return modules

@@ -179,3 +179,19 @@ def test_a_malformed_module_path_is_refused() -> None:
 def test_the_worker_refuses_to_start_on_a_module_that_does_not_load() -> None:
     with pytest.raises(SequenceLoadError, match="no_such_company"):
         worker_module.workflow_classes(Settings(sequences=["no_such_company"]))
+
+
+def test_a_package_is_walked_but_its_tests_are_not_imported(package_root: Path) -> None:
+    package = f"adopter_pkg_{uuid.uuid4().hex[:8]}"
+    (package_root / package / "flows" / "tests").mkdir(parents=True)
+    for init in ("", "/flows", "/flows/tests"):
+        (package_root / f"{package}{init}/__init__.py").write_text("")
+    (package_root / package / "flows" / "welcome.py").write_text(
+        SEQUENCE_MODULE.format(name=f"{package}_welcome", cls="Welcome")
+    )
+    # Test code needs what a worker does not have: it is never imported.
+    (package_root / package / "flows" / "tests" / "helpers.py").write_text("import pytest_only\n")
+    (package_root / package / "test_things.py").write_text("import pytest_only\n")
+    loaded = configure([package])
+    assert [cls.name for cls in loaded[len(SEQUENCES) :]] == [f"{package}_welcome"]
+    assert by_name(f"{package}_welcome").__module__ == f"{package}.flows.welcome"
