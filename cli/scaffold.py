@@ -404,7 +404,8 @@ def new_sequence(
     console.print(
         f"\n[bold green]{escape(name)}[/] is ready. Next, from {escape(str(root))}:\n"
         f"  python -m pytest {escape(shown_test.as_posix())}   # passes as written\n"
-        f"  export NURTURE_SEQUENCES={escape(package)}   # the worker and the API load it\n"
+        f"  export NURTURE_SEQUENCES={escape(package)}   # the worker, the API and the CLI load it\n"
+        "  export PYTHONPATH=.   # unless your project is installed (pip install -e .)\n"
         f"  nurture lint {escape(name)}\n"
         "Edit steps() and the templates; once contacts are enrolled, change the flow behind "
         "workflow.patched and run `nurture sequences check-replay` before you deploy."
