@@ -21,10 +21,13 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import activity
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -48,7 +51,6 @@ from models.enrollment import (
 )
 from models.events import BounceClass, EngagementEvent, EventKind
 from models.replies import ReplyIntent
-from models.search_attributes import register_search_attributes
 from models.wire import (
     AB_DECIDED_SIGNAL,
     EVENT_PROPERTY_ACTIVITY,
@@ -72,6 +74,23 @@ NAMESPACE = "default"
 
 
 # --- the test server ----------------------------------------------------------------------------
+
+
+async def register_search_attributes(client: Client, namespace: str = NAMESPACE) -> None:
+    """Register nurture's Keyword search attributes: the test server rejects unknown ones."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in search_attributes.ALL
+                },
+            )
+        )
+    except RPCError as err:
+        if "already" not in str(err).lower():
+            raise
 
 
 async def start_env() -> WorkflowEnvironment:
