@@ -1,16 +1,19 @@
-"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else."""
+"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else;
+and the `Replayer` that replays histories against the same workflows and data converter."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 import structlog
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.cohorts.activities import CohortActivities
 from activities.deliverability.dns import Resolver
@@ -25,12 +28,24 @@ from models.settings import Settings, get_settings
 from models.temporal_client import connect, metrics_runtime
 from workflows.cohort_launch import CohortLaunch
 from workflows.maintenance import MAINTENANCE_WORKFLOWS
-from workflows.registry import SEQUENCES
+from workflows.registry import configure
 
 #: Activities block on SendGrid and the DB; this many run at once per worker.
 ACTIVITY_THREADS = 32
 
 log = structlog.stdlib.get_logger("worker")  # __name__ is "__main__" under `python -m`
+
+
+def workflow_classes(settings: Settings) -> list[type]:
+    """The workflows a worker registers: every sequence (nurture's own and NURTURE_SEQUENCES'),
+    the cohort launch and the maintenance workflows its schedules start."""
+    return [*configure(settings.sequences), CohortLaunch, *MAINTENANCE_WORKFLOWS]
+
+
+def replayer(workflows: Sequence[type], *, runtime: Runtime | None = None) -> Replayer:
+    """Replays histories against `workflows` with the data converter every client uses
+    (`models.temporal_client`): the replay tests and `nurture sequences check-replay`."""
+    return Replayer(workflows=workflows, data_converter=pydantic_data_converter, runtime=runtime)
 
 
 def build_worker(
@@ -42,19 +57,22 @@ def build_worker(
     executor: ThreadPoolExecutor,
     resolver: Resolver | None = None,
 ) -> Worker:
-    """A worker with every sequence workflow and every activity registered.
+    """A worker with every sequence workflow (nurture's own and NURTURE_SEQUENCES') and every
+    activity registered.
 
     Activities run on `executor`'s threads; the worker takes at most that many at once. The
     sender DNS re-check asks `resolver` (default: this machine's name servers).
     """
     queue = task_queue or settings.task_queue
+    # NURTURE_SEQUENCES first: the send step renders from their templates folders too.
+    workflows = workflow_classes(settings)
     activities = EnrollmentActivities(engine, SendingService.from_settings(settings, engine))
     cohorts = CohortActivities(engine, queue)
     maintenance = MaintenanceActivities(engine, settings, resolver=resolver)
     return Worker(
         client,
         task_queue=queue,
-        workflows=[*SEQUENCES, CohortLaunch, *MAINTENANCE_WORKFLOWS],
+        workflows=workflows,
         activities=[*activities.all(), *cohorts.all(), *maintenance.all()],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
@@ -77,6 +95,7 @@ async def run(
     """Create or update the maintenance schedules, then run a worker until `stop` is set (by
     default: SIGINT or SIGTERM), then finish in-flight tasks and stop."""
     settings = settings or get_settings()
+    configure(settings.sequences)  # a module that does not load stops it before it connects
     client = await connect(settings, runtime=worker_runtime(settings))
     engine = get_engine(settings.effective_database_url)
     await ensure_schedules(client, settings)

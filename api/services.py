@@ -65,6 +65,10 @@ class ApiServices:
 
 
 def build_services(settings: Settings, engine: sa.Engine) -> ApiServices:
+    from workflows.registry import configure  # workflow classes only, no I/O
+
+    # NURTURE_SEQUENCES: a module that cannot load stops the app at start, naming the module.
+    configure(settings.sequences)
     notices = ReplyNotices(settings.public_url) if settings.notify_url else None
     ingest = EventIngestService(
         engine,

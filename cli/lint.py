@@ -18,8 +18,9 @@ from activities.deliverability.content_lint import (
     sequence_templates,
 )
 from activities.enrollment.rendering import Renderer
-from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, console, fail
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, console, fail, handled_errors
 from models.settings import get_settings
+from workflows.registry import templates_dir_of
 
 TEMPLATE_SUFFIX = ".jinja"
 
@@ -82,11 +83,17 @@ def lint(
     ],
     templates_dir: Annotated[
         Path | None,
-        typer.Option(help="Templates directory (default: NURTURE_TEMPLATES_DIR)."),
+        typer.Option(
+            help="Templates directory (default: NURTURE_TEMPLATES_DIR, or the templates folder "
+            "of a NURTURE_SEQUENCES sequence)."
+        ),
     ] = None,
 ) -> None:
     """Lint email templates for spam triggers, shouting, missing personalisation and footer."""
-    directory = templates_dir or get_settings().templates_dir
+    with handled_errors():  # a NURTURE_SEQUENCES module that does not load
+        directory = templates_dir or templates_dir_of(
+            target.strip("/").split("/")[0], get_settings().templates_dir
+        )
     report = _lint_target(target, directory)
     if report is None:
         fail(

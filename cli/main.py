@@ -18,6 +18,8 @@ from cli.enrollments import app as enrollment_app
 from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, fail, handled_errors
+from cli.replay_check import app as sequences_app
+from cli.scaffold import app as new_app
 from cli.senders import app as senders_app
 from models import config_check
 from models.log_setup import configure_logging
@@ -38,6 +40,8 @@ app.command("lint")(lint)
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(enrollment_app, name="enrollment")
 app.add_typer(events_app, name="events")
+app.add_typer(sequences_app, name="sequences")
+app.add_typer(new_app, name="new")
 contacts_app.command("erase")(privacy.erase)
 contacts_app.command("import")(contacts_import)
 contacts_app.command("opt-in")(contacts_opt_in)
@@ -89,7 +93,8 @@ def worker() -> None:
     config_check.exit_unless_fit(get_settings(), "worker")  # before connecting to anything
     import worker as worker_module
 
-    worker_module.main()
+    with handled_errors():  # e.g. a NURTURE_SEQUENCES module that does not load
+        worker_module.main()
 
 
 @app.command()
@@ -101,6 +106,11 @@ def api(
     settings = get_settings()
     config_check.exit_unless_fit(settings, "api")  # before connecting to anything
     import uvicorn
+
+    from workflows.registry import configure
+
+    with handled_errors():  # a NURTURE_SEQUENCES module that does not load: one line, exit 1
+        configure(get_settings().sequences)
 
     # The app writes one access line per request itself (route templates, never tokens).
     uvicorn.run(

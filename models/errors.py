@@ -26,6 +26,8 @@ non-retryable `ApplicationError`s whose `type` is the class name, and workflows 
     ├── InvalidSignature            permanent: a signed webhook failed verification; `problem` says which check
     ├── InvalidToken (ValueError)   permanent: a signed link token is malformed or forged
     ├── RateLimited                 one client address made too many attempts; `retry_after` seconds
+    ├── SequenceLoadError (ValueError) a NURTURE_SEQUENCES module does not import, holds no
+    │                               sequence, or reuses a sequence's name (names the module)
     ├── Conflict                    the thing named is in a state that refuses the action
     │   ├── EnrollmentConflict      the contact already has a live enrollment in that sequence
     │   │   └── ReenrollmentRefused the sequence's re-enrollment rule refuses the contact (now)
@@ -206,6 +208,11 @@ class RateLimited(NurtureError):
         self.retry_after = retry_after
 
 
+class SequenceLoadError(NurtureError, ValueError):
+    """A module named in NURTURE_SEQUENCES cannot be imported, defines no sequence, or defines
+    one whose name is taken; the message names the module."""
+
+
 class Conflict(NurtureError):
     """The thing named is in a state that refuses the action."""
 
@@ -324,6 +331,7 @@ __all__ = [
     "SendDeferred",
     "SenderNotFound",
     "SenderPaused",
+    "SequenceLoadError",
     "SequenceNotFound",
     "TemplateError",
     "UnknownUnsubscribeToken",

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     inbound_domain: str = "inbound.localhost"
 
     templates_dir: Path = PROJECT_ROOT / "templates"
+    sequences: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Modules (or packages) of your own sequences, comma-separated "
+        "(`my_company.sequences`): the worker, the API and the CLI load them beside nurture's "
+        "own; each sequence's templates are in `templates/<name>/` beside its module.",
+    )
 
     # Abuse: per client address, per API process (0: no limit).
     login_rate_limit: int = Field(
@@ -194,7 +200,7 @@ class Settings(BaseSettings):
                 )
         return self
 
-    @field_validator("previous_secret_keys", "api_tokens", mode="before")
+    @field_validator("previous_secret_keys", "api_tokens", "sequences", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -129,8 +129,11 @@ class CohortService:
             raise InvalidInput("contacts", "give either a segment or a list of contacts")
         if not 0.0 <= holdout <= MAX_HOLDOUT:
             raise InvalidInput("holdout", f"a share between 0 and {MAX_HOLDOUT}, not {holdout}")
-        variants = resolve_variants(ab_test, sequence, self._templates_dir) if ab_test else None
-        report = lint_before_start(sequence, self._templates_dir)
+        from workflows.registry import templates_dir_of  # workflow classes only, no I/O
+
+        templates_dir = templates_dir_of(sequence, self._templates_dir)  # its own, if outside
+        variants = resolve_variants(ab_test, sequence, templates_dir) if ab_test else None
+        report = lint_before_start(sequence, templates_dir)
         if not report.ok:
             raise ContentLintFailed(report.errors)
         cohort_id = f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:60] or 'cohort'}-{uuid.uuid4().hex[:6]}"

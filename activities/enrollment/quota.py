@@ -125,7 +125,9 @@ class QuotaService:
 
     def _check_contact_week(self, session: Session, contact: Contact, now: datetime) -> None:
         # Serialise concurrent sends to one contact (other sequences, other workers).
-        session.execute(sa.select(Contact.id).where(Contact.id == contact.id).with_for_update())
+        session.execute(
+            sa.select(col(Contact.id)).where(col(Contact.id) == contact.id).with_for_update()
+        )
         since = now - timedelta(days=7)
         recent = session.exec(
             select(Message.created_at)

@@ -33,7 +33,7 @@ they open nothing that outlasts them.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,12 +267,14 @@ class _SafeLiterals(NodeTransformer):
 
 
 class Renderer:
-    """Loads and renders templates from one directory (see the module docstring for how each
-    part is made safe)."""
+    """Loads and renders templates from one directory, or several searched in order (nurture's
+    own, then each outside sequence's: see `workflows.registry`); the module docstring says how
+    each part is made safe."""
 
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path | Sequence[Path]) -> None:
+        dirs = [templates_dir] if isinstance(templates_dir, Path) else list(templates_dir)
         options: dict[str, Any] = {
-            "loader": jinja2.FileSystemLoader(str(templates_dir)),
+            "loader": jinja2.FileSystemLoader([str(d) for d in dirs]),
             "undefined": jinja2.StrictUndefined,
             "keep_trailing_newline": False,
         }

@@ -93,10 +93,12 @@ class SendingService:
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> SendingService:
+        from workflows.registry import template_dirs  # workflow classes only, no I/O
+
         return cls(
             engine,
             SendGridTransport.from_settings(settings),
-            Renderer(settings.templates_dir),
+            Renderer(template_dirs(settings.templates_dir)),
             Links(settings.public_url, settings.inbound_domain, settings.secret_key),
             QuotaService(contact_weekly_cap=settings.contact_weekly_cap),
         )

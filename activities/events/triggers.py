@@ -57,10 +57,10 @@ TriggerLookup = Callable[[str], list[TriggeredSequence]]
 def registered_triggers(name: str) -> list[TriggeredSequence]:
     """The registered sequences (`workflows.registry`) whose `triggers` name `name`: one entry
     per sequence, its first trigger of that name."""
-    from workflows.registry import SEQUENCES  # workflow classes only, no I/O
+    from workflows.registry import sequences  # workflow classes only, no I/O
 
     found: dict[str, TriggeredSequence] = {}
-    for cls in SEQUENCES:
+    for cls in sequences():
         for trigger in cls.triggers:
             if trigger.name == name and cls.name not in found:
                 found[cls.name] = TriggeredSequence(cls.name, trigger)

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+import worker as worker_module
 from tests.workflows.scenarios import (
     HISTORIES_DIR,
     PRIVATE_MARK,
@@ -35,7 +35,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=list(SEQUENCES), data_converter=pydantic_data_converter)
+    # The worker's own replayer (its data converter), as `nurture sequences check-replay` uses.
+    return worker_module.replayer(SEQUENCES)
 
 
 def load(path: Path) -> WorkflowHistory:

@@ -1,0 +1,1 @@
+"""An adopter's company package (a test fixture outside nurture's tree)."""

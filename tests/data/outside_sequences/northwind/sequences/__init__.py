@@ -1,0 +1,1 @@
+"""Northwind's own sequences, loaded by NURTURE_SEQUENCES=northwind.sequences."""
