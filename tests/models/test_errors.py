@@ -22,7 +22,11 @@ from workflows.engine import SEND_RETRY_POLICY
 
 #: Exceptions that are control flow, not domain errors: a workflow's exit unwinding `steps()`,
 #: a dev-stack child that would not start.
-NOT_DOMAIN_ERRORS = {"workflows.engine.EnrollmentEnded", "cli.processes.ProcessFailed"}
+NOT_DOMAIN_ERRORS = {
+    "workflows.engine.EnrollmentEnded",
+    "cli.processes.ProcessFailed",
+    "cli.devstack.PortsBusy",  # a ProcessFailed of `nurture dev`'s own start-up
+}
 
 
 def _all_error_classes() -> list[type[NurtureError]]:
