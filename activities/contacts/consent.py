@@ -88,12 +88,21 @@ def suppressed_hashes(session: Session, hashes: Iterable[str]) -> set[str]:
 
 
 def check_consent(session: Session, contact: Contact, *, consent_required: bool = True) -> None:
-    """Raise the `SendBlocked` error that keeps the contact from being mailed now, if any."""
-    newest = newest_consent(session, contact.id)
+    """Raise the `SendBlocked` error that keeps the contact from being mailed now, if any.
+    One round trip: the newest ledger action and the suppression, read together."""
+    newest_action = (
+        select(ConsentRecord.action)
+        .where(ConsentRecord.contact_id == contact.id)
+        .order_by(*_NEWEST_FIRST)
+        .limit(1)
+        .scalar_subquery()
+    )
+    suppressed = sa.exists().where(col(Suppression.address_hash) == address_hash(contact.email))
+    newest, is_listed = session.execute(sa.select(newest_action, suppressed)).one()
     refusal = mailing_refusal(
         contact.id,
-        newest.action if newest is not None else None,
-        is_suppressed(session, contact.email),
+        ConsentAction(newest) if newest is not None else None,
+        bool(is_listed),
         consent_required=consent_required,
     )
     if refusal is not None:
