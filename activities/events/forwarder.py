@@ -9,8 +9,11 @@ pass go in one `engagement_events` signal (ESPs post processed, delivered and op
 one history event and one workflow task instead of one per event. Nothing is lost across
 restarts: the rows are the queue. A duplicate signal is harmless: workflows drop events they
 have seen (`esp_event_id`).
-Order holds within one pass only: an event waiting out its retry pause can be overtaken by a
-newer one for the same workflow, which the workflows allow for (ESP events come unordered too).
+`run()` keeps two passes going at once (the next batch is claimed and signalled while the
+previous one's slowest signals and its bookkeeping finish); a workflow's relay in the later pass
+waits for its relay in the earlier one, and fails with it, so passes under way together keep
+each workflow's order. An event waiting out its retry pause can still be overtaken by a newer
+one for the same workflow, which the workflows allow for (ESP events come unordered too).
 Each pass's result goes to the observers given to `observe()` (the API's `/metrics`).
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +45,9 @@ LEASE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 60.0
 #: Engagement events carried by one signal at most (a signal's payload is one history event).
 MAX_EVENTS_PER_SIGNAL = 100
+#: Passes `run()` keeps going at once: one claims and starts signalling while the other's last
+#: signals and its bookkeeping finish.
+PASSES_IN_FLIGHT = 2
 
 #: Rows the forwarder still has to signal (due now or waiting out a retry pause).
 UNFORWARDED = sa.and_(col(Event.forwarded_at).is_(None), col(Event.workflow_id).is_not(None))
@@ -54,6 +61,16 @@ class PendingSignal:
     payload: dict[str, Any] | None
     attempts: int
     received_at: datetime
+
+
+@dataclass
+class _Outcome:
+    """What one pass's relays did, row by row, for `_record`."""
+
+    done: list[tuple[int, datetime]] = field(default_factory=list)
+    late: list[int] = field(default_factory=list)
+    failed: list[tuple[PendingSignal, str]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +106,8 @@ class EventForwarder:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._observers: list[Callable[[PassResult], None]] = []
+        #: Each workflow's newest relay still running: a later pass's relay waits for it.
+        self._lanes: dict[str, asyncio.Task[bool]] = {}
 
     def observe(self, observer: Callable[[PassResult], None]) -> None:
         """Call `observer` with the result of every pass that handled at least one event."""
@@ -99,32 +118,56 @@ class EventForwarder:
         self._wake.set()
 
     async def run(self) -> None:
-        """Forward until cancelled."""
-        while True:
-            try:
-                result = await self.forward_pending()
-            except Exception:  # the relay must outlive any one failure; it is logged, not lost
-                log.exception("forwarder pass failed; retrying")
-                result = PassResult()
-            if result.handled >= self._batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
-            self._wake.clear()
+        """Forward until cancelled, passes overlapping: the next batch is claimed and signalled
+        while the previous one's slowest signals and its bookkeeping finish, so a burst drains
+        near the server's signal rate (`concurrency` signals in flight across passes). A
+        workflow's events still go in order: its relay in a later pass waits for its relay in
+        the earlier one (`_lanes`)."""
+        passes: set[asyncio.Task[PassResult]] = set()
+        try:
+            while True:
+                if len(passes) >= PASSES_IN_FLIGHT:
+                    _, passes = await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
+                self._wake.clear()
+                try:
+                    batch = await asyncio.to_thread(self._claim)
+                except Exception:  # the relay must outlive any one failure; logged, not lost
+                    log.exception("forwarder pass failed; retrying")
+                    batch = []
+                if batch:
+                    task = asyncio.create_task(self._pass(batch))
+                    passes.add(task)
+                    task.add_done_callback(passes.discard)
+                    if len(batch) >= self._batch_size:
+                        continue  # more is waiting: claim it now
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+        finally:
+            for task in passes:
+                task.cancel()
 
-    async def forward_pending(self) -> PassResult:
-        """One pass over the due rows (at most one batch)."""
-        result = await self._forward_batch()
-        if result.handled:
-            for observer in self._observers:
-                observer(result)
+    async def _pass(self, batch: list[PendingSignal]) -> PassResult:
+        try:
+            result = await self._relay_batch(batch)
+        except Exception:  # logged; the rows' lease runs out and the next pass takes them
+            log.exception("forwarder pass failed; retrying")
+            return PassResult()
+        for observer in self._observers:
+            observer(result)
         return result
 
-    async def _forward_batch(self) -> PassResult:
+    async def forward_pending(self) -> PassResult:
+        """One pass over the due rows (at most one batch), recorded before it returns."""
         self._wake.clear()
         batch = await asyncio.to_thread(self._claim)
         if not batch:
             return PassResult()
+        result = await self._relay_batch(batch)
+        for observer in self._observers:
+            observer(result)
+        return result
+
+    async def _relay_batch(self, batch: list[PendingSignal]) -> PassResult:
         client = await self._client_or_none()
         if client is None:
             await asyncio.to_thread(
@@ -134,46 +177,70 @@ class EventForwarder:
         by_workflow: dict[str, list[PendingSignal]] = defaultdict(list)
         for pending in batch:
             by_workflow[pending.workflow_id].append(pending)
-        done: list[tuple[int, datetime]] = []
-        latencies: list[float] = []
-        late: list[int] = []
-        failed: list[tuple[PendingSignal, str]] = []
-
-        async def relay(items: list[PendingSignal]) -> None:
-            groups = signal_groups(items)
-            async with self._semaphore:
-                for i, group in enumerate(groups):
-                    try:
-                        await self._signal(client, group)
-                    except RPCError as err:
-                        if err.status == RPCStatusCode.NOT_FOUND:
-                            late.extend(p.id for p in group)
-                            continue
-                        # Keep this workflow's order: the rest of its events wait too.
-                        error = f"{err.status.name}: {err.message}"
-                        failed.extend((p, error) for rest in groups[i:] for p in rest)
-                        return
-                    except Exception as exc:
-                        # Anything else (a timeout, a payload the converter refuses) fails this
-                        # workflow's rows alone: the other workflows' signals of this pass were
-                        # accepted and must still be recorded, or the next lease re-sends them.
-                        error = f"{type(exc).__name__}: {exc}"
-                        failed.extend((p, error) for rest in groups[i:] for p in rest)
-                        return
-                    at = utcnow()
-                    for pending in group:
-                        done.append((pending.id, at))
-                        latencies.append((at - pending.received_at).total_seconds())
-
-        await asyncio.gather(*(relay(items) for items in by_workflow.values()))
-        await asyncio.to_thread(self._record, done, late, failed)
-        if late:
-            log.info("events for closed workflows kept as late", events=len(late))
-        if failed:
-            log.warning("events not delivered; will retry", events=len(failed))
+        outcome = _Outcome()
+        relays = []
+        for workflow_id, items in by_workflow.items():
+            before = self._lanes.get(workflow_id)
+            task = asyncio.create_task(self._relay(client, items, before, outcome))
+            self._lanes[workflow_id] = task
+            task.add_done_callback(functools.partial(self._leave_lane, workflow_id))
+            relays.append(task)
+        await asyncio.gather(*relays)
+        await asyncio.to_thread(self._record, outcome.done, outcome.late, outcome.failed)
+        if outcome.late:
+            log.info("events for closed workflows kept as late", events=len(outcome.late))
+        if outcome.failed:
+            log.warning("events not delivered; will retry", events=len(outcome.failed))
         return PassResult(
-            forwarded=len(done), late=len(late), failed=len(failed), signal_latencies=latencies
+            forwarded=len(outcome.done),
+            late=len(outcome.late),
+            failed=len(outcome.failed),
+            signal_latencies=outcome.latencies,
         )
+
+    async def _relay(
+        self,
+        client: Client,
+        items: list[PendingSignal],
+        before: asyncio.Task[bool] | None,
+        outcome: _Outcome,
+    ) -> bool:
+        """Signal one workflow's rows in order, after its relay of an earlier pass (`before`);
+        False if some of them wait for a retry."""
+        if before is not None and not await asyncio.shield(before):
+            # Its earlier events wait for a retry: these wait with them, in order.
+            error = "an earlier event of this workflow waits for a retry"
+            outcome.failed.extend((p, error) for p in items)
+            return False
+        groups = signal_groups(items)
+        async with self._semaphore:
+            for i, group in enumerate(groups):
+                try:
+                    await self._signal(client, group)
+                except RPCError as err:
+                    if err.status == RPCStatusCode.NOT_FOUND:
+                        outcome.late.extend(p.id for p in group)
+                        continue
+                    # Keep this workflow's order: the rest of its events wait too.
+                    error = f"{err.status.name}: {err.message}"
+                    outcome.failed.extend((p, error) for rest in groups[i:] for p in rest)
+                    return False
+                except Exception as exc:
+                    # Anything else (a timeout, a payload the converter refuses) fails this
+                    # workflow's rows alone: the other workflows' signals of this pass were
+                    # accepted and must still be recorded, or the next lease re-sends them.
+                    error = f"{type(exc).__name__}: {exc}"
+                    outcome.failed.extend((p, error) for rest in groups[i:] for p in rest)
+                    return False
+                at = utcnow()
+                for pending in group:
+                    outcome.done.append((pending.id, at))
+                    outcome.latencies.append((at - pending.received_at).total_seconds())
+        return True
+
+    def _leave_lane(self, workflow_id: str, task: asyncio.Task[bool]) -> None:
+        if self._lanes.get(workflow_id) is task:
+            del self._lanes[workflow_id]
 
     # -- Temporal --------------------------------------------------------------------------------
 

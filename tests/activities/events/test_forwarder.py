@@ -64,6 +64,8 @@ class Temporal:
         self.broken: dict[str, Exception] = {}
         self.holding = False
         self.held = asyncio.Event()
+        #: How many signals are being held now.
+        self.waiting = 0
         self._released = asyncio.Event()
 
     def get_workflow_handle(self, workflow_id: str) -> _Handle:
@@ -82,7 +84,9 @@ class _Handle:
         t, workflow_id = self._temporal, self._handle.id
         if t.holding:
             t.held.set()
+            t.waiting += 1
             await t._released.wait()
+            t.waiting -= 1
         if t.unavailable.get(workflow_id, 0) > 0:
             t.unavailable[workflow_id] -= 1
             raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
@@ -452,3 +456,78 @@ async def test_a_business_event_for_a_closed_workflow_is_kept_as_late(
     [row] = rows_of(engine, closed)
     assert (row.kind, row.late, row.forward_attempts) == ("business", True, 0)
     assert row.forwarded_at is not None
+
+
+# --- run(): passes overlap, each workflow's order holds ------------------------------------------
+
+
+def claimed(engine: sa.Engine) -> int:
+    with session_scope(engine) as s:
+        rows = s.exec(select(Event).where(col(Event.claimed_until).is_not(None))).all()
+        return sum(1 for r in rows if r.forwarded_at is None)
+
+
+async def eventually(check: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.02)
+
+
+async def test_run_claims_the_next_batch_while_a_pass_signals_and_keeps_each_workflows_order(
+    engine, temporal, switchboard
+) -> None:
+    a, b, c = [await running_workflow(temporal) for _ in range(3)]
+    queue_events(engine, (a, "a1"), (b, "b1"), (c, "c1"), (a, "a2"), (b, "b2"), (a, "a3"))
+    forwarder = EventForwarder(engine, lambda: _switched(switchboard), batch_size=3)
+    switchboard.holding = True
+
+    running = asyncio.create_task(forwarder.run())
+    try:
+        await asyncio.wait_for(switchboard.held.wait(), 10)
+        # The first pass's signals are held, and the second batch is claimed all the same.
+        await eventually(lambda: claimed(engine) == 6)
+        switchboard.release()
+        await eventually(lambda: backlog(engine) == 0)
+    finally:
+        running.cancel()
+
+    assert await received(temporal, a) == [(EVENTS_SIGNAL, ["a1"]), (EVENTS_SIGNAL, ["a2", "a3"])]
+    assert await received(temporal, b) == [(EVENTS_SIGNAL, ["b1"]), (EVENTS_SIGNAL, ["b2"])]
+    assert await received(temporal, c) == [(EVENTS_SIGNAL, ["c1"])]
+
+
+async def test_run_holds_a_later_passs_events_behind_an_earlier_one_waiting_for_a_retry(
+    engine, temporal, switchboard
+) -> None:
+    """Two passes under way at once: the later one's event for a workflow waits for the
+    earlier one's, and when that is refused both wait for the retry, in order. (A pass that
+    starts after an earlier one has finished may overtake a row waiting out its retry pause,
+    as a sequential forwarder does: see the module's docstring.)"""
+    a, b, c = [await running_workflow(temporal) for _ in range(3)]
+    queue_events(engine, (a, "a1"), (b, "b1"), (a, "a2"), (c, "c1"))
+    switchboard.unavailable[a] = 1  # the first pass's signal to `a` is refused
+    forwarder = EventForwarder(engine, lambda: _switched(switchboard), batch_size=2)
+    switchboard.holding = True
+
+    running = asyncio.create_task(forwarder.run())
+    try:
+        # a1 and b1 (first pass) and c1 (second pass) held: both passes are under way.
+        await eventually(lambda: switchboard.waiting == 3)
+        switchboard.release()
+        await eventually(lambda: {r.forward_attempts for r in rows_of(engine, a)} == {1})
+        # a2 was not sent ahead of a1: both wait for the retry, which sends them in order.
+        assert await received(temporal, a) == []
+        end_retry_pauses(engine)
+        forwarder.wake()
+        await eventually(lambda: backlog(engine) == 0)
+    finally:
+        running.cancel()
+
+    assert await received(temporal, a) == [(EVENTS_SIGNAL, ["a1", "a2"])]
+    assert await received(temporal, b) == [(EVENTS_SIGNAL, ["b1"])]
+    assert await received(temporal, c) == [(EVENTS_SIGNAL, ["c1"])]
+
+
+async def _switched(switchboard: Temporal) -> Any:
+    return switchboard
