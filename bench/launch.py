@@ -69,7 +69,7 @@ async def raw_starts(client: Client, count: int, task_queue: str) -> dict[str, A
         "seconds": round(seconds, 2),
         "starts_per_s": rate(count, seconds),
         "concurrency": START_CONCURRENCY,
-        "runs": "3 search attributes at start, 2 upserts, 1 activity failed non-retryably, a "
+        "runs": "3 search attributes at start, 1 upsert, 1 activity failed non-retryably, a "
         "30-minute timer (as a launched trade_intro enrollment behind a paused sender)",
     }
 

@@ -8,7 +8,7 @@ signal, of the kinds it signals: the intro's open and click together (the click 
 the wait for it begins: no second timer); the mails' processed and delivered reach no workflow.
 
 `bench_raw_launched` has what a launched `trade_intro` enrollment does before it waits behind its
-paused sender (see `RawLaunched`): started with 3 search attributes, 2 search-attribute upserts,
+paused sender (see `RawLaunched`): started with 3 search attributes, 1 search-attribute upsert,
 one activity that fails non-retryably (the refused send), then a 30-minute timer.
 
 `bench_raw_longest` has `trade_intro`'s longest path (intro unopened, bump, case study, offer;
@@ -27,7 +27,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from models.search_attributes import STATUS, STEP
+    from models.search_attributes import STATUS
 
 RAW_SEQUENCE = "bench_raw_sequence"
 RAW_LAUNCHED = "bench_raw_launched"
@@ -61,28 +61,20 @@ class RawSequence:
     @workflow.run
     async def run(self, window_seconds: float, upserts: bool = False) -> list[str]:
         """With `upserts`, also the search-attribute upserts of a `trade_intro` enrollment on
-        this path, at the same points (a detail that prices them; the baseline has none)."""
+        this path, at the same point (a detail that prices them; the baseline has none): with
+        sparse status (docs/architecture.md, Search attributes) the normal flow upserts nothing
+        until the outcome at the end."""
         window = timedelta(seconds=window_seconds)
-        if upserts:
-            workflow.upsert_search_attributes(
-                [STEP.value_set("intro"), STATUS.value_set("sending")]
-            )
         sent = [await self._send("intro")]
-        if upserts:
-            workflow.upsert_search_attributes([STATUS.value_set("waiting")])
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: "open" in self._events or "click" in self._events, timeout=window
             )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: "click" in self._events, timeout=window)
-        if upserts:
-            workflow.upsert_search_attributes(
-                [STEP.value_set("offer"), STATUS.value_set("sending")]
-            )
         sent.append(await self._send("offer"))
         if upserts:
-            workflow.upsert_search_attributes([STATUS.value_set("ended")])
+            workflow.upsert_search_attributes([STATUS.value_set("completed")])
         await self._send("finish")
         return sent
 
@@ -99,16 +91,16 @@ class RawLaunched:
 
     - started with `NurtureSequence`, `NurtureStatus` and `NurtureCohort` (as `EnrollmentService`
       starts an enrollment);
-    - first workflow task: `Sequence.enroll` has nothing to upsert (the starter set it all), then
-      `send("intro")` upserts step and status — 1 upsert — and schedules the send;
+    - first workflow task: `Sequence.enroll` has nothing to upsert (the starter set it all), and
+      `send("intro")` none either (sparse status: `sending` shows as the `running` set at
+      start); it schedules the send;
     - the send fails non-retryably (`SenderPaused`: one attempt);
-    - second workflow task: `_wait_out_deferral` upserts status `sender_paused` and starts its
-      30-minute timer (`SENDER_PAUSED_RECHECK`).
+    - second workflow task: `_wait_out_deferral` upserts status `sender_paused` (leaving the
+      normal flow: 1 upsert) and starts its 30-minute timer (`SENDER_PAUSED_RECHECK`).
     """
 
     @workflow.run
     async def run(self, cohort: str, wait_seconds: float) -> None:
-        workflow.upsert_search_attributes([STEP.value_set("intro"), STATUS.value_set("sending")])
         with contextlib.suppress(ActivityError):
             await workflow.execute_activity(
                 NOOP_ACTIVITY,
