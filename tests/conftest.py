@@ -16,6 +16,7 @@ import sqlalchemy as sa
 # inherits this, and NURTURE_ENV defaults to production, which refuses that configuration.
 os.environ["NURTURE_ENV"] = "dev"
 
+from cli.processes import free_port, temporal_dev_server
 from models.db import get_engine, normalise_url, upgrade
 
 POSTGRES_URL = os.environ.get("NURTURE_TEST_POSTGRES_URL")
@@ -137,6 +138,20 @@ def sqlite_database_url(tmp_path) -> str:
 @pytest.fixture
 def engine(database_url: str) -> sa.Engine:
     return get_engine(database_url)
+
+
+@pytest.fixture(scope="session")
+def dev_server_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Address of an in-memory Temporal dev server, one per test session (started on first use)."""
+    port = free_port()
+    server = temporal_dev_server(
+        tmp_path_factory.mktemp("temporal-logs"), db_file=None, port=port, ui_port=None
+    ).start()
+    try:
+        server.wait_for_port(port, timeout=60)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 # The ESP simulator fixtures (a real HTTP server the real `sendgrid` client talks to).

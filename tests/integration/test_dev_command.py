@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.busy_ports import port_holders
 from cli.devstack import DEMO_CONTACTS, STOP_SECONDS
 from cli.processes import free_port, port_open
 from models.settings import Settings
@@ -98,6 +99,23 @@ def children_of(pid: int) -> dict[int, str]:
     return found
 
 
+def running_pids() -> set[int]:
+    return {int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()}
+
+
+def ports_held_by_leftovers(ports: dict[str, int], existed: set[int]) -> list[str]:
+    """Ports still listened on by a process that existed when nurture dev was stopped (one it
+    could have left behind). A listener started since is another program that happened to get
+    the freed port (this machine runs other tests), not a leftover."""
+    held = []
+    for name, port in ports.items():
+        if port_open("127.0.0.1", port):
+            ours = [h for h in port_holders(port) if h.pid in existed]
+            if ours:
+                held.append(f"{name} port {port}: {', '.join(map(str, ours))}")
+    return held
+
+
 def alive(children: dict[int, str]) -> list[int]:
     """Those still running: not gone, not a zombie, not a new process under a reused pid."""
     return [
@@ -132,6 +150,7 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
         assert all(i.startswith("nurture/trade_intro/") for i in ids)
         assert (tmp_path / ".nurture" / "temporal.db").exists()
     finally:
+        existed = running_pids()
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=30)
@@ -149,8 +168,7 @@ def test_nurture_dev_runs_the_demo_cohort_and_stops_cleanly(tmp_path: Path):
                 raise
     assert proc.returncode == 0, run.output[-3000:]
     assert alive(children) == []
-    for port in ports.values():
-        assert not port_open("127.0.0.1", port), f"port {port} still open after Ctrl-C"
+    assert ports_held_by_leftovers(ports, existed) == []
 
 
 @linux_only
@@ -160,6 +178,7 @@ def test_sigterm_stops_nurture_dev_and_all_its_children_as_ctrl_c_does(tmp_path:
         run.wait_until_running()
         children = children_of(run.proc.pid)
         assert len(children) == 4  # Temporal, simulator, API, worker
+        existed = running_pids()
         run.proc.send_signal(signal.SIGTERM)
         run.proc.wait(timeout=STOP_SECONDS + 5)
     finally:
@@ -167,8 +186,7 @@ def test_sigterm_stops_nurture_dev_and_all_its_children_as_ctrl_c_does(tmp_path:
     assert run.proc.returncode == 0, run.output[-3000:]
     assert "stopped." in run.output
     assert alive(children) == []
-    for port in run.ports.values():
-        assert not port_open("127.0.0.1", port), f"port {port} still open after SIGTERM"
+    assert ports_held_by_leftovers(run.ports, existed) == []
 
 
 @linux_only
@@ -178,6 +196,7 @@ def test_sigkill_of_nurture_dev_takes_its_children_with_it(tmp_path: Path):
         run.wait_until_running()
         children = children_of(run.proc.pid)
         assert len(children) == 4
+        existed = running_pids()
         run.proc.kill()  # no handler runs: only the children's parent-death signal can act
         run.proc.wait()
         deadline = time.monotonic() + 5
@@ -186,8 +205,7 @@ def test_sigkill_of_nurture_dev_takes_its_children_with_it(tmp_path: Path):
     finally:
         run.kill()
     assert alive(children) == [], "children outlived a SIGKILLed nurture dev"
-    for port in run.ports.values():
-        assert not port_open("127.0.0.1", port), f"port {port} still open after SIGKILL"
+    assert ports_held_by_leftovers(run.ports, existed) == []
 
 
 @linux_only
