@@ -9,6 +9,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.processes import installed_binary
@@ -36,6 +37,19 @@ async def register_search_attributes(client: Client, namespace: str = NAMESPACE)
             raise
 
 
+_runtime: Runtime | None = None
+
+
+def quiet_runtime() -> Runtime:
+    """A Temporal runtime whose core logs errors only: the SDK core warns on stdout that the test
+    server is older than it likes, which would spoil `nurture simulate --json`. One per process."""
+    global _runtime
+    if _runtime is None:
+        logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        _runtime = Runtime(telemetry=TelemetryConfig(logging=logging))
+    return _runtime
+
+
 async def start_env() -> WorkflowEnvironment:
     """A time-skipping environment with the pydantic converter and the search attributes.
     Its clock starts at the real current time and only moves forward."""
@@ -43,9 +57,10 @@ async def start_env() -> WorkflowEnvironment:
         test_server_existing_path=installed_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
         identity=IDENTITY,
+        runtime=quiet_runtime(),
     )
     await register_search_attributes(env.client)
     return env
 
 
-__all__ = ["IDENTITY", "NAMESPACE", "register_search_attributes", "start_env"]
+__all__ = ["IDENTITY", "NAMESPACE", "quiet_runtime", "register_search_attributes", "start_env"]
