@@ -11,6 +11,7 @@ import pytest
 
 from models.enrollment import Outcome
 from models.events import EventKind
+from models.settings import PROJECT_ROOT
 from nurture_testing import SimulationError, simulate
 from nurture_testing.events import PlannedEvent, parse_events, parse_offset
 
@@ -110,6 +111,15 @@ async def test_harness_in_three_lines() -> None:
     timeline = await simulate("trade_intro", events="click@1d", country="DE", start=START)
     assert timeline.steps == ["intro", "offer"]
     assert timeline.changed_by() == ["click@1d"]
+
+
+async def test_the_readme_harness_example_passes() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("The same harness is a package", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    await namespace["test_click_brings_the_offer_forward"]()  # type: ignore[operator]
 
 
 async def test_params_and_time_zone_are_applied() -> None:
