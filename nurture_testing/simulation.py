@@ -52,6 +52,11 @@ from workflows.registry import by_name
 #: How long (real time) a run may take before it is given up: a sequence that waits for an event
 #: without a limit never ends when the plan does not send it.
 RUN_TIMEOUT = timedelta(seconds=30)
+#: Runs (each on its own test server) at once: the plan's prefixes are independent.
+PARALLEL_RUNS = 4
+#: Without a `start`, the enrollment starts this long after the call: the runs' servers, started
+#: one after the other, all reach that instant first.
+START_MARGIN = timedelta(seconds=3)
 #: The timer summary the engine gives a send held for the send window (workflows/engine.py).
 _SEND_WINDOW_SUMMARY = "send window"
 _SEND_SUMMARY_PREFIX = "send "
@@ -162,6 +167,15 @@ class _Run:
         ]
 
 
+@dataclass(frozen=True)
+class _Setup:
+    cls: type[SequenceWorkflow[Any]]
+    calendar: ContactCalendar | None
+    params: dict[str, Any]
+    start: datetime | None
+    trigger: Mapping[str, Any] | None
+
+
 async def simulate(
     sequence: str | type[SequenceWorkflow[Any]],
     events: str | list[PlannedEvent] | None = None,
@@ -183,6 +197,10 @@ async def simulate(
     (aware) is when the enrollment starts, now by default; the test server's clock only moves
     forward, so it cannot be in the past. A sequence with triggers is started as its first
     trigger starts it, the triggering event holding `trigger`'s properties.
+
+    Raises `SimulationError` (a start in the past, an event about an email not sent by then, a
+    sequence that never ends), `ValueError` for a bad plan, time zone or params (pydantic's
+    `ValidationError`), `KeyError` naming the known sequences for an unknown name.
     """
     began = time.monotonic()
     cls = by_name(sequence) if isinstance(sequence, str) else sequence
@@ -196,20 +214,27 @@ async def simulate(
     calendar = ContactCalendar(time_zone=zone, country=country)
     if start is not None and (start.tzinfo is None or start.utcoffset() is None):
         raise SimulationError(f"start must carry a time zone, got {start.isoformat()}")
+    # Every run starts at the same instant, so they differ by their events only.
+    start = start or (datetime.now(UTC) + START_MARGIN).replace(microsecond=0)
     setup = _Setup(cls, calendar if send_windows else None, dict(params or {}), start, trigger)
-    runs = [await _run(setup, plan[:count]) for count in range(len(plan) + 1)]
+    slots = asyncio.Semaphore(PARALLEL_RUNS)
+
+    async def run(count: int) -> _Run:
+        async with slots:
+            return await _run(setup, plan[:count])
+
+    # Every run ends by itself (a failed one shuts its server down): none is left cancelled
+    # half-way, which would leave its worker waiting on the server.
+    outcomes = await asyncio.gather(
+        *(run(count) for count in range(len(plan) + 1)), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    runs = [outcome for outcome in outcomes if isinstance(outcome, _Run)]
     timeline = _timeline(cls, calendar, plan, runs)
     timeline.elapsed_seconds = round(time.monotonic() - began, 2)
     return timeline
-
-
-@dataclass(frozen=True)
-class _Setup:
-    cls: type[SequenceWorkflow[Any]]
-    calendar: ContactCalendar | None
-    params: dict[str, Any]
-    start: datetime | None
-    trigger: Mapping[str, Any] | None
 
 
 async def _run(setup: _Setup, plan: list[PlannedEvent]) -> _Run:
@@ -313,8 +338,9 @@ def _about(event: PlannedEvent, sender: FakeSender, now: datetime) -> tuple[str 
     """The step and message an ESP event is about: the one it names, else the latest sent."""
     if event.kind == EventKind.BUSINESS:
         return None, None
-    sent = [(s.step, s.message_id) for s, at in zip(sender.sent, sender.times, strict=True)]
-    sent = [pair for pair, at in zip(sent, sender.times, strict=True) if at <= now]
+    sent = [
+        (s.step, s.message_id) for s, at in zip(sender.sent, sender.times, strict=True) if at <= now
+    ]
     if event.step is not None:
         named = [pair for pair in sent if pair[0] == event.step]
         if not named:
@@ -324,7 +350,10 @@ def _about(event: PlannedEvent, sender: FakeSender, now: datetime) -> tuple[str 
             )
         return named[-1]
     if not sent:
-        raise SimulationError(f"{event.label}: no email was sent by then to {event.kind}")
+        raise SimulationError(
+            f"{event.label}: no email was sent by then to {event.kind} (the send window may "
+            "hold the first step: see the timeline without events, or give a later offset)"
+        )
     return sent[-1]
 
 

@@ -63,6 +63,11 @@ def test_bad_input_exits_2_with_the_reason() -> None:
         (["trade_intro", "--start", "tomorrow"], "not an ISO 8601 time"),
         (["trade_intro", "--time-zone", "Mars/Olympus"], "unknown IANA time zone"),
         (["nope"], "no sequence named 'nope'"),
+        # One run of the plan fails while the others go on: each ends, nothing hangs.
+        (
+            ["trade_intro", "--events", "open@1h,click:offer@1d", "--start", "2028-12-21T10:00"],
+            "click:offer@1d: offer was not sent by then",
+        ),
     ]:
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
