@@ -90,7 +90,7 @@ def test_demo_is_a_real_cohort_with_a_moving_funnel_and_a_triggered_quote(tmp_pa
             return funnel if sent == len(DEMO_CONTACTS) else None
 
         funnel = wait_for(
-            funnel_moved, 60, "the demo funnel to show the intros sent", proc, log_path
+            funnel_moved, 120, "the demo funnel to show the intros sent", proc, log_path
         )
         print(f"its funnel showed every intro sent {time.monotonic() - listed:.1f} s later")
         assert funnel["members"] == len(DEMO_CONTACTS)
