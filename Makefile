@@ -45,7 +45,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy activities api cli models simulator workflows worker.py
+	$(VENV)/bin/mypy activities api cli models simulator nurture_testing workflows worker.py
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,5 +1,7 @@
 """`nurture dev`: the whole stack on one machine — Temporal dev server persisted under
-`.nurture/`, ESP simulator, API, worker — plus sample contacts and a demo cohort."""
+`.nurture/`, ESP simulator, API, worker — plus sample contacts, a demo cohort (started through
+the cohort service, its funnel moving within a minute), a demo quote request that triggers
+quote_followup, and a guide to which page shows what."""
 
 from __future__ import annotations
 
@@ -9,23 +11,27 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 from rich.console import Console
+from sqlmodel import func, select
+from temporalio.client import Client
 
+from activities.cohorts.service import CohortService
 from activities.contacts.store import ConsentEvidence, upsert_contact
 from activities.deliverability.content_lint import lint_before_start
 from activities.deliverability.senders import ensure_sender
-from activities.enrollment.enrolling import EnrollmentService
+from activities.events.business import BusinessEventService
 from activities.events.signature import generate_key_pair, public_key_of
+from activities.events.triggers import TriggerRunner
 from cli.busy_ports import busy_port_message, port_busy
 from cli.processes import ChildProcess, ProcessFailed, free_port, temporal_dev_server
-from models.db import get_engine, upgrade
-from models.errors import EnrollmentConflict
+from models.db import get_engine, session_scope, upgrade
 from models.settings import DEV_API_TOKEN, Settings
+from models.tables import Cohort, CohortMember
 from models.temporal_client import connect
 
 DEMO_SENDER = {
@@ -277,10 +283,26 @@ def seed(engine: sa.Engine) -> list[str]:
     return [row["email"] for row in DEMO_CONTACTS]
 
 
-async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Console) -> str:
-    from activities.contacts.store import contact_id_by_email
+#: The demo cohort's name: `nurture dev` starts it once per data directory and shows it after.
+DEMO_COHORT_NAME = "nurture dev demo: trade_intro"
+#: The demo business event: a quote request from the first sample buyer, which enrolls her in
+#: quote_followup (its trigger). Its id is the caller's idempotency key: stored once per data dir.
+DEMO_EVENT_ID = "nurture-dev-demo-quote-request"
+#: How long the demo quote is valid (its `valid_until`), from today.
+DEMO_QUOTE_VALID = timedelta(days=14)
 
-    report = lint_before_start("trade_intro", settings.templates_dir)
+
+@dataclass(frozen=True)
+class Demo:
+    """What the demo started: the cohort and the triggered quote_followup enrollment."""
+
+    cohort_id: str
+    cohort_members: int
+    quote_workflow_id: str | None
+
+
+def _lint_or_fail(settings: Settings, console: Console, sequence: str) -> None:
+    report = lint_before_start(sequence, settings.templates_dir)
     for finding in report.warnings:
         console.print(f"[yellow]lint warning[/] {finding.template}: {finding.message}")
     if not report.ok:
@@ -288,24 +310,141 @@ async def start_demo_cohort(settings: Settings, engine: sa.Engine, console: Cons
             console.print(
                 f"[bold red]lint error[/] {finding.template}: {finding.message} — {finding.fix}"
             )
-        raise ProcessFailed("the demo cohort was not started: its templates fail the content lint")
-    cohort = f"demo-{date.today().isoformat()}"
-    client = await connect(settings, address=f"127.0.0.1:{settings.temporal_port}")
-    service = EnrollmentService(engine, client, settings.task_queue)
-    started = 0
-    for email in seed(engine):
-        contact_id = contact_id_by_email(engine, email)
-        try:
-            await service.enroll(
-                "trade_intro", contact_id, cohort_id=cohort, params=DEMO_PARAMS, send_windows=False
-            )
-            started += 1
-        except EnrollmentConflict:
-            pass
-    console.print(
-        f"demo cohort [bold]{cohort}[/]: {started} new enrollments ({len(DEMO_CONTACTS) - started} already enrolled)"
+        raise ProcessFailed(
+            f"the demo was not started: {sequence}'s templates fail the content lint"
+        )
+
+
+def _existing_demo_cohort(engine: sa.Engine) -> tuple[str, int] | None:
+    """The demo cohort an earlier `nurture dev` on this data directory started, and its members."""
+    with session_scope(engine) as session:
+        cohort = session.exec(select(Cohort).where(Cohort.name == DEMO_COHORT_NAME)).first()
+        if cohort is None:
+            return None
+        members = session.exec(
+            select(func.count())
+            .select_from(CohortMember)
+            .where(CohortMember.cohort_id == cohort.id)
+        ).one()
+        return cohort.id, int(members)
+
+
+async def start_demo_cohort(
+    settings: Settings, engine: sa.Engine, console: Console, client: Client
+) -> tuple[str, int]:
+    """The sample buyers as a real cohort, started through the cohort service (content lint, the
+    durable launch) with trade_intro's timings in seconds, so its funnel moves within a minute."""
+    from activities.contacts.store import contact_id_by_email
+
+    _lint_or_fail(settings, console, "trade_intro")
+    contact_ids = [contact_id_by_email(engine, email) for email in seed(engine)]
+    existing = _existing_demo_cohort(engine)
+    if existing is not None:
+        console.print(f"demo cohort [bold]{existing[0]}[/] (started earlier on this data)")
+        return existing
+    service = CohortService(engine, client, settings.task_queue, settings.templates_dir)
+    started = await service.start(
+        name=DEMO_COHORT_NAME,
+        sequence="trade_intro",
+        contact_ids=contact_ids,
+        params=DEMO_PARAMS,
+        send_windows=False,
     )
-    return cohort
+    console.print(f"demo cohort [bold]{started.cohort_id}[/]: {started.members} members launching")
+    return started.cohort_id, started.members
+
+
+async def send_demo_quote_request(
+    settings: Settings, engine: sa.Engine, console: Console, client: Client
+) -> str | None:
+    """A `quote_requested` business event for the first sample buyer, stored and run through the
+    triggers as `POST /api/events` does: it enrolls her in quote_followup, whose quote goes at
+    once. The workflow id, or None when the event was stored before (a restart)."""
+    _lint_or_fail(settings, console, "quote_followup")
+    buyer = DEMO_CONTACTS[0]
+    valid_until = (datetime.now(UTC) + DEMO_QUOTE_VALID).date().isoformat()
+    report = BusinessEventService(engine).store(
+        [
+            {
+                "id": DEMO_EVENT_ID,
+                "name": "quote_requested",
+                "contact": {"email": buyer["email"]},
+                "properties": {
+                    "product": "M8 stainless hex bolts",
+                    "quote_number": "Q-0142",
+                    "quantity": "20,000 pcs",
+                    "valid_until": valid_until,
+                },
+            }
+        ]
+    )
+    if report.rejected:
+        raise ProcessFailed(f"the demo quote request was refused: {report.results[0].reason}")
+
+    async def connected() -> Client:
+        return client
+
+    outcomes = await TriggerRunner(engine, connected, settings.task_queue).run_for(
+        report.triggered_event_ids
+    )
+    enrolled = [o.workflow_id for o in outcomes if o.enrolled and o.workflow_id]
+    if enrolled:
+        console.print(f"demo quote request: enrolled in [bold]{enrolled[0]}[/]")
+        return enrolled[0]
+    if report.duplicates:
+        console.print("demo quote request: sent earlier on this data")
+    for outcome in outcomes:
+        if not outcome.enrolled:
+            console.print(f"[yellow]demo quote request not enrolled:[/] {outcome.reason}")
+    return None
+
+
+async def start_demo(settings: Settings, engine: sa.Engine, console: Console) -> Demo:
+    """The demo cohort and the triggered quote_followup enrollment."""
+    client = await connect(settings, address=f"127.0.0.1:{settings.temporal_port}")
+    cohort_id, members = await start_demo_cohort(settings, engine, console, client)
+    quote = await send_demo_quote_request(settings, engine, console, client)
+    return Demo(cohort_id, members, quote)
+
+
+def guide(settings: Settings, demo: Demo, *, ui: bool, worker_metrics_port: int) -> str:
+    """What to open first, page by page: printed once the stack and the demo are up."""
+    s = settings
+    api = f"http://localhost:{s.api_port}"
+    token = " (log in with NURTURE_API_TOKEN" + (
+        f" = {DEV_API_TOKEN})" if s.api_token == DEV_API_TOKEN else ")"
+    )
+    temporal = (
+        f"  http://localhost:{s.temporal_ui_port}/  Temporal UI: each enrollment's workflow and "
+        "its history (filter NurtureSequence = 'trade_intro')\n"
+        if ui
+        else f"  Temporal at 127.0.0.1:{s.temporal_port} (headless)\n"
+    )
+    quote = (
+        f"{api}/business-events  the demo quote request and the quote_followup enrollment it "
+        f"started ({demo.quote_workflow_id}); its quote is mailed at once\n"
+        if demo.quote_workflow_id
+        else f"{api}/business-events  business events and the enrollments they triggered\n"
+    )
+    return (
+        "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n\n"
+        f"[bold]Start here[/]{token}:\n"
+        f"  {api}/  cohorts: the demo cohort's funnel (sent, opened, clicked, replied) fills "
+        "within a minute\n"
+        f"  {api}/cohorts/{demo.cohort_id}  the demo cohort: {demo.cohort_members} sample buyers "
+        "step by step, outcomes, each enrollment\n"
+        f"  {quote}"
+        f"  {api}/replies  replies the simulator sends back, each with its intent\n"
+        f"  {api}/events  every ESP event (delivered, open, click, bounce) as it arrives\n"
+        f"  {api}/senders  the demo sender's quota and health\n"
+        + temporal
+        + f"  http://localhost:{s.simulator_port}/_sim/messages  every mail the ESP simulator "
+        "received (JSON)\n\n"
+        "[bold]For sequence authors[/]: nurture preview trade_intro · nurture simulate trade_intro "
+        '--events "open@2h,click@3d" --country DE\n'
+        f"[dim]API {api}/healthz · metrics {api}/metrics · worker metrics "
+        f"http://localhost:{worker_metrics_port}/metrics[/]\n"
+    )
 
 
 def funnel_line(simulator_url: str) -> str:
@@ -342,24 +481,12 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
     try:
         stack.start()
         engine = get_engine(settings.effective_database_url)
-        asyncio.run(start_demo_cohort(settings, engine, console))
-        s = settings
-        ui_line = (
-            f"  Temporal UI     http://localhost:{s.temporal_ui_port}  (filter: NurtureSequence = 'trade_intro')\n"
-            if ui
-            else f"  Temporal        127.0.0.1:{s.temporal_port} (headless)\n"
-        )
+        demo = asyncio.run(start_demo(settings, engine, console))
         console.print(
-            "\n[bold green]nurture is running.[/] Ctrl-C stops everything.\n"
-            + ui_line
-            + f"  dashboard       http://localhost:{s.api_port}/  (log in with NURTURE_API_TOKEN"
-            + (f" = {DEV_API_TOKEN})\n" if s.api_token == DEV_API_TOKEN else ")\n")
-            + f"  API             http://localhost:{s.api_port}/healthz\n"
-            f"  metrics         http://localhost:{s.api_port}/metrics\n"
-            f"  worker metrics  http://localhost:{stack.worker_metrics_port}/metrics\n"
-            f"  ESP simulator   http://localhost:{s.simulator_port}/_sim/messages\n"
-            f"  logs            {stack.log_dir}\n"
+            guide(settings, demo, ui=ui, worker_metrics_port=stack.worker_metrics_port),
+            soft_wrap=True,
         )
+        console.print(f"  logs {stack.log_dir}")
         last = ""
         while True:
             stack.check_alive()
@@ -376,12 +503,18 @@ def run_dev(settings: Settings, console: Console, *, ui: bool = True) -> None:
 
 
 __all__ = [
+    "DEMO_COHORT_NAME",
     "DEMO_CONTACTS",
+    "DEMO_EVENT_ID",
     "DEMO_PARAMS",
     "STOP_SECONDS",
+    "Demo",
     "DevStack",
     "PortsBusy",
+    "guide",
     "run_dev",
     "seed",
+    "send_demo_quote_request",
+    "start_demo",
     "start_demo_cohort",
 ]

@@ -18,9 +18,11 @@ from cli.enrollments import app as enrollment_app
 from cli.events import app as events_app
 from cli.lint import lint
 from cli.output import console, fail, handled_errors
+from cli.preview import preview
 from cli.replay_check import app as sequences_app
 from cli.scaffold import app as new_app
 from cli.senders import app as senders_app
+from cli.simulate import simulate
 from models import config_check
 from models.log_setup import configure_logging
 from models.settings import get_settings
@@ -37,6 +39,8 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(senders_app, name="senders")
 app.add_typer(db_app, name="db")
 app.command("lint")(lint)
+app.command("preview")(preview)
+app.command("simulate")(simulate)
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(enrollment_app, name="enrollment")
 app.add_typer(events_app, name="events")

@@ -201,6 +201,22 @@ def is_business_day(day: date, country: str | None) -> bool:
     return day not in public_holidays(country, day.year)
 
 
+def closed_reason(day: date, country: str | None) -> str | None:
+    """Why `day` is no business day in `country` — the public holiday's name (`Christmas Day`)
+    or the weekend day's (`Saturday`) — or None on a business day. For people reading a
+    timeline (`nurture simulate`, `nurture preview`); workflows decide with `is_business_day`,
+    which this agrees with."""
+    if day.isoweekday() in weekend_of(country):
+        return day.strftime("%A")
+    if day not in public_holidays(country, day.year):
+        return None
+    assert country is not None  # no country has no holidays
+    # Names come with their gettext translations: outside workflows only, like this function.
+    with workflow.unsafe.imports_passed_through(), workflow.unsafe.sandbox_unrestricted():
+        name = holidays.country_holidays(country.upper(), years=day.year, language="en_US").get(day)
+    return str(name) if name else "public holiday"
+
+
 def next_send_time(
     now: datetime, calendar: ContactCalendar, window: SendWindow | None = None
 ) -> datetime:
@@ -311,6 +327,7 @@ __all__ = [
     "WEEKENDS",
     "add_business_days",
     "business_days_before",
+    "closed_reason",
     "is_business_day",
     "next_send_time",
     "public_holidays",

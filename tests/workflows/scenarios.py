@@ -1,6 +1,6 @@
-"""Drives sequence enrollments on the time-skipping test server — fake `send_step`,
-`finish_enrollment` and `event_property` activities, engagement- and business-event factories, an
-`Enrollment` handle for tests — and the trade_intro and quote_followup scenarios whose histories
+"""Drives sequence enrollments on the time-skipping test server — an `Enrollment` handle for tests
+(the server, the fake activities and the event factories come from the `nurture_testing` harness and are
+re-exported here) — and the trade_intro and quote_followup scenarios whose histories
 `histories/<sequence>-<scenario>.json` keep for the replay test.
 
 Re-record the stored histories (after a deliberate, patched change to a sequence):
@@ -15,23 +15,16 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from temporalio import activity
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from cli.processes import installed_binary
 from models import search_attributes
 from models.ab_test import AbAssignment
 from models.calendar import ContactCalendar
@@ -40,12 +33,6 @@ from models.enrollment import (
     EnrollmentResult,
     EnrollmentState,
     EnrollmentStatus,
-    EventPropertyInput,
-    EventPropertyResult,
-    FinishEnrollmentInput,
-    SendStatus,
-    SendStepInput,
-    SendStepResult,
     TriggerRef,
     enrollment_workflow_id,
 )
@@ -53,200 +40,24 @@ from models.events import BounceClass, EngagementEvent, EventKind
 from models.replies import ReplyIntent
 from models.wire import (
     AB_DECIDED_SIGNAL,
-    EVENT_PROPERTY_ACTIVITY,
     EVENT_SIGNAL,
     EVENTS_SIGNAL,
-    FINISH_ENROLLMENT_ACTIVITY,
     PAUSE_SIGNAL,
     RESUME_SIGNAL,
-    SEND_STEP_ACTIVITY,
     STATE_QUERY,
 )
+from nurture_testing.activities import FakeSender
+from nurture_testing.events import business_event, engagement_event
+from nurture_testing.server import IDENTITY, NAMESPACE, register_search_attributes, start_env
 from workflows.engine import SequenceWorkflow
 from workflows.quote_followup import QuoteFollowupSequence
 from workflows.registry import SEQUENCES
 from workflows.trade_intro import TradeIntroSequence
 
 HISTORIES_DIR = Path(__file__).resolve().parent / "histories"
-#: Client and worker identity: the default (`pid@hostname`) would put a host name in histories.
-IDENTITY = "nurture-tests"
-NAMESPACE = "default"
-
-
-# --- the test server ----------------------------------------------------------------------------
-
-
-async def register_search_attributes(client: Client, namespace: str = NAMESPACE) -> None:
-    """Register nurture's Keyword search attributes: the test server rejects unknown ones."""
-    try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in search_attributes.ALL
-                },
-            )
-        )
-    except RPCError as err:
-        if "already" not in str(err).lower():
-            raise
-
-
-async def start_env() -> WorkflowEnvironment:
-    """A time-skipping environment with the pydantic converter and the search attributes."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=installed_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-        identity=IDENTITY,
-    )
-    await register_search_attributes(env.client)
-    return env
-
-
-# --- the fake send activity ---------------------------------------------------------------------
-
-
-@dataclass
-class FakeSender:
-    """Stands in for the real `send_step`: records what it is asked to send and when.
-
-    `fail` maps a step to the `ApplicationError` type its send raises (non-retryable), e.g.
-    ``{"case_study": "ConsentWithdrawn"}``. A send of a step in `hold` waits for `release()`:
-    release it before the test ends, because the test server does not skip time while an
-    activity runs (even one of a closed workflow).
-    """
-
-    fail: dict[str, str] = field(default_factory=dict)
-    hold: set[str] = field(default_factory=set)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-    finished: int = 0
-    all_finished: asyncio.Event = field(default_factory=asyncio.Event)
-    sent: list[SendStepInput] = field(default_factory=list)
-    times: list[datetime] = field(default_factory=list)
-    outcomes: list[FinishEnrollmentInput] = field(default_factory=list)
-    #: Steps whose next send finds no quota: the first attempt raises QuotaExhausted with a
-    #: retry time this long after the attempt was scheduled.
-    quota_full: dict[str, timedelta] = field(default_factory=dict)
-    #: While set, every send raises SenderPaused.
-    sender_paused: bool = False
-    #: The cohort's A/B winner; a send that awaits it raises WinnerPending while it is None.
-    winner: str | None = None
-    #: The stored business events' properties by event id, as the fake `event_property` reads
-    #: them (`business_event` and `start_enrollment(trigger=...)` fill it).
-    event_store: dict[str, dict[str, Any]] = field(default_factory=dict)
-    property_reads: list[EventPropertyInput] = field(default_factory=list)
-
-    @activity.defn(name=SEND_STEP_ACTIVITY)
-    async def send_step(self, input: SendStepInput) -> SendStepResult:
-        self.sent.append(input)
-        self.times.append(activity.info().current_attempt_scheduled_time)
-        try:
-            if input.step in self.hold:
-                await self.released.wait()
-            if self.sender_paused:
-                raise ApplicationError(
-                    "sender paused (fake)", None, type="SenderPaused", non_retryable=True
-                )
-            wait = self.quota_full.pop(input.step, None)
-            if wait is not None:
-                retry_at = activity.info().current_attempt_scheduled_time + wait
-                raise ApplicationError(
-                    "quota full (fake)",
-                    retry_at.isoformat(),
-                    type="QuotaExhausted",
-                    non_retryable=True,
-                )
-            error_type = self.fail.get(input.step)
-            if error_type is not None:
-                raise ApplicationError(f"{error_type} (fake)", type=error_type, non_retryable=True)
-            if input.await_winner and self.winner is None:
-                raise ApplicationError(
-                    "winner pending (fake)", None, type="WinnerPending", non_retryable=True
-                )
-            return SendStepResult(
-                message_id=input.message_id,
-                status=SendStatus.SENT,
-                esp_message_id=f"esp-{input.message_id}",
-                variant=self.winner if input.await_winner else input.variant,
-            )
-        finally:
-            self.finished += 1
-            if self.finished == len(self.sent):
-                self.all_finished.set()
-
-    @activity.defn(name=FINISH_ENROLLMENT_ACTIVITY)
-    async def finish_enrollment(self, input: FinishEnrollmentInput) -> None:
-        """Stands in for mirroring the outcome into SQL: records it."""
-        self.outcomes.append(input)
-
-    @activity.defn(name=EVENT_PROPERTY_ACTIVITY)
-    async def event_property(self, input: EventPropertyInput) -> EventPropertyResult:
-        """Stands in for reading a business event's property from SQL: reads `event_store`."""
-        self.property_reads.append(input)
-        properties = self.event_store.get(input.event_id)
-        if properties is None:
-            return EventPropertyResult(value=None, found=False)
-        return EventPropertyResult(value=properties.get(input.name), found=True)
-
-    @property
-    def activities(self) -> list[Callable[..., Any]]:
-        """What a test worker registers."""
-        return [self.send_step, self.finish_enrollment, self.event_property]
-
-    def store_event(self, properties: dict[str, Any] | None = None) -> str:
-        """Store a business event's properties (as `POST /api/events` would); its new id."""
-        event_id = str(uuid.uuid4())
-        self.event_store[event_id] = dict(properties or {})
-        return event_id
-
-    def release(self) -> None:
-        """Let held sends finish."""
-        self.released.set()
-
-    async def until_finished(self, seconds: float = 10.0) -> None:
-        """Until every send asked for has returned or raised."""
-        if self.finished < len(self.sent):
-            self.all_finished.clear()
-            await asyncio.wait_for(self.all_finished.wait(), seconds)
-
-    @property
-    def steps(self) -> list[str]:
-        """The steps asked for, in order (including ones whose send failed)."""
-        return [s.step for s in self.sent]
-
-    def input_of(self, step: str) -> SendStepInput:
-        return next(s for s in self.sent if s.step == step)
-
-    def days_after_start(self, step: str) -> float:
-        """When `step` was sent, in (skipped) days after the first send."""
-        at = self.times[self.steps.index(step)]
-        return (at - self.times[0]) / timedelta(days=1)
 
 
 # --- events and enrollments ---------------------------------------------------------------------
-
-
-def engagement_event(
-    kind: EventKind, message_id: str | None = None, **details: Any
-) -> EngagementEvent:
-    """An engagement event as the webhook forwarder would signal it (ids only)."""
-    details.setdefault("esp_event_id", f"evt-{uuid.uuid4().hex[:16]}")
-    return EngagementEvent(
-        kind=kind, occurred_at=datetime.now(UTC), message_id=message_id, **details
-    )
-
-
-def business_event(name: str, event_id: str | None = None) -> EngagementEvent:
-    """A business event as the forwarder signals it: name, nurture's id and time, no properties."""
-    event_id = event_id or str(uuid.uuid4())
-    return EngagementEvent(
-        kind=EventKind.BUSINESS,
-        occurred_at=datetime.now(UTC),
-        name=name,
-        event_id=event_id,
-        esp_event_id=f"business:{event_id}",
-    )
 
 
 @dataclass
@@ -591,3 +402,16 @@ async def main(names: list[str]) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1:]))
+
+
+__all__ = [
+    "IDENTITY",
+    "NAMESPACE",
+    "Enrollment",
+    "FakeSender",
+    "business_event",
+    "engagement_event",
+    "register_search_attributes",
+    "start_enrollment",
+    "start_env",
+]
