@@ -58,7 +58,6 @@ from tests.factories import (
     suppress,
     withdraw_consent,
 )
-from tests.integration.conftest import dev_server_address  # noqa: F401  (the dev server fixture)
 from tests.sim_fixtures import SIM_API_KEY
 
 TOKEN = "enrollments-token"
@@ -68,7 +67,7 @@ SLOW = {"open_window": "P2D", "case_study_after": "P4D", "offer_after": "P4D"}
 
 
 @pytest.fixture
-def settings(database_url: str, dev_server_address: str, sim: Any) -> Settings:  # noqa: F811
+def settings(database_url: str, dev_server_address: str, sim: Any) -> Settings:
     return Settings(
         database_url=database_url,
         temporal_address=dev_server_address,
