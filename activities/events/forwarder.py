@@ -94,7 +94,7 @@ class EventForwarder:
         engine: sa.Engine,
         connect: Callable[[], Awaitable[Client]],
         *,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         concurrency: int = 64,
         poll_seconds: float = 1.0,
     ) -> None:
