@@ -52,9 +52,10 @@ def replayer(workflows: Sequence[type], *, runtime: Runtime | None = None) -> Re
 
 def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
     """Temporal Worker Versioning, when NURTURE_DEPLOYMENT_NAME and NURTURE_BUILD_ID are set: this
-    worker serves only its own build. Sequences are pinned (an enrollment finishes on the build it
-    started on), the cohort launch and the maintenance workflows auto-upgrade (their
-    `workflow.defn`); a workflow that says neither is pinned. None: an unversioned worker."""
+    worker serves only its own build, and every workflow it runs is pinned (an enrollment, a
+    cohort launch finishes on the build it started on). Pinned is the worker's default, not each
+    `workflow.defn`'s: the server refuses a behaviour from an unversioned worker. None: an
+    unversioned worker."""
     if not settings.deployment_name:
         return None
     return WorkerDeploymentConfig(

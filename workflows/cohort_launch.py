@@ -11,7 +11,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models.ab_test import AbDecision
@@ -40,9 +40,7 @@ BATCH_RETRY = RetryPolicy(
 )
 
 
-#: Under Worker Versioning a launch moves to the newest build at its next task (its changes go
-#: behind `workflow.patched`): no old worker is kept running for a cohort that launches for weeks.
-@workflow.defn(name=COHORT_LAUNCH_WORKFLOW, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+@workflow.defn(name=COHORT_LAUNCH_WORKFLOW)
 class CohortLaunch:
     def __init__(self) -> None:
         self._paused = False

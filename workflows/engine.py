@@ -52,7 +52,7 @@ from typing import Any, ClassVar, Generic, NoReturn, cast, get_args, get_origin,
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, VersioningBehavior
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -277,9 +277,6 @@ def sequence(name: str) -> Callable[[type[S]], type[S]]:
     Sets `cls.name` and applies `workflow.defn(name=name)`, adding the `@workflow.run` method
     (`EnrollmentInput` in, `EnrollmentResult` out) unless the class defines its own. The name is
     wire API: running histories hold it, so a released sequence keeps it.
-
-    Pinned under Worker Versioning (NURTURE_DEPLOYMENT_NAME, NURTURE_BUILD_ID): an enrollment
-    finishes on the build it started on; unversioned workers ignore it.
     """
     if not name or any(c.isspace() or c == "/" for c in name):
         raise ValueError(f"a sequence name is a word like 'trade_intro', not {name!r}")
@@ -293,7 +290,7 @@ def sequence(name: str) -> Callable[[type[S]], type[S]]:
         cls.name = name
         if "run" not in cls.__dict__:
             cls.run = _run_method(cls)  # type: ignore[attr-defined]
-        return workflow.defn(name=name, versioning_behavior=VersioningBehavior.PINNED)(cls)
+        return workflow.defn(name=name)(cls)
 
     return apply
 

@@ -1,15 +1,14 @@
 """The maintenance workflows the worker's Temporal Schedules start daily (docs/architecture.md,
 "Retention"): `RetentionPrune` deletes rows past NURTURE_EVENT_RETENTION_DAYS, `SenderDnsRecheck`
 re-checks every sender's DNS. Each runs one activity, retried until it succeeds; the activity
-does the work in bounded batches and heartbeats. Under Worker Versioning they run on the current
-build (auto-upgrade): one activity each, nothing to pin."""
+does the work in bounded batches and heartbeats."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from models.maintenance import DnsRecheckRequest, DnsRecheckResult, PruneRequest, PruneResult
@@ -27,7 +26,7 @@ MAINTENANCE_RETRY = RetryPolicy(
 )
 
 
-@workflow.defn(name=RETENTION_PRUNE_WORKFLOW, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+@workflow.defn(name=RETENTION_PRUNE_WORKFLOW)
 class RetentionPrune:
     @workflow.run
     async def run(self, request: PruneRequest) -> PruneResult:
@@ -42,9 +41,7 @@ class RetentionPrune:
         return result
 
 
-@workflow.defn(
-    name=SENDER_DNS_RECHECK_WORKFLOW, versioning_behavior=VersioningBehavior.AUTO_UPGRADE
-)
+@workflow.defn(name=SENDER_DNS_RECHECK_WORKFLOW)
 class SenderDnsRecheck:
     @workflow.run
     async def run(self, request: DnsRecheckRequest) -> DnsRecheckResult:
