@@ -1,5 +1,6 @@
-"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else;
-and the `Replayer` that replays histories against the same workflows and data converter."""
+"""Builds and runs the nurture worker: registers the sequences and the activities, nothing else,
+in its Worker Deployment version when NURTURE_DEPLOYMENT_NAME and NURTURE_BUILD_ID are set; and
+the `Replayer` that replays histories against the same workflows and data converter."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 import structlog
 from temporalio.client import Client
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer, Worker, WorkerDeploymentConfig
 
 from activities.cohorts.activities import CohortActivities
 from activities.deliverability.dns import Resolver
@@ -48,6 +50,21 @@ def replayer(workflows: Sequence[type], *, runtime: Runtime | None = None) -> Re
     return Replayer(workflows=workflows, data_converter=pydantic_data_converter, runtime=runtime)
 
 
+def deployment_config(settings: Settings) -> WorkerDeploymentConfig | None:
+    """Temporal Worker Versioning, when NURTURE_DEPLOYMENT_NAME and NURTURE_BUILD_ID are set: this
+    worker serves only its own build, and every workflow it runs is pinned (an enrollment, a
+    cohort launch finishes on the build it started on). Pinned is the worker's default, not each
+    `workflow.defn`'s: the server refuses a behaviour from an unversioned worker. None: an
+    unversioned worker."""
+    if not settings.deployment_name:
+        return None
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(settings.deployment_name, settings.build_id),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -61,7 +78,8 @@ def build_worker(
     activity registered.
 
     Activities run on `executor`'s threads; the worker takes at most that many at once. The
-    sender DNS re-check asks `resolver` (default: this machine's name servers).
+    sender DNS re-check asks `resolver` (default: this machine's name servers). Versioned by
+    `deployment_config(settings)`.
     """
     queue = task_queue or settings.task_queue
     # NURTURE_SEQUENCES first: the send step renders from their templates folders too.
@@ -76,6 +94,7 @@ def build_worker(
         activities=[*activities.all(), *cohorts.all(), *maintenance.all()],
         activity_executor=executor,
         max_concurrent_activities=executor._max_workers,
+        deployment_config=deployment_config(settings),
     )
 
 
@@ -111,6 +130,8 @@ async def run(
                 "worker polling",
                 task_queue=settings.task_queue,
                 metrics_port=settings.worker_metrics_port,
+                deployment=settings.deployment_name or None,
+                build_id=settings.build_id or None,
             )
             await stop.wait()
 

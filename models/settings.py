@@ -60,6 +60,18 @@ class Settings(BaseSettings):
         None, description="Temporal Cloud API key (instead of mTLS certificates)."
     )
     task_queue: str = "nurture"
+    deployment_name: str = Field(
+        "",
+        description='Temporal Worker Versioning (docs/architecture.md, "Changing a sequence '
+        'safely"): the worker deployment this worker belongs to, with NURTURE_BUILD_ID. Empty '
+        "(the default): an unversioned worker.",
+    )
+    build_id: str = Field(
+        "",
+        description="This worker's build (a release tag or commit) in NURTURE_DEPLOYMENT_NAME: "
+        "enrollments stay on the build they started on; promote a build with `temporal worker "
+        "deployment set-current-version`.",
+    )
     temporal_ui_url: str = Field(
         "http://localhost:8233",
         description="Temporal UI base URL: the dashboard links each enrollment to its workflow.",
@@ -198,6 +210,15 @@ class Settings(BaseSettings):
                     "NURTURE_NOTIFY_SECRET is required when NURTURE_NOTIFY_URL is set: "
                     "every notification is signed with it"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _deployment_and_build_together(self) -> Settings:
+        if bool(self.deployment_name) != bool(self.build_id):
+            raise ValueError(
+                "NURTURE_DEPLOYMENT_NAME and NURTURE_BUILD_ID turn on Worker Versioning together: "
+                "set both or neither"
+            )
         return self
 
     @field_validator("previous_secret_keys", "api_tokens", "sequences", mode="before")
