@@ -12,19 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.business_events import event_name_problem
-from models.events import BounceClass, EngagementEvent, EventKind
+from models.events import SIGNALLED_KINDS, BounceClass, EngagementEvent, EventKind
 
-#: The ESP event kinds a plan may name: those that can change what a workflow does.
-PLANNED_KINDS = frozenset(
-    {
-        EventKind.OPEN,
-        EventKind.CLICK,
-        EventKind.REPLY,
-        EventKind.UNSUBSCRIBE,
-        EventKind.COMPLAINT,
-        EventKind.BOUNCE,
-    }
-)
+#: The ESP event kinds a plan may name: those the forwarder signals (`SIGNALLED_KINDS`), business
+#: events being named by their own names.
+PLANNED_KINDS = SIGNALLED_KINDS - {EventKind.BUSINESS}
 _OFFSET_PART = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _ITEM = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(?::(?P<step>[A-Za-z0-9_@.-]+))?@(?P<at>\S+)$")
