@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 import sqlalchemy as sa
 from sqlmodel import col, func, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
 from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -56,10 +56,9 @@ async def state_of(client: Client, workflow_id: str, seconds: float = 30) -> Enr
             await asyncio.sleep(0.5)
 
 
-async def signals_received(client: Client, workflow_id: str) -> list[tuple[str, list[str]]]:
-    """Every signal in the workflow's history, in order: its name and the ESP event ids it
+def signals_in(history: WorkflowHistory) -> list[tuple[str, list[str]]]:
+    """Every signal in a workflow's history, in order: its name and the ESP event ids it
     carried (none for signals without events)."""
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
     signals = []
     for e in history.events:
         if not e.HasField("workflow_execution_signaled_event_attributes"):
@@ -133,7 +132,7 @@ __all__ = [
     "EVENTS_PATH",
     "NoReplicaAnswered",
     "RoundRobinPoster",
-    "signals_received",
+    "signals_in",
     "signed_headers",
     "state_of",
     "unforwarded",

@@ -26,7 +26,7 @@ from models.wire import EVENTS_SIGNAL
 from tests.factories import sendgrid_event
 from tests.faults.esp_webhooks import (
     EVENTS_PATH,
-    signals_received,
+    signals_in,
     signed_headers,
     state_of,
     unforwarded,
@@ -151,7 +151,8 @@ async def test_webhook_stream_through_a_temporal_crash_reaches_every_workflow_on
         seen = Counter(e.esp_event_id for e in state.events_seen)
         assert seen == Counter(posted[workflow_id]), workflow_id
         assert all(n == 1 for n in seen.values())
-        for name, ids in await signals_received(client, workflow_id):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        for name, ids in signals_in(history):
             assert name == EVENTS_SIGNAL
             signals += 1
             carried += len(ids)
