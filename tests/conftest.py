@@ -128,6 +128,19 @@ def database_url(backend: str, tmp_path, migrated_templates: MigratedTemplates) 
 
 
 @pytest.fixture
+def postgres_database_url(migrated_templates: MigratedTemplates) -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, for tests that need several processes
+    writing at once; skipped without NURTURE_TEST_POSTGRES_URL."""
+    if not POSTGRES_URL:
+        pytest.skip("needs PostgreSQL: set NURTURE_TEST_POSTGRES_URL (CI does)")
+    url, admin = migrated_templates.postgres_copy()
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(url, admin)
+
+
+@pytest.fixture
 def sqlite_database_url(tmp_path) -> str:
     """A migrated SQLite database, for tests that need one backend only."""
     url = f"sqlite:///{tmp_path / 'nurture.db'}"

@@ -1,5 +1,5 @@
 """Fixtures of the fault tests: a printed random seed, settings for one test's stack, its own
-Temporal dev server, and worker processes — every process stopped at the end."""
+Temporal dev server, and worker and API processes — every process stopped at the end."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from cli.processes import ChildProcess
 from models.settings import Settings
-from tests.faults.processes import DevServer, worker_process
+from tests.faults.processes import ApiProcess, DevServer, api_process, worker_process
 from tests.sim_fixtures import SIM_API_KEY
 
 
@@ -66,3 +66,18 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., ChildProcess]]:
     yield make
     for child in made:
         child.stop()
+
+
+@pytest.fixture
+def apis(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
+    """Makes API processes for a test (not started); stops them all afterwards."""
+    made: list[ApiProcess] = []
+
+    def make(settings: Settings, name: str = "api") -> ApiProcess:
+        api = api_process(settings, tmp_path / "logs", name)
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.stop()

@@ -1,5 +1,6 @@
 """The processes a fault test breaks: a Temporal dev server it can kill and start again on the
-same port and SQLite file, and `python -m worker` children it can SIGKILL and restart."""
+same port and SQLite file, `python -m worker` children it can SIGKILL and restart, and API
+processes (uvicorn, each with its event forwarder) it can SIGKILL."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class DevServer:
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
-    """The `NURTURE_` variables that point a worker process at this test's stack."""
+    """The `NURTURE_` variables that point a worker or API process at this test's stack."""
     return {
         # A test stack (the simulator, test secrets): not the production default.
         "NURTURE_ENV": "dev",
@@ -56,6 +57,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "NURTURE_PUBLIC_URL": settings.public_url,
         "NURTURE_INBOUND_DOMAIN": settings.inbound_domain,
         "NURTURE_CONTACT_WEEKLY_CAP": str(settings.contact_weekly_cap),
+        "NURTURE_SENDGRID_WEBHOOK_PUBLIC_KEY": settings.sendgrid_webhook_public_key,
     }
 
 
@@ -67,4 +69,37 @@ def worker_process(settings: Settings, log_dir: Path, name: str = "worker") -> C
     return ChildProcess(name, [sys.executable, "-m", "worker"], log_dir, worker_env(settings))
 
 
-__all__ = ["DevServer", "worker_env", "worker_process"]
+@dataclass
+class ApiProcess:
+    """`uvicorn --factory api.app:app_from_env` as `nurture dev` runs it: the API and its event
+    forwarder in one process, on its own port."""
+
+    child: ChildProcess
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiProcess:
+        """Start and return once it listens (its forwarder starts with it, in the lifespan)."""
+        self.child.start().wait_for_port(self.port, timeout=60)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: requests in flight get no answer."""
+        self.child.kill()
+
+    def stop(self) -> None:
+        self.child.stop()
+
+
+def api_process(settings: Settings, log_dir: Path, name: str = "api") -> ApiProcess:
+    """An API process on a free port (not started); logs to `{log_dir}/{name}.log`."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return ApiProcess(ChildProcess(name, argv, log_dir, worker_env(settings)), port)
+
+
+__all__ = ["ApiProcess", "DevServer", "api_process", "worker_env", "worker_process"]

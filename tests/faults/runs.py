@@ -20,8 +20,9 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
@@ -53,9 +54,13 @@ FAST = {"open_window": "PT1S", "case_study_after": "PT3S", "offer_after": "PT1S"
 STEPS = ("intro", "bump", "case_study", "offer")
 
 
-def seed_contacts(engine: sa.Engine, count: int) -> list[uuid.UUID]:
-    """`count` contacts with consent, and the `default` sender with no cap, ramp or throttle."""
-    make_sender(engine, "default", **UNLIMITED)
+def seed_contacts(
+    engine: sa.Engine, count: int, senders: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[uuid.UUID]:
+    """`count` contacts with consent, and the senders (id: fields), by default the `default`
+    sender with no cap, ramp or throttle."""
+    for sender_id, fields in (senders or {"default": UNLIMITED}).items():
+        make_sender(engine, sender_id, **fields)
     now = utcnow()
     ids = [uuid.uuid4() for _ in range(count)]
     contacts = [
@@ -90,18 +95,29 @@ async def enroll_all(
     *,
     cohort_id: str,
     params: dict[str, str] = FAST,
+    sender_ids: Sequence[str] = ("default",),
 ) -> list[str]:
-    """Enroll every contact in trade_intro (no send windows); their workflow ids."""
+    """Enroll every contact in trade_intro (no send windows), the senders taking turns; their
+    workflow ids."""
     service = EnrollmentService(engine, client, task_queue)
     gate = asyncio.Semaphore(16)
 
-    async def one(contact_id: uuid.UUID) -> str:
+    async def one(contact_id: uuid.UUID, sender_id: str) -> str:
         async with gate:
             return await service.enroll(
-                "trade_intro", contact_id, cohort_id=cohort_id, params=params, send_windows=False
+                "trade_intro",
+                contact_id,
+                cohort_id=cohort_id,
+                sender_id=sender_id,
+                params=params,
+                send_windows=False,
             )
 
-    return list(await asyncio.gather(*(one(c) for c in contact_ids)))
+    return list(
+        await asyncio.gather(
+            *(one(c, sender_ids[i % len(sender_ids)]) for i, c in enumerate(contact_ids))
+        )
+    )
 
 
 async def eventually(
@@ -195,14 +211,28 @@ class EnrollmentRun:
 
     @classmethod
     async def start(
-        cls, engine: sa.Engine, settings: Settings, sim: SimulatorServer, count: int
+        cls,
+        engine: sa.Engine,
+        settings: Settings,
+        sim: SimulatorServer,
+        count: int,
+        *,
+        senders: Mapping[str, Mapping[str, Any]] | None = None,
+        params: dict[str, str] = FAST,
     ) -> EnrollmentRun:
-        """Seed `count` contacts in `engine` and enroll them all (a worker should be running)."""
-        contact_ids = await asyncio.to_thread(seed_contacts, engine, count)
+        """Seed `count` contacts and the `senders` (`seed_contacts`) in `engine` and enroll them
+        all, the senders taking turns (a worker should be running)."""
+        contact_ids = await asyncio.to_thread(seed_contacts, engine, count, senders)
         cohort = f"faults-{uuid.uuid4().hex[:8]}"
         client = await connect(settings)
         workflow_ids = await enroll_all(
-            engine, client, settings.task_queue, contact_ids, cohort_id=cohort
+            engine,
+            client,
+            settings.task_queue,
+            contact_ids,
+            cohort_id=cohort,
+            params=params,
+            sender_ids=list(senders or ["default"]),
         )
         return cls(engine, client, sim, cohort, workflow_ids)
 

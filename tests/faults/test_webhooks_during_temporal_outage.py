@@ -11,23 +11,26 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 from collections import Counter, defaultdict
 
 import httpx
 import pytest
 from sqlmodel import col, func, select
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from activities.events.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, generate_key_pair, sign
+from activities.events.signature import generate_key_pair
 from models.db import get_engine, session_scope
-from models.enrollment import EnrollmentState
 from models.events import SIGNALLED_KINDS
 from models.tables import Contact, Event, Message, MessageStatus
 from models.temporal_client import connect
-from models.wire import EVENTS_SIGNAL, STATE_QUERY
+from models.wire import EVENTS_SIGNAL
 from tests.factories import sendgrid_event
+from tests.faults.esp_webhooks import (
+    EVENTS_PATH,
+    signals_in,
+    signed_headers,
+    state_of,
+    unforwarded,
+)
 from tests.faults.runs import enroll_all, eventually, seed_contacts
 from tests.integration.enrollments import SLOW
 from tests.integration.live_api import live_api
@@ -51,28 +54,6 @@ def intros_sent(engine, workflow_ids: list[str]) -> bool:
             )
         ).one()
     return int(sent) == len(workflow_ids)
-
-
-def unforwarded(engine) -> int:
-    with session_scope(engine) as s:
-        return int(
-            s.exec(
-                select(func.count()).select_from(Event).where(col(Event.forwarded_at).is_(None))
-            ).one()
-        )
-
-
-async def state_of(client: Client, workflow_id: str, seconds: float = 30) -> EnrollmentState:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return await client.get_workflow_handle(workflow_id).query(
-                STATE_QUERY, result_type=EnrollmentState
-            )
-        except RPCError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
 
 
 @pytest.mark.timeout(120)
@@ -116,11 +97,8 @@ async def test_webhook_stream_through_a_temporal_crash_reaches_every_workflow_on
                     )
                 ]
                 body = json.dumps(batch).encode()
-                ts = str(int(time.time()))
                 response = await http.post(
-                    "/webhooks/sendgrid/events",
-                    content=body,
-                    headers={SIGNATURE_HEADER: sign(KEYS[0], body, ts), TIMESTAMP_HEADER: ts},
+                    EVENTS_PATH, content=body, headers=signed_headers(KEYS[0], body)
                 )
                 ok = response.status_code == 200
                 answers.append((response.status_code, response.json() if ok else {}))
@@ -174,13 +152,10 @@ async def test_webhook_stream_through_a_temporal_crash_reaches_every_workflow_on
         assert seen == Counter(posted[workflow_id]), workflow_id
         assert all(n == 1 for n in seen.values())
         history = await client.get_workflow_handle(workflow_id).fetch_history()
-        for e in history.events:
-            if not e.HasField("workflow_execution_signaled_event_attributes"):
-                continue
-            attributes = e.workflow_execution_signaled_event_attributes
-            assert attributes.signal_name == EVENTS_SIGNAL
+        for name, ids in signals_in(history):
+            assert name == EVENTS_SIGNAL
             signals += 1
-            carried += len(json.loads(attributes.input.payloads[0].data))
+            carried += len(ids)
     # A signal Temporal took whose answer was lost is sent again; the workflow drops its events.
     print(
         f"{signals} signals carried {carried} events for {signalled} "
