@@ -127,7 +127,7 @@ class EventForwarder:
         try:
             while True:
                 if len(passes) >= PASSES_IN_FLIGHT:
-                    _, passes = await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
                 self._wake.clear()
                 try:
                     batch = await asyncio.to_thread(self._claim)
