@@ -8,6 +8,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import func, select
 
@@ -30,6 +31,7 @@ from models.tables import (
     utcnow,
 )
 from models.temporal_client import connect
+from tests.conftest import POSTGRES_URL
 from tests.factories import make_sender
 from tests.sim_fixtures import SIM_API_KEY
 
@@ -82,8 +84,12 @@ def count(engine, query) -> int:
 
 
 async def test_thousand_contact_launch_survives_a_worker_restart(
-    database_url, simulator, dev_server_address
+    backend, database_url, simulator, dev_server_address
 ):
+    if backend == "sqlite" and POSTGRES_URL:
+        # Half a minute a run: on one backend only, PostgreSQL (production's) when configured;
+        # on SQLite a launch runs end to end in the cohort CLI test and in `make dev`'s demo.
+        pytest.skip("run on PostgreSQL where it is configured (keeps the suite under 15 min)")
     settings = Settings(
         database_url=database_url,
         temporal_address=dev_server_address,
